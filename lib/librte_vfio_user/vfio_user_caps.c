@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "vfio_user_caps.h"
+#include "vfio_user_private.h"
+
+void
+vfio_user_caps_defaults(struct vfio_user_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->max_msg_fds = VFIO_USER_SPEC_DEF_MAX_MSG_FDS;
+	caps->max_data_xfer_size = VFIO_USER_SPEC_DEF_MAX_DATA_XFER;
+	caps->pgsizes = VFIO_USER_SPEC_DEF_PGSIZES;
+	caps->max_dma_maps = VFIO_USER_SPEC_DEF_MAX_DMA_MAPS;
+}
+
+/* A JSON number that is a non-negative integer (json-c keeps large ones as uint64). */
+static int
+get_u64(struct json_object *obj, uint64_t *val)
+{
+	int64_t v;
+
+	if (!json_object_is_type(obj, json_type_int))
+		return -EINVAL;
+	v = json_object_get_int64(obj);
+	if (v >= 0) {
+		*val = (uint64_t)v;
+		return 0;
+	}
+	/* Negative as int64: either really negative or above INT64_MAX. */
+	if (json_object_get_uint64(obj) > (uint64_t)INT64_MAX) {
+		*val = json_object_get_uint64(obj);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int
+get_bool(struct json_object *obj, bool *val)
+{
+	if (!json_object_is_type(obj, json_type_boolean))
+		return -EINVAL;
+	*val = json_object_get_boolean(obj);
+	return 0;
+}
+
+static int
+parse_number_cap(struct json_object *caps_obj, const char *key, uint32_t bit,
+		uint64_t *val, struct vfio_user_caps *caps)
+{
+	struct json_object *obj;
+
+	if (!json_object_object_get_ex(caps_obj, key, &obj))
+		return 0;
+	if (get_u64(obj, val) < 0)
+		return -EINVAL;
+	caps->present |= bit;
+	return 0;
+}
+
+static int
+parse_twin_socket(struct json_object *caps_obj, struct vfio_user_caps *caps)
+{
+	struct json_object *twin, *obj;
+
+	if (!json_object_object_get_ex(caps_obj, "twin_socket", &twin))
+		return 0;
+	if (!json_object_is_type(twin, json_type_object))
+		return -EINVAL;
+	caps->present |= VFIO_USER_CAP_TWIN_SOCKET;
+	if (json_object_object_get_ex(twin, "supported", &obj) &&
+			get_bool(obj, &caps->twin_supported) < 0)
+		return -EINVAL;
+	if (json_object_object_get_ex(twin, "fd_index", &obj)) {
+		if (get_u64(obj, &caps->twin_fd_index) < 0)
+			return -EINVAL;
+		caps->twin_has_fd_index = true;
+	}
+	return 0;
+}
+
+static int
+parse_caps_object(struct json_object *caps_obj, struct vfio_user_caps *caps)
+{
+	struct json_object *obj;
+
+	if (parse_number_cap(caps_obj, "max_msg_fds", VFIO_USER_CAP_MAX_MSG_FDS,
+				&caps->max_msg_fds, caps) < 0 ||
+			parse_number_cap(caps_obj, "max_data_xfer_size", VFIO_USER_CAP_MAX_DATA_XFER,
+				&caps->max_data_xfer_size, caps) < 0 ||
+			parse_number_cap(caps_obj, "pgsizes", VFIO_USER_CAP_PGSIZES,
+				&caps->pgsizes, caps) < 0 ||
+			parse_number_cap(caps_obj, "max_dma_maps", VFIO_USER_CAP_MAX_DMA_MAPS,
+				&caps->max_dma_maps, caps) < 0 ||
+			parse_twin_socket(caps_obj, caps) < 0)
+		return -EINVAL;
+
+	if (json_object_object_get_ex(caps_obj, "write_multiple", &obj)) {
+		if (get_bool(obj, &caps->write_multiple) < 0)
+			return -EINVAL;
+		caps->present |= VFIO_USER_CAP_WRITE_MULTIPLE;
+	}
+
+	/* A peer that cannot take a single byte of data, or no page size, is broken. */
+	if (caps->max_data_xfer_size == 0 || caps->pgsizes == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int
+vfio_user_caps_parse(const char *data, size_t len, struct vfio_user_caps *caps)
+{
+	struct json_object *root = NULL, *caps_obj;
+	struct json_tokener *tok;
+	const char *nul;
+	size_t slen;
+	int ret = -EINVAL;
+
+	vfio_user_caps_defaults(caps);
+	if (len == 0)
+		return 0;
+
+	nul = memchr(data, '\0', len);
+	if (nul == NULL)
+		return -EINVAL;
+	slen = (size_t)(nul - data);
+	if (slen == 0 || slen > INT32_MAX)
+		return -EINVAL;
+
+	tok = json_tokener_new();
+	if (tok == NULL)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, data, (int)slen);
+	/* The whole string must be one JSON value. */
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+			json_tokener_get_parse_end(tok) != slen)
+		goto out;
+	if (!json_object_is_type(root, json_type_object))
+		goto out;
+
+	if (json_object_object_get_ex(root, "capabilities", &caps_obj)) {
+		if (!json_object_is_type(caps_obj, json_type_object))
+			goto out;
+		ret = parse_caps_object(caps_obj, caps);
+	} else {
+		ret = 0;
+	}
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	if (ret < 0)
+		vfio_user_caps_defaults(caps);
+	return ret;
+}
+
+static int
+add_u64(struct json_object *obj, const char *key, uint64_t val)
+{
+	struct json_object *num = json_object_new_uint64(val);
+
+	if (num == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, num) < 0) {
+		json_object_put(num);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+add_bool(struct json_object *obj, const char *key, bool val)
+{
+	struct json_object *b = json_object_new_boolean(val);
+
+	if (b == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, b) < 0) {
+		json_object_put(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+format_caps_object(struct json_object *obj, const struct vfio_user_caps *caps)
+{
+	struct json_object *twin;
+	int ret = 0;
+
+	if (caps->present & VFIO_USER_CAP_MAX_MSG_FDS)
+		ret |= add_u64(obj, "max_msg_fds", caps->max_msg_fds);
+	if (caps->present & VFIO_USER_CAP_MAX_DATA_XFER)
+		ret |= add_u64(obj, "max_data_xfer_size", caps->max_data_xfer_size);
+	if (caps->present & VFIO_USER_CAP_PGSIZES)
+		ret |= add_u64(obj, "pgsizes", caps->pgsizes);
+	if (caps->present & VFIO_USER_CAP_MAX_DMA_MAPS)
+		ret |= add_u64(obj, "max_dma_maps", caps->max_dma_maps);
+	if (caps->present & VFIO_USER_CAP_WRITE_MULTIPLE)
+		ret |= add_bool(obj, "write_multiple", caps->write_multiple);
+	if (ret != 0)
+		return -ENOMEM;
+
+	if (caps->present & VFIO_USER_CAP_TWIN_SOCKET) {
+		twin = json_object_new_object();
+		if (twin == NULL)
+			return -ENOMEM;
+		if (add_bool(twin, "supported", caps->twin_supported) < 0 ||
+				(caps->twin_has_fd_index &&
+				 add_u64(twin, "fd_index", caps->twin_fd_index) < 0) ||
+				json_object_object_add(obj, "twin_socket", twin) < 0) {
+			json_object_put(twin);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+char *
+vfio_user_caps_format(const struct vfio_user_caps *caps, size_t *len)
+{
+	struct json_object *root, *obj;
+	char *out = NULL;
+
+	root = json_object_new_object();
+	obj = json_object_new_object();
+	if (root == NULL || obj == NULL) {
+		json_object_put(root);
+		json_object_put(obj);
+		return NULL;
+	}
+	if (json_object_object_add(root, "capabilities", obj) < 0) {
+		json_object_put(obj);
+		goto out;
+	}
+	if (format_caps_object(obj, caps) < 0)
+		goto out;
+	out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	if (out != NULL)
+		*len = strlen(out) + 1;
+out:
+	json_object_put(root);
+	return out;
+}

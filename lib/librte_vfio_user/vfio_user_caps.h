@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#ifndef _VFIO_USER_CAPS_H_
+#define _VFIO_USER_CAPS_H_
+
+/*
+ * The JSON capabilities of VFIO_USER_VERSION, read and written with json-c.
+ * The version data is {"capabilities": {...}}; keys we do not know (such as
+ * "migration") are ignored; a known key of the wrong type is an error.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bits of vfio_user_caps.present */
+#define VFIO_USER_CAP_MAX_MSG_FDS    (1u << 0)
+#define VFIO_USER_CAP_MAX_DATA_XFER  (1u << 1)
+#define VFIO_USER_CAP_PGSIZES        (1u << 2)
+#define VFIO_USER_CAP_MAX_DMA_MAPS   (1u << 3)
+#define VFIO_USER_CAP_TWIN_SOCKET    (1u << 4)
+#define VFIO_USER_CAP_WRITE_MULTIPLE (1u << 5)
+
+struct vfio_user_caps {
+	uint32_t present;            /* VFIO_USER_CAP_* keys present */
+	uint64_t max_msg_fds;
+	uint64_t max_data_xfer_size;
+	uint64_t pgsizes;
+	uint64_t max_dma_maps;
+	bool twin_supported;         /* twin_socket.supported */
+	bool twin_has_fd_index;      /* twin_socket.fd_index present */
+	uint64_t twin_fd_index;
+	bool write_multiple;
+};
+
+/* Fill the values the specification gives to absent keys; present = 0. */
+void vfio_user_caps_defaults(struct vfio_user_caps *caps);
+
+/*
+ * Parse version data of len bytes (the payload after major/minor). len 0
+ * means no JSON: defaults. Otherwise the data must be NUL-terminated within
+ * len, be one JSON object, with "capabilities" (if present) an object.
+ * Absent keys keep their defaults. Returns 0 or -EINVAL.
+ */
+int vfio_user_caps_parse(const char *data, size_t len, struct vfio_user_caps *caps);
+
+/*
+ * Format the keys set in caps->present as version data. Returns a
+ * NUL-terminated malloc'd string (free() it) and its length including the
+ * NUL in *len, or NULL on ENOMEM.
+ */
+char *vfio_user_caps_format(const struct vfio_user_caps *caps, size_t *len);
+
+#endif /* _VFIO_USER_CAPS_H_ */

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+
+#include "vfio_user_dma.h"
+#include "vfio_user_private.h"
+
+void
+vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds)
+{
+	memset(tbl, 0, sizeof(*tbl));
+	tbl->max = max;
+	tbl->map_fds = map_fds;
+}
+
+/* Index of the first window whose iova is above iova. */
+static uint32_t
+upper_bound(const struct vfio_user_dma_table *tbl, uint64_t iova)
+{
+	uint32_t lo = 0, hi = tbl->pub.entry_num, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (tbl->pub.regions[mid].iova <= iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Last byte of a window; windows never wrap (checked at insertion). */
+static inline uint64_t
+last_byte(const struct rte_vfio_user_mem_reg *r)
+{
+	return r->iova + (r->size - 1);
+}
+
+/*
+ * Map a client descriptor. A descriptor shorter than the window would turn a
+ * later access into SIGBUS, so only regular files (memfd, shm, hugetlbfs)
+ * that cover the window are accepted, and a memfd is sealed against
+ * shrinking where the client allows it.
+ */
+static int
+map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vaddr)
+{
+	struct stat st;
+	void *va;
+
+	if (fd_offset % (uint64_t)sysconf(_SC_PAGESIZE) != 0)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || fd_offset > (uint64_t)st.st_size ||
+			size > (uint64_t)st.st_size - fd_offset)
+		return -EINVAL;
+	if (size > SIZE_MAX)
+		return -EINVAL;
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+
+	va = mmap(NULL, size, (int)prot, MAP_SHARED, fd, (off_t)fd_offset);
+	if (va == MAP_FAILED)
+		return -errno;
+	*vaddr = va;
+	return 0;
+}
+
+static void
+release_window(const struct vfio_user_dma_table *tbl, struct rte_vfio_user_mem_reg *r)
+{
+	if (!tbl->map_fds)
+		return;
+	if (r->vaddr != NULL)
+		munmap(r->vaddr, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+int
+vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
+		uint32_t prot, int fd, uint64_t fd_offset, void *vaddr)
+{
+	struct rte_vfio_user_mem_reg *r;
+	uint32_t pos;
+	int ret;
+
+	if (size == 0 || iova > UINT64_MAX - (size - 1) ||
+			(prot & ~(uint32_t)(PROT_READ | PROT_WRITE)) != 0) {
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	pos = upper_bound(tbl, iova);
+	if ((pos > 0 && last_byte(&tbl->pub.regions[pos - 1]) >= iova) ||
+			(pos < tbl->pub.entry_num &&
+			 tbl->pub.regions[pos].iova <= iova + (size - 1))) {
+		ret = -EEXIST;
+		goto fail;
+	}
+	if (tbl->pub.entry_num >= tbl->max) {
+		ret = -ENOSPC;
+		goto fail;
+	}
+	if (tbl->pub.entry_num == tbl->cap) {
+		uint32_t cap = tbl->cap == 0 ? 8 : RTE_MIN(tbl->cap * 2, tbl->max);
+
+		r = realloc(tbl->pub.regions, sizeof(*r) * cap);
+		if (r == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		tbl->pub.regions = r;
+		tbl->cap = cap;
+	}
+	if (tbl->map_fds) {
+		vaddr = NULL;
+		if (fd >= 0) {
+			ret = map_window(fd, fd_offset, size, prot, &vaddr);
+			if (ret < 0)
+				goto fail;
+		}
+	}
+
+	r = &tbl->pub.regions[pos];
+	memmove(r + 1, r, sizeof(*r) * (tbl->pub.entry_num - pos));
+	r->iova = iova;
+	r->size = size;
+	r->fd_offset = fd_offset;
+	r->prot = prot;
+	r->fd = fd;
+	r->vaddr = vaddr;
+	tbl->pub.entry_num++;
+	return 0;
+
+fail:
+	if (tbl->map_fds && fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int
+vfio_user_dma_remove(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size)
+{
+	struct rte_vfio_user_mem_reg *r;
+	uint32_t pos = upper_bound(tbl, iova);
+
+	if (pos == 0)
+		return -ENOENT;
+	r = &tbl->pub.regions[pos - 1];
+	if (r->iova != iova || r->size != size)
+		return -ENOENT;
+	release_window(tbl, r);
+	memmove(r, r + 1, sizeof(*r) * (tbl->pub.entry_num - pos));
+	tbl->pub.entry_num--;
+	return 0;
+}
+
+void
+vfio_user_dma_remove_all(struct vfio_user_dma_table *tbl)
+{
+	uint32_t i;
+
+	for (i = 0; i < tbl->pub.entry_num; i++)
+		release_window(tbl, &tbl->pub.regions[i]);
+	tbl->pub.entry_num = 0;
+}
+
+void
+vfio_user_dma_fini(struct vfio_user_dma_table *tbl)
+{
+	vfio_user_dma_remove_all(tbl);
+	free(tbl->pub.regions);
+	tbl->pub.regions = NULL;
+	tbl->cap = 0;
+}
+
+const struct rte_vfio_user_mem_reg *
+vfio_user_dma_find(const struct vfio_user_dma_table *tbl, uint64_t iova)
+{
+	uint32_t pos = upper_bound(tbl, iova);
+	const struct rte_vfio_user_mem_reg *r;
+
+	if (pos == 0)
+		return NULL;
+	r = &tbl->pub.regions[pos - 1];
+	return iova <= last_byte(r) ? r : NULL;
+}
+
+/* Walk [iova, iova + len) window by window; copy only when buf is not NULL. */
+static int
+dma_walk(const struct vfio_user_dma_table *tbl, uint64_t iova, uint8_t *buf, uint64_t len,
+		bool to_guest)
+{
+	uint32_t need = to_guest ? PROT_WRITE : PROT_READ;
+	const struct rte_vfio_user_mem_reg *r;
+	uint64_t off, chunk;
+
+	while (len > 0) {
+		r = vfio_user_dma_find(tbl, iova);
+		if (r == NULL || r->vaddr == NULL || (r->prot & need) == 0)
+			return -EFAULT;
+		off = iova - r->iova;
+		chunk = RTE_MIN(len, r->size - off);
+		if (buf != NULL) {
+			uint8_t *va = (uint8_t *)r->vaddr + off;
+
+			if (to_guest)
+				memcpy(va, buf, chunk);
+			else
+				memcpy(buf, va, chunk);
+			buf += chunk;
+		}
+		len -= chunk;
+		/* The last window may end at 2^64 - 1. */
+		if (len > 0 && last_byte(r) == UINT64_MAX)
+			return -EFAULT;
+		iova += chunk;
+	}
+	return 0;
+}
+
+int
+vfio_user_dma_copy(const struct vfio_user_dma_table *tbl, uint64_t iova, void *buf,
+		uint64_t len, bool to_guest)
+{
+	int ret;
+
+	if (len > 0 && iova > UINT64_MAX - (len - 1))
+		return -EFAULT;
+	/* Check the whole range first, so that a failed copy copies nothing. */
+	ret = dma_walk(tbl, iova, NULL, len, to_guest);
+	if (ret == 0)
+		ret = dma_walk(tbl, iova, buf, len, to_guest);
+	return ret;
+}

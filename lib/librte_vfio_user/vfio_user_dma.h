@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#ifndef _VFIO_USER_DMA_H_
+#define _VFIO_USER_DMA_H_
+
+/*
+ * DMA table: the windows of client memory, sorted by iova, never
+ * overlapping. The server maps the descriptors it receives; the client keeps
+ * its own table to answer DMA_READ/DMA_WRITE. No locking here: callers hold
+ * their own lock.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rte_vfio_user.h"
+
+struct vfio_user_dma_table {
+	struct rte_vfio_user_mem_table pub; /* entry_num and sorted regions */
+	uint32_t cap;
+	uint32_t max;    /* max_dma_maps */
+	bool map_fds;    /* mmap received descriptors and own them (server) */
+};
+
+void vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds);
+/* Remove every window, then free the table. */
+void vfio_user_dma_fini(struct vfio_user_dma_table *tbl);
+
+/*
+ * Add a window. With map_fds and fd >= 0 the descriptor is mapped with prot
+ * and owned by the table from then on (closed on removal), also on failure.
+ * Returns 0; -EINVAL for size 0, iova + size past 2^64, bad prot, or a
+ * failed mmap of a bad offset; -EEXIST when it overlaps a window; -ENOSPC at
+ * max windows; -ENOMEM; other mmap errno.
+ */
+int vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
+		uint32_t prot, int fd, uint64_t fd_offset, void *vaddr);
+/* Remove the window with exactly this iova and size: 0 or -ENOENT. */
+int vfio_user_dma_remove(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size);
+void vfio_user_dma_remove_all(struct vfio_user_dma_table *tbl);
+/* The window holding iova, or NULL. */
+const struct rte_vfio_user_mem_reg *vfio_user_dma_find(const struct vfio_user_dma_table *tbl,
+		uint64_t iova);
+
+/*
+ * Copy between buf and the windows [iova, iova + len), crossing adjacent
+ * windows. Each window must have vaddr and the prot bit (PROT_READ to read,
+ * PROT_WRITE to write). Returns 0 or -EFAULT; copies nothing on -EFAULT.
+ */
+int vfio_user_dma_copy(const struct vfio_user_dma_table *tbl, uint64_t iova, void *buf,
+		uint64_t len, bool to_guest);
+
+#endif /* _VFIO_USER_DMA_H_ */

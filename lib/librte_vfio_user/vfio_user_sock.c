@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+
+#include "vfio_user_ctrl.h"
+#include "vfio_user_sock.h"
+
+/* The most iovecs a caller passes to vfio_user_sock_send(), header excluded. */
+#define SEND_MAX_IOV 8
+
+struct vfio_user_waiter {
+	TAILQ_ENTRY(vfio_user_waiter) next;
+	uint16_t msg_id;
+	uint16_t cmd;
+	bool done;
+	int err;                    /* set when the reply itself was unusable */
+	struct vfio_user_msg *reply;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1: none), for poll(). */
+static int
+time_left(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	return left > 0 ? (int)RTE_MIN(left, (int64_t)INT32_MAX) : 0;
+}
+
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int ret;
+
+	for (;;) {
+		ret = poll(&pfd, 1, time_left(deadline));
+		if (ret > 0)
+			return 0;
+		if (ret == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+void
+vfio_user_msg_init(struct vfio_user_msg *msg)
+{
+	memset(&msg->hdr, 0, sizeof(msg->hdr));
+	msg->len = 0;
+	msg->cap = 0;
+	msg->data = NULL;
+	msg->nr_fds = 0;
+}
+
+void
+vfio_user_msg_close_fds(struct vfio_user_msg *msg)
+{
+	uint32_t i;
+
+	for (i = 0; i < msg->nr_fds; i++)
+		if (msg->fds[i] >= 0)
+			close(msg->fds[i]);
+	msg->nr_fds = 0;
+}
+
+void
+vfio_user_msg_release(struct vfio_user_msg *msg)
+{
+	vfio_user_msg_close_fds(msg);
+	free(msg->data);
+	vfio_user_msg_init(msg);
+}
+
+int
+vfio_user_msg_take_fd(struct vfio_user_msg *msg, uint32_t idx)
+{
+	int fd;
+
+	if (idx >= msg->nr_fds)
+		return -1;
+	fd = msg->fds[idx];
+	msg->fds[idx] = -1;
+	return fd;
+}
+
+/* Swap buffers so that both sides keep an allocation for reuse. */
+void
+vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src)
+{
+	uint8_t *data = dst->data;
+	uint32_t cap = dst->cap;
+
+	vfio_user_msg_close_fds(dst);
+	dst->hdr = src->hdr;
+	dst->len = src->len;
+	dst->data = src->data;
+	dst->cap = src->cap;
+	dst->nr_fds = src->nr_fds;
+	memcpy(dst->fds, src->fds, sizeof(int) * src->nr_fds);
+
+	memset(&src->hdr, 0, sizeof(src->hdr));
+	src->len = 0;
+	src->data = data;
+	src->cap = cap;
+	src->nr_fds = 0;
+}
+
+static void
+collect_fds(struct msghdr *mh, struct vfio_user_msg *msg, uint32_t max_fds, bool *too_many)
+{
+	struct cmsghdr *cmsg;
+	uint32_t i, n;
+	int *fds;
+
+	if (mh->msg_flags & MSG_CTRUNC)
+		*too_many = true;
+	for (cmsg = CMSG_FIRSTHDR(mh); cmsg != NULL; cmsg = CMSG_NXTHDR(mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(cmsg);
+		for (i = 0; i < n; i++) {
+			if (msg->nr_fds < max_fds) {
+				msg->fds[msg->nr_fds++] = fds[i];
+			} else {
+				close(fds[i]);
+				*too_many = true;
+			}
+		}
+	}
+}
+
+/*
+ * Read exactly len bytes, gathering descriptors. Returns 0, -ECONNRESET on
+ * EOF, -EAGAIN when nothing came at all and first_wait says not to wait,
+ * -ETIMEDOUT at the deadline, or a recvmsg errno.
+ */
+static int
+recv_exact(int fd, void *buf, size_t len, struct vfio_user_msg *msg, uint32_t max_fds,
+		bool *too_many, int64_t deadline, bool first_wait)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
+	size_t got = 0;
+	ssize_t n;
+	int ret;
+
+	while (got < len) {
+		struct iovec iov = { .iov_base = (char *)buf + got, .iov_len = len - got };
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cbuf,
+			.msg_controllen = sizeof(cbuf),
+		};
+
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0) {
+			collect_fds(&mh, msg, max_fds, too_many);
+			got += n;
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (got == 0 && !first_wait)
+			return -EAGAIN;
+		ret = wait_fd(fd, POLLIN, deadline);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * wait_ms bounds the wait for the first byte (0: none, -1: forever), stall_ms
+ * the time the rest of the message may take once it has begun.
+ */
+static int
+sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds, int wait_ms,
+		int stall_ms)
+{
+	bool too_many = false;
+	int64_t deadline;
+	uint32_t len;
+	int ret;
+
+	vfio_user_msg_close_fds(msg);
+	msg->len = 0;
+	max_fds = RTE_MIN(max_fds, (uint32_t)VFIO_USER_SCM_MAX_FDS);
+
+	if (wait_ms != 0) {
+		ret = wait_fd(fd, POLLIN, wait_ms < 0 ? -1 : now_ms() + wait_ms);
+		if (ret == -ETIMEDOUT)
+			return -EAGAIN;
+		if (ret < 0)
+			return ret;
+	}
+	/* Once the first byte is in, the whole message gets stall_ms. */
+	deadline = now_ms() + stall_ms;
+	ret = recv_exact(fd, &msg->hdr, VFIO_USER_HDR_SIZE, msg, max_fds, &too_many, deadline,
+			false);
+	if (ret == -EAGAIN)
+		return -EAGAIN;
+	if (ret < 0)
+		goto fail;
+
+	if (msg->hdr.size < VFIO_USER_HDR_SIZE || msg->hdr.size > max_size) {
+		ret = -EMSGSIZE;
+		goto fail;
+	}
+
+	len = msg->hdr.size - VFIO_USER_HDR_SIZE;
+	if (len > msg->cap) {
+		uint8_t *data = realloc(msg->data, len);
+
+		if (data == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		msg->data = data;
+		msg->cap = len;
+	}
+	ret = recv_exact(fd, msg->data, len, msg, max_fds, &too_many, deadline, true);
+	if (ret < 0)
+		goto fail;
+	msg->len = len;
+
+	if (too_many) {
+		vfio_user_msg_close_fds(msg);
+		return -ETOOMANYREFS;
+	}
+	return 0;
+
+fail:
+	vfio_user_msg_close_fds(msg);
+	return ret;
+}
+
+int
+vfio_user_sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds,
+		int timeout_ms)
+{
+	return sock_recv(fd, msg, max_size, max_fds, timeout_ms,
+			timeout_ms > 0 ? timeout_ms : VFIO_USER_DEF_REPLY_TIMEOUT_MS);
+}
+
+int
+vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
+		const int *fds, uint32_t nr_fds, int timeout_ms)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct iovec vec[SEND_MAX_IOV + 1];
+	struct msghdr mh = { .msg_iov = vec };
+	uint64_t total = VFIO_USER_HDR_SIZE;
+	ssize_t n;
+	int i, ret;
+
+	if (iovcnt < 0 || iovcnt > SEND_MAX_IOV || nr_fds > VFIO_USER_SCM_MAX_FDS)
+		return -EINVAL;
+	vec[0].iov_base = hdr;
+	vec[0].iov_len = VFIO_USER_HDR_SIZE;
+	for (i = 0; i < iovcnt; i++) {
+		vec[i + 1] = iov[i];
+		total += iov[i].iov_len;
+	}
+	if (total > UINT32_MAX)
+		return -EINVAL;
+	hdr->size = (uint32_t)total;
+	mh.msg_iovlen = iovcnt + 1;
+
+	if (nr_fds > 0) {
+		struct cmsghdr *cmsg;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nr_fds);
+	}
+
+	while (mh.msg_iovlen > 0) {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			ret = wait_fd(fd, POLLOUT, deadline);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		/* The descriptors went with the first bytes. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov[0].iov_len) {
+			n -= mh.msg_iov[0].iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen > 0) {
+			mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + n;
+			mh.msg_iov[0].iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+int
+vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds, int timeout_ms)
+{
+	struct vfio_user_hdr hdr = {
+		.msg_id = req->msg_id,
+		.cmd = req->cmd,
+		.flags = VFIO_USER_F_TYPE_REPLY,
+	};
+
+	/* An error reply is the header alone. */
+	if (err > 0) {
+		hdr.flags |= VFIO_USER_F_ERROR;
+		hdr.error = (uint32_t)err;
+		iovcnt = 0;
+		nr_fds = 0;
+	}
+	return vfio_user_sock_send(fd, &hdr, iov, iovcnt, fds, nr_fds, timeout_ms);
+}
+
+int
+vfio_user_sock_pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Channel
+ */
+
+int
+vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_user_limits *lim)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	memset(chan, 0, sizeof(*chan));
+	chan->fd = fd;
+	chan->max_msg_size = lim->max_msg_size;
+	chan->max_fds = lim->max_msg_fds;
+	chan->timeout_ms = (int)lim->reply_timeout_ms;
+	TAILQ_INIT(&chan->waiters);
+	vfio_user_msg_init(&chan->rbuf);
+
+	ret = pthread_condattr_init(&attr);
+	if (ret != 0)
+		return -ret;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&chan->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (ret != 0)
+		return -ret;
+	pthread_mutex_init(&chan->lock, NULL);
+	pthread_mutex_init(&chan->send_lock, NULL);
+	return 0;
+}
+
+void
+vfio_user_chan_kill(struct vfio_user_chan *chan, int err)
+{
+	pthread_mutex_lock(&chan->lock);
+	if (chan->dead == 0)
+		chan->dead = err > 0 ? err : ENOTCONN;
+	pthread_cond_broadcast(&chan->cond);
+	pthread_mutex_unlock(&chan->lock);
+}
+
+void
+vfio_user_chan_fini(struct vfio_user_chan *chan)
+{
+	vfio_user_chan_kill(chan, ENOTCONN);
+	vfio_user_msg_release(&chan->rbuf);
+	pthread_cond_destroy(&chan->cond);
+	pthread_mutex_destroy(&chan->lock);
+	pthread_mutex_destroy(&chan->send_lock);
+}
+
+static bool
+fatal_recv_error(int ret)
+{
+	return ret < 0 && ret != -EAGAIN && ret != -ETOOMANYREFS && ret != -EBUSY;
+}
+
+int
+vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
+{
+	int ret;
+
+	if (__atomic_load_n(&chan->dead, __ATOMIC_RELAXED) != 0)
+		return -ENOTCONN;
+	pthread_mutex_lock(&chan->send_lock);
+	ret = vfio_user_sock_send(chan->fd, hdr, iov, iovcnt, fds, nr_fds, chan->timeout_ms);
+	pthread_mutex_unlock(&chan->send_lock);
+	/* A message cut in the middle leaves the stream unusable. */
+	if (ret < 0 && ret != -EINVAL)
+		vfio_user_chan_kill(chan, -ret);
+	return ret;
+}
+
+int
+vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr *req, int err,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
+{
+	struct vfio_user_hdr hdr = {
+		.msg_id = req->msg_id,
+		.cmd = req->cmd,
+		.flags = VFIO_USER_F_TYPE_REPLY,
+	};
+
+	if (err > 0) {
+		hdr.flags |= VFIO_USER_F_ERROR;
+		hdr.error = (uint32_t)err;
+		iovcnt = 0;
+		nr_fds = 0;
+	}
+	return vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
+}
+
+/* Hand a reply to its waiter; drop it when nobody waits. Takes chan->lock. */
+static void
+dispatch_reply(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int err)
+{
+	struct vfio_user_waiter *w;
+
+	pthread_mutex_lock(&chan->lock);
+	TAILQ_FOREACH(w, &chan->waiters, next) {
+		if (!w->done && w->msg_id == msg->hdr.msg_id && w->cmd == msg->hdr.cmd)
+			break;
+	}
+	if (w != NULL) {
+		vfio_user_msg_move(w->reply, msg);
+		w->err = err;
+		w->done = true;
+		pthread_cond_broadcast(&chan->cond);
+	}
+	pthread_mutex_unlock(&chan->lock);
+
+	if (w == NULL) {
+		VFIO_USER_LOG(DEBUG, "dropped unexpected reply id %u cmd %u",
+			msg->hdr.msg_id, msg->hdr.cmd);
+		vfio_user_msg_close_fds(msg);
+	}
+}
+
+/*
+ * Read one message as the channel's reader and route it. Returns 1 when it
+ * was a reply (handed over), 0 for a command left in msg, or the
+ * vfio_user_sock_recv() error.
+ */
+static int
+read_and_route(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms)
+{
+	int ret;
+
+	ret = sock_recv(chan->fd, msg, chan->max_msg_size, chan->max_fds, timeout_ms,
+			chan->timeout_ms);
+	if (ret != 0 && ret != -ETOOMANYREFS)
+		return ret;
+	if (vfio_user_msg_type(msg) == VFIO_USER_F_TYPE_REPLY) {
+		dispatch_reply(chan, msg, ret == -ETOOMANYREFS ? -EPROTO : 0);
+		return 1;
+	}
+	return ret;
+}
+
+int
+vfio_user_chan_recv(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms)
+{
+	int ret;
+
+	pthread_mutex_lock(&chan->lock);
+	if (chan->dead != 0) {
+		pthread_mutex_unlock(&chan->lock);
+		return -ENOTCONN;
+	}
+	if (chan->reading) {
+		pthread_mutex_unlock(&chan->lock);
+		return -EBUSY;
+	}
+	chan->reading = true;
+	pthread_mutex_unlock(&chan->lock);
+
+	ret = read_and_route(chan, msg, timeout_ms);
+
+	pthread_mutex_lock(&chan->lock);
+	chan->reading = false;
+	if (fatal_recv_error(ret) && chan->dead == 0)
+		chan->dead = -ret;
+	/* Let a waiter take over reading. */
+	pthread_cond_broadcast(&chan->cond);
+	pthread_mutex_unlock(&chan->lock);
+	return ret;
+}
+
+static uint16_t
+alloc_msg_id(struct vfio_user_chan *chan)
+{
+	struct vfio_user_waiter *w;
+	uint16_t id;
+
+again:
+	id = chan->next_id++;
+	TAILQ_FOREACH(w, &chan->waiters, next)
+		if (w->msg_id == id)
+			goto again;
+	return id;
+}
+
+static void
+abs_deadline(struct timespec *ts, int64_t deadline_ms)
+{
+	ts->tv_sec = deadline_ms / 1000;
+	ts->tv_nsec = (deadline_ms % 1000) * 1000000;
+}
+
+/* The waiting caller reads the socket itself; called and returns with chan->lock held. */
+static void
+read_as_waiter(struct vfio_user_chan *chan, int64_t deadline)
+{
+	int ret;
+
+	chan->reading = true;
+	pthread_mutex_unlock(&chan->lock);
+
+	ret = read_and_route(chan, &chan->rbuf, time_left(deadline));
+	if (ret == 0 || ret == -ETOOMANYREFS) {
+		if (chan->on_cmd != NULL) {
+			chan->on_cmd(chan, &chan->rbuf, chan->arg);
+		} else {
+			if (!(chan->rbuf.hdr.flags & VFIO_USER_F_NO_REPLY))
+				vfio_user_chan_reply(chan, &chan->rbuf.hdr, EINVAL, NULL, 0,
+						NULL, 0);
+			vfio_user_msg_close_fds(&chan->rbuf);
+		}
+	}
+
+	pthread_mutex_lock(&chan->lock);
+	chan->reading = false;
+	if (fatal_recv_error(ret) && chan->dead == 0)
+		chan->dead = -ret;
+	pthread_cond_broadcast(&chan->cond);
+}
+
+int
+vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
+{
+	struct vfio_user_waiter w = { .cmd = cmd, .reply = reply };
+	struct vfio_user_hdr hdr = { .cmd = cmd, .flags = VFIO_USER_F_TYPE_COMMAND };
+	int64_t deadline;
+	bool did_read = false;
+	struct timespec ts;
+	int ret;
+
+	pthread_mutex_lock(&chan->lock);
+	if (chan->dead != 0) {
+		pthread_mutex_unlock(&chan->lock);
+		return -ENOTCONN;
+	}
+	w.msg_id = alloc_msg_id(chan);
+	TAILQ_INSERT_TAIL(&chan->waiters, &w, next);
+	pthread_mutex_unlock(&chan->lock);
+
+	hdr.msg_id = w.msg_id;
+	ret = vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
+
+	deadline = now_ms() + chan->timeout_ms;
+	abs_deadline(&ts, deadline);
+	pthread_mutex_lock(&chan->lock);
+	while (ret == 0 && !w.done) {
+		if (chan->dead != 0) {
+			ret = -ENOTCONN;
+			break;
+		}
+		if (time_left(deadline) == 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (!chan->reading && (!chan->ctrl_reads_only || vfio_user_ctrl_is_self())) {
+			read_as_waiter(chan, deadline);
+			did_read = true;
+		} else if (pthread_cond_timedwait(&chan->cond, &chan->lock, &ts) == ETIMEDOUT &&
+				!w.done) {
+			ret = -ETIMEDOUT;
+		}
+	}
+	TAILQ_REMOVE(&chan->waiters, &w, next);
+	pthread_mutex_unlock(&chan->lock);
+
+	if (did_read && chan->on_idle != NULL)
+		chan->on_idle(chan, chan->arg);
+
+	if (ret != 0)
+		return ret;
+	if (w.err != 0) {
+		vfio_user_msg_close_fds(reply);
+		return w.err;
+	}
+	if (reply->hdr.flags & VFIO_USER_F_ERROR) {
+		vfio_user_msg_close_fds(reply);
+		return reply->hdr.error != 0 ? -(int)reply->hdr.error : -EIO;
+	}
+	return 0;
+}

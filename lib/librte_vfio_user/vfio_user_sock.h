@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#ifndef _VFIO_USER_SOCK_H_
+#define _VFIO_USER_SOCK_H_
+
+/*
+ * Transport: whole vfio-user messages over a UNIX stream socket, with file
+ * descriptors as SCM_RIGHTS, and a "channel" that matches replies to the
+ * threads waiting for them.
+ *
+ * Sockets are non-blocking; every wait is a poll() bounded by a timeout, so a
+ * peer that stops mid-message costs at most that timeout.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include "vfio_user_private.h"
+#include "vfio_user_proto.h"
+
+/* A received message. Descriptors not taken are closed by vfio_user_msg_release(). */
+struct vfio_user_msg {
+	struct vfio_user_hdr hdr;
+	uint32_t len;     /* payload bytes: hdr.size - VFIO_USER_HDR_SIZE */
+	uint32_t cap;     /* bytes allocated at data */
+	uint8_t *data;    /* payload */
+	uint32_t nr_fds;
+	int fds[VFIO_USER_SCM_MAX_FDS];
+};
+
+void vfio_user_msg_init(struct vfio_user_msg *msg);
+/* Close the descriptors not taken; keep the buffer for reuse. */
+void vfio_user_msg_close_fds(struct vfio_user_msg *msg);
+/* Close the descriptors not taken and free the buffer. */
+void vfio_user_msg_release(struct vfio_user_msg *msg);
+/* Take ownership of descriptor idx (-1 if out of range or already taken). */
+int vfio_user_msg_take_fd(struct vfio_user_msg *msg, uint32_t idx);
+/* Move src into dst (dst must be initialised or released); src is left empty. */
+void vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src);
+
+static inline uint32_t
+vfio_user_msg_type(const struct vfio_user_msg *msg)
+{
+	return msg->hdr.flags & VFIO_USER_F_TYPE_MASK;
+}
+
+/*
+ * Read one whole message. On entry msg's previous fds are closed.
+ * timeout_ms bounds the wait for the first byte (-1: forever, 0: no wait);
+ * once a message has begun it must complete within timeout_ms (or the
+ * default reply timeout when timeout_ms <= 0).
+ * Returns 0; -ECONNRESET when the peer closed (even mid-message);
+ * -EAGAIN when no byte came in time; -ETIMEDOUT when a begun message stalled;
+ * -EMSGSIZE when hdr.size is below the header size or above max_size: the
+ * header is valid, the payload was not read and the stream is unusable;
+ * -ETOOMANYREFS when more than max_fds descriptors came: the message was read
+ * whole and the descriptors closed, the stream is still usable;
+ * -ENOMEM; other negative errno of recvmsg().
+ */
+int vfio_user_sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds,
+		int timeout_ms);
+
+/*
+ * Send one message: hdr (its size is set here from the iovecs) then the
+ * iovecs, with nr_fds descriptors attached. Returns 0 or a negative errno
+ * (-EPIPE / -ECONNRESET when the peer is gone, -ETIMEDOUT, -EINVAL when the
+ * message exceeds UINT32_MAX or more than VFIO_USER_SCM_MAX_FDS fds).
+ */
+int vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
+		const int *fds, uint32_t nr_fds, int timeout_ms);
+
+/* Send the reply to req: an error reply (header only) when err > 0. */
+int vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds, int timeout_ms);
+
+/* Connected, non-blocking, close-on-exec socket pair (for the twin socket). */
+int vfio_user_sock_pair(int sv[2]);
+
+struct vfio_user_chan;
+
+/*
+ * Called for a command message read by a thread waiting in
+ * vfio_user_chan_call(). The callee owns msg's contents (it must release or
+ * move them) and may send on the channel.
+ */
+typedef void (*vfio_user_chan_cmd_fn)(struct vfio_user_chan *chan, struct vfio_user_msg *msg,
+		void *arg);
+/* Called when a thread stops reading the socket (to re-arm the control thread's poll). */
+typedef void (*vfio_user_chan_idle_fn)(struct vfio_user_chan *chan, void *arg);
+
+struct vfio_user_waiter;
+
+/*
+ * A request/reply channel over one socket. Any thread may send; replies are
+ * matched to waiters by msg_id and command. Reading is done by one thread at
+ * a time: a waiting thread reads itself (unless ctrl_reads_only is set and it
+ * is not the control thread), so a reply costs no extra thread hand-off.
+ */
+struct vfio_user_chan {
+	int fd;
+	uint32_t max_msg_size;
+	uint32_t max_fds;
+	int timeout_ms;          /* reply timeout */
+	bool ctrl_reads_only;    /* only the control thread may read (server sessions) */
+	vfio_user_chan_cmd_fn on_cmd;
+	vfio_user_chan_idle_fn on_idle;
+	void *arg;
+
+	pthread_mutex_t send_lock;
+	pthread_mutex_t lock;    /* protects the fields below */
+	pthread_cond_t cond;
+	bool reading;
+	int dead;                /* positive errno once the channel failed */
+	uint16_t next_id;
+	TAILQ_HEAD(, vfio_user_waiter) waiters;
+	struct vfio_user_msg rbuf; /* read buffer of a waiting reader */
+};
+
+int vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_user_limits *lim);
+/* Fail every waiter with -ENOTCONN; does not close fd. */
+void vfio_user_chan_kill(struct vfio_user_chan *chan, int err);
+/* Kill, then destroy locks; no thread may use the channel any more. */
+void vfio_user_chan_fini(struct vfio_user_chan *chan);
+
+/* Send a message that expects no matching here (a reply, or a command with NO_REPLY). */
+int vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
+int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr *req, int err,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
+
+/*
+ * Send command cmd and wait for its reply, which is moved into *reply
+ * (initialised by the caller; release it after use).
+ * Returns 0 on a success reply; the peer's errno negated on an error reply
+ * (-EIO when the error field is 0); -ENOTCONN; -ETIMEDOUT; a send error.
+ */
+int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply);
+
+/*
+ * Read one message, if the channel is not being read by another thread.
+ * A reply is handed to its waiter (or dropped when nobody waits for it) and
+ * 1 is returned; a command is left in *msg and 0 is returned; -EBUSY when
+ * another thread is reading; -EAGAIN when nothing is there (timeout_ms 0);
+ * other negative values are fatal (the channel is killed).
+ * On -EMSGSIZE / -ETOOMANYREFS see vfio_user_sock_recv(); those are returned
+ * with the header in *msg so that the caller can answer.
+ */
+int vfio_user_chan_recv(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms);
+
+#endif /* _VFIO_USER_SOCK_H_ */
