@@ -21,25 +21,18 @@ vfio_user_caps_defaults(struct vfio_user_caps *caps)
 	caps->max_dma_maps = VFIO_USER_SPEC_DEF_MAX_DMA_MAPS;
 }
 
-/* A JSON number that is a non-negative integer (json-c keeps large ones as uint64). */
+/*
+ * A JSON number that is a non-negative integer. json-c keeps integers above
+ * INT64_MAX as uint64 (get_int64 then clamps to INT64_MAX), negative ones as
+ * int64 (get_uint64 then clamps to 0).
+ */
 static int
 get_u64(struct json_object *obj, uint64_t *val)
 {
-	int64_t v;
-
-	if (!json_object_is_type(obj, json_type_int))
+	if (!json_object_is_type(obj, json_type_int) || json_object_get_int64(obj) < 0)
 		return -EINVAL;
-	v = json_object_get_int64(obj);
-	if (v >= 0) {
-		*val = (uint64_t)v;
-		return 0;
-	}
-	/* Negative as int64: either really negative or above INT64_MAX. */
-	if (json_object_get_uint64(obj) > (uint64_t)INT64_MAX) {
-		*val = json_object_get_uint64(obj);
-		return 0;
-	}
-	return -EINVAL;
+	*val = json_object_get_uint64(obj);
+	return 0;
 }
 
 static int
