@@ -72,6 +72,7 @@ vfio_user_msg_init(struct vfio_user_msg *msg)
 	msg->len = 0;
 	msg->cap = 0;
 	msg->data = NULL;
+	msg->fds_dropped = false;
 	msg->nr_fds = 0;
 }
 
@@ -118,6 +119,7 @@ vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src)
 	dst->len = src->len;
 	dst->data = src->data;
 	dst->cap = src->cap;
+	dst->fds_dropped = src->fds_dropped;
 	dst->nr_fds = src->nr_fds;
 	memcpy(dst->fds, src->fds, sizeof(int) * src->nr_fds);
 
@@ -125,6 +127,7 @@ vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src)
 	src->len = 0;
 	src->data = data;
 	src->cap = cap;
+	src->fds_dropped = false;
 	src->nr_fds = 0;
 }
 
@@ -212,6 +215,7 @@ sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds
 
 	vfio_user_msg_close_fds(msg);
 	msg->len = 0;
+	msg->fds_dropped = false;
 	max_fds = RTE_MIN(max_fds, (uint32_t)VFIO_USER_SCM_MAX_FDS);
 
 	if (wait_ms != 0) {
@@ -253,6 +257,7 @@ sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds
 
 	if (too_many) {
 		vfio_user_msg_close_fds(msg);
+		msg->fds_dropped = true;
 		return -ETOOMANYREFS;
 	}
 	return 0;

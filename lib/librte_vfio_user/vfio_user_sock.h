@@ -29,6 +29,7 @@ struct vfio_user_msg {
 	uint32_t len;     /* payload bytes: hdr.size - VFIO_USER_HDR_SIZE */
 	uint32_t cap;     /* bytes allocated at data */
 	uint8_t *data;    /* payload */
+	bool fds_dropped; /* more fds came than allowed: all were closed */
 	uint32_t nr_fds;
 	int fds[VFIO_USER_SCM_MAX_FDS];
 };
