@@ -405,7 +405,7 @@ vfio_user_chan_kill(struct vfio_user_chan *chan, int err)
 {
 	pthread_mutex_lock(&chan->lock);
 	if (chan->dead == 0)
-		chan->dead = err > 0 ? err : ENOTCONN;
+		__atomic_store_n(&chan->dead, err > 0 ? err : ENOTCONN, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&chan->cond);
 	pthread_mutex_unlock(&chan->lock);
 }
@@ -531,7 +531,7 @@ vfio_user_chan_recv(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int 
 	pthread_mutex_lock(&chan->lock);
 	chan->reading = false;
 	if (fatal_recv_error(ret) && chan->dead == 0)
-		chan->dead = -ret;
+		__atomic_store_n(&chan->dead, -ret, __ATOMIC_RELAXED);
 	/* Let a waiter take over reading. */
 	pthread_cond_broadcast(&chan->cond);
 	pthread_mutex_unlock(&chan->lock);
@@ -583,7 +583,7 @@ read_as_waiter(struct vfio_user_chan *chan, int64_t deadline)
 	pthread_mutex_lock(&chan->lock);
 	chan->reading = false;
 	if (fatal_recv_error(ret) && chan->dead == 0)
-		chan->dead = -ret;
+		__atomic_store_n(&chan->dead, -ret, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&chan->cond);
 }
 
