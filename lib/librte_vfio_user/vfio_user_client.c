@@ -321,7 +321,7 @@ cli_on_idle(struct vfio_user_chan *chan, void *arg)
 {
 	struct vfio_user_client *cli = arg;
 
-	if (__atomic_load_n(&cli->watching, __ATOMIC_ACQUIRE))
+	if (cli->twin_fd < 0 && __atomic_load_n(&cli->watching, __ATOMIC_ACQUIRE))
 		vfio_user_ctrl_mod(chan->fd, EPOLLIN | EPOLLONESHOT);
 }
 
@@ -354,8 +354,10 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 }
 
 /*
- * One message from chan, on the control thread. Returns false when the
- * channel is finished (the server is gone, or another thread reads).
+ * Messages from chan, on the control thread, until none is left: a message
+ * already in the channel's buffer does not make the socket poll readable.
+ * Returns false when the channel is finished here (the server is gone, or a
+ * caller thread reads and will re-arm the watch through on_idle).
  */
 static bool
 cli_ctrl_read(struct vfio_user_client *cli, struct vfio_user_chan *chan)
@@ -364,41 +366,53 @@ cli_ctrl_read(struct vfio_user_client *cli, struct vfio_user_chan *chan)
 	int ret;
 
 	vfio_user_msg_init(&msg);
-	ret = vfio_user_chan_recv(chan, &msg, 0);
-	switch (ret) {
-	case 0:
-		cli_handle_cmd(cli, chan, &msg);
-		return true;
-	case 1:
-	case -EAGAIN:
-		vfio_user_msg_release(&msg);
-		return true;
-	case -EBUSY:
-		/* A caller is reading; it re-arms us through on_idle when done. */
-		vfio_user_msg_release(&msg);
-		return false;
-	case -ETOOMANYREFS:
-		/* Read whole, descriptors closed: refuse a command, drop anything else. */
-		if (vfio_user_msg_type(&msg) == VFIO_USER_F_TYPE_COMMAND &&
-				!(msg.hdr.flags & VFIO_USER_F_NO_REPLY))
-			vfio_user_chan_reply(chan, &msg.hdr, EINVAL, NULL, 0, NULL, 0);
-		vfio_user_msg_release(&msg);
-		return true;
-	default:
-		vfio_user_msg_release(&msg);
-		if (ret == -EMSGSIZE)
-			VFIO_USER_CLI_LOG(ERR, cli->path, "bad message size from server");
-		cli_server_gone(cli, ret == -EMSGSIZE ? EPROTO : ECONNRESET);
-		return false;
+	for (;;) {
+		ret = vfio_user_chan_recv(chan, &msg, 0);
+		switch (ret) {
+		case 0:
+			cli_handle_cmd(cli, chan, &msg);
+			continue;
+		case 1:
+			continue;
+		case -EAGAIN:
+			vfio_user_msg_release(&msg);
+			return true;
+		case -EBUSY:
+			vfio_user_msg_release(&msg);
+			return false;
+		case -ETOOMANYREFS:
+			/* Read whole, descriptors closed: refuse a command. */
+			if (vfio_user_msg_type(&msg) == VFIO_USER_F_TYPE_COMMAND &&
+					!(msg.hdr.flags & VFIO_USER_F_NO_REPLY))
+				vfio_user_chan_reply(chan, &msg.hdr, EINVAL, NULL, 0, NULL, 0);
+			vfio_user_msg_close_fds(&msg);
+			continue;
+		default:
+			vfio_user_msg_release(&msg);
+			if (ret == -EMSGSIZE)
+				VFIO_USER_CLI_LOG(ERR, cli->path, "bad message size from server");
+			cli_server_gone(cli, ret == -EMSGSIZE ? EPROTO : ECONNRESET);
+			return false;
+		}
 	}
 }
 
+/*
+ * The main socket. With a twin socket the server sends its commands there,
+ * so here only a hang-up matters and replies wake nobody but their caller;
+ * without one, the control thread also answers DMA commands arriving while
+ * no call is in progress.
+ */
 static void
 cli_main_ev(int fd, uint32_t events, void *arg)
 {
 	struct vfio_user_client *cli = arg;
 
-	RTE_SET_USED(events);
+	if (cli->twin_fd >= 0) {
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			cli_server_gone(cli, ECONNRESET);
+		return;
+	}
 	if (cli_ctrl_read(cli, &cli->chan))
 		vfio_user_ctrl_mod(fd, EPOLLIN | EPOLLONESHOT);
 }
@@ -709,7 +723,8 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	}
 
 	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
-	ret = vfio_user_ctrl_add(fd, EPOLLIN | EPOLLONESHOT, cli_main_ev, cli);
+	ret = vfio_user_ctrl_add(fd, cli->twin_fd >= 0 ? EPOLLRDHUP : EPOLLIN | EPOLLONESHOT,
+			cli_main_ev, cli);
 	if (ret < 0) {
 		__atomic_store_n(&cli->watching, false, __ATOMIC_RELEASE);
 		goto err;

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -106,7 +107,13 @@ struct srv_session {
 	struct vfio_user_server *srv;
 	struct rte_vfio_user_limits lim;
 	int fd;
-	int kick_fd;  /* wakes the control thread when commands were deferred */
+	/*
+	 * A timerfd: an immediate expiry wakes the control thread for queued
+	 * commands, a later one ends a session whose message stalls halfway.
+	 */
+	int kick_fd;
+	uint64_t stall_id;     /* vfio_user_chan_partial_id() being timed */
+	int64_t stall_deadline; /* ms, CLOCK_MONOTONIC */
 	int twin_fd;
 	struct vfio_user_chan chan;
 	struct vfio_user_chan twin_chan;
@@ -1295,6 +1302,55 @@ srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg)
 	return vfio_user_chan_reply(&s->chan, &msg->hdr, EINVAL, NULL, 0, NULL, 0);
 }
 
+static int64_t
+srv_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wake the control thread for this session in ms milliseconds (0: now). */
+static void
+srv_kick(struct srv_session *s, int64_t ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000 } };
+
+	if (ms <= 0)
+		its.it_value.tv_nsec = 1;
+	(void)timerfd_settime(s->kick_fd, 0, &its, NULL);
+}
+
+/*
+ * Time the message that is incomplete in the socket buffer: the control
+ * thread never waits for the rest of a message, but a message that does not
+ * complete within the reply timeout ends the session. Returns true when the
+ * session must be closed.
+ */
+static bool
+srv_check_stall(struct srv_session *s)
+{
+	uint64_t id = vfio_user_chan_partial_id(&s->chan);
+	int64_t now;
+
+	if (id == 0) {
+		s->stall_id = 0;
+		return false;
+	}
+	now = srv_now_ms();
+	if (id != s->stall_id) {
+		s->stall_id = id;
+		s->stall_deadline = now + s->lim.reply_timeout_ms;
+	} else if (now >= s->stall_deadline) {
+		VFIO_USER_SRV_LOG(INFO, s->srv->path, "message stalled halfway, closing");
+		return true;
+	}
+	srv_kick(s, s->stall_deadline - now);
+	return false;
+}
+
 /* chan->on_cmd of the main socket: commands read while waiting for a DMA reply. */
 static void
 srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
@@ -1309,7 +1365,7 @@ srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
 		VFIO_USER_SRV_LOG(ERR, s->srv->path, "too many commands queued, closing");
 		s->fatal = true;
 		vfio_user_msg_release(msg);
-		(void)eventfd_write(s->kick_fd, 1);
+		srv_kick(s, 0);
 		return;
 	}
 	vfio_user_msg_init(&d->msg);
@@ -1317,7 +1373,7 @@ srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
 	TAILQ_INSERT_TAIL(&s->deferred, d, next);
 	s->nr_deferred++;
 	/* The socket may have nothing more to read: make sure the queue is served. */
-	(void)eventfd_write(s->kick_fd, 1);
+	srv_kick(s, 0);
 }
 
 static void
@@ -1354,7 +1410,7 @@ srv_sess_create(struct vfio_user_server *srv, int fd)
 	s->fd = -1;
 	s->twin_fd = -1;
 	vfio_user_limits_snapshot(&s->lim);
-	s->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	s->kick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->kick_fd < 0) {
 		free(s);
 		return NULL;
@@ -1439,14 +1495,15 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 	struct srv_session *s = srv->sess;
 	struct vfio_user_server *prev = g_cur_srv;
 	struct srv_deferred *d;
-	eventfd_t v;
+	uint64_t expirations;
 	int n, ret = 0;
 
 	if (s == NULL)
 		return;
 	g_cur_srv = srv;
 	if (fd == s->kick_fd) {
-		(void)eventfd_read(fd, &v);
+		if (read(fd, &expirations, sizeof(expirations)) < 0)
+			expirations = 0;
 		events = 0;
 	}
 	if (s->fatal)
@@ -1472,10 +1529,6 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 					goto close;
 				break;
 			}
-			if (ret == 1) {
-				ret = 0;
-				continue;
-			}
 			if (ret == -ETOOMANYREFS)
 				ret = srv_too_many_fds(s, &s->msg);
 			else if (ret == -EMSGSIZE)
@@ -1485,16 +1538,22 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 			else if (ret < 0)
 				VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "receive: %s",
 						strerror(-ret));
-			else
+			else if (ret == 0)
 				ret = srv_process(s, &s->msg);
+			else
+				ret = 0; /* a reply, handed to its waiter */
 			vfio_user_msg_close_fds(&s->msg);
 		}
 		if (ret < 0 || s->fatal)
 			goto close;
+		/* Nothing queued or buffered: epoll says when the socket has more. */
+		if (TAILQ_EMPTY(&s->deferred) && vfio_user_chan_buffered(&s->chan) == 0)
+			break;
 	}
-	/* Out of budget with a queue left: come back for it. */
-	if (!TAILQ_EMPTY(&s->deferred))
-		(void)eventfd_write(s->kick_fd, 1);
+	if (n == SRV_BATCH)
+		srv_kick(s, 0); /* out of budget: come back for the rest */
+	else if (srv_check_stall(s))
+		goto close;
 	g_cur_srv = prev;
 	return;
 

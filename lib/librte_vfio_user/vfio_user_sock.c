@@ -17,6 +17,8 @@
 
 /* The most iovecs a caller passes to vfio_user_sock_send(), header excluded. */
 #define SEND_MAX_IOV 8
+/* Initial stream buffer of a channel; it grows to hold the largest message seen. */
+#define CHAN_RX_SIZE (64 * 1024)
 
 struct vfio_user_waiter {
 	TAILQ_ENTRY(vfio_user_waiter) next;
@@ -386,6 +388,10 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	chan->timeout_ms = (int)lim->reply_timeout_ms;
 	TAILQ_INIT(&chan->waiters);
 	vfio_user_msg_init(&chan->rbuf);
+	chan->rx_cap = CHAN_RX_SIZE;
+	chan->rx = malloc(chan->rx_cap);
+	if (chan->rx == NULL)
+		return -ENOMEM;
 
 	ret = pthread_condattr_init(&attr);
 	if (ret != 0)
@@ -415,6 +421,10 @@ vfio_user_chan_fini(struct vfio_user_chan *chan)
 {
 	vfio_user_chan_kill(chan, ENOTCONN);
 	vfio_user_msg_release(&chan->rbuf);
+	while (chan->rx_nfds > 0)
+		close(chan->rx_fds[--chan->rx_nfds].fd);
+	free(chan->rx);
+	chan->rx = NULL;
 	pthread_cond_destroy(&chan->cond);
 	pthread_mutex_destroy(&chan->lock);
 	pthread_mutex_destroy(&chan->send_lock);
@@ -488,18 +498,253 @@ dispatch_reply(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int err)
 	}
 }
 
+static inline struct vfio_user_hdr
+rx_hdr_at(const struct vfio_user_chan *chan, uint32_t pos)
+{
+	struct vfio_user_hdr hdr;
+
+	memcpy(&hdr, chan->rx + pos, sizeof(hdr));
+	return hdr;
+}
+
+/*
+ * The message a descriptor belongs to. The kernel ends a read right after
+ * the data that carried descriptors, and a peer attaches them to the first
+ * byte of the message they go with, so they belong to the last message that
+ * starts before the end of the read (end_off).
+ */
+static uint64_t
+rx_fd_owner(const struct vfio_user_chan *chan, uint64_t end_off)
+{
+	uint32_t pos = chan->rx_head;
+	uint64_t start = chan->rx_off;
+	struct vfio_user_hdr hdr;
+
+	while (pos + VFIO_USER_HDR_SIZE <= chan->rx_tail) {
+		hdr = rx_hdr_at(chan, pos);
+		if (hdr.size < VFIO_USER_HDR_SIZE || start + hdr.size >= end_off)
+			break;
+		start += hdr.size;
+		pos += hdr.size;
+	}
+	return start;
+}
+
+/* One recvmsg() into the stream buffer: bytes read, -EAGAIN, -ECONNRESET or -errno. */
+static int
+rx_fill(struct vfio_user_chan *chan)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
+	struct iovec iov;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	uint64_t owner = 0;
+	bool have_owner = false;
+	uint32_t i, n;
+	ssize_t len;
+	int *fds;
+
+	if (chan->rx_head > 0 && chan->rx_tail == chan->rx_cap) {
+		memmove(chan->rx, chan->rx + chan->rx_head, chan->rx_tail - chan->rx_head);
+		chan->rx_tail -= chan->rx_head;
+		chan->rx_head = 0;
+	}
+	iov.iov_base = chan->rx + chan->rx_tail;
+	iov.iov_len = chan->rx_cap - chan->rx_tail;
+
+	do {
+		len = recvmsg(chan->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (len < 0 && errno == EINTR);
+	if (len == 0)
+		return -ECONNRESET;
+	if (len < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -EAGAIN : -errno;
+	chan->rx_tail += len;
+
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (!have_owner) {
+			owner = rx_fd_owner(chan, chan->rx_off + chan->rx_tail - chan->rx_head);
+			have_owner = true;
+		}
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(cmsg);
+		for (i = 0; i < n; i++) {
+			if (chan->rx_nfds < VFIO_USER_RX_MAX_FDS) {
+				chan->rx_fds[chan->rx_nfds].owner = owner;
+				chan->rx_fds[chan->rx_nfds].fd = fds[i];
+				chan->rx_nfds++;
+			} else {
+				close(fds[i]);
+				chan->rx_lost = true;
+				chan->rx_lost_owner = owner;
+			}
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		chan->rx_lost = true;
+		chan->rx_lost_owner = have_owner ? owner :
+			rx_fd_owner(chan, chan->rx_off + chan->rx_tail - chan->rx_head);
+	}
+	return (int)len;
+}
+
+/* Give msg the descriptors of the message at stream offset owner. */
+static void
+rx_take_fds(struct vfio_user_chan *chan, struct vfio_user_msg *msg, uint64_t owner)
+{
+	uint32_t i, kept = 0;
+
+	for (i = 0; i < chan->rx_nfds; i++) {
+		struct vfio_user_rx_fd *f = &chan->rx_fds[i];
+
+		if (f->owner != owner)
+			chan->rx_fds[kept++] = *f;
+		else if (msg->nr_fds < chan->max_fds && msg->nr_fds < VFIO_USER_SCM_MAX_FDS)
+			msg->fds[msg->nr_fds++] = f->fd;
+		else {
+			close(f->fd);
+			msg->fds_dropped = true;
+		}
+	}
+	chan->rx_nfds = kept;
+	if (chan->rx_lost && chan->rx_lost_owner == owner) {
+		chan->rx_lost = false;
+		msg->fds_dropped = true;
+	}
+	if (msg->fds_dropped)
+		vfio_user_msg_close_fds(msg);
+}
+
+/*
+ * Take the next whole message out of the stream buffer: 1 when one was
+ * taken, 0 when it is not all there yet, -EMSGSIZE (with msg->hdr) or
+ * -ENOMEM.
+ */
+static int
+rx_extract(struct vfio_user_chan *chan, struct vfio_user_msg *msg)
+{
+	uint32_t avail = chan->rx_tail - chan->rx_head;
+	struct vfio_user_hdr hdr;
+	uint32_t len;
+
+	if (avail < VFIO_USER_HDR_SIZE)
+		return 0;
+	hdr = rx_hdr_at(chan, chan->rx_head);
+	if (hdr.size < VFIO_USER_HDR_SIZE || hdr.size > chan->max_msg_size) {
+		msg->hdr = hdr;
+		return -EMSGSIZE;
+	}
+	if (avail < hdr.size) {
+		/* Make room for the whole message in the buffer. */
+		if (hdr.size > chan->rx_cap - chan->rx_head) {
+			memmove(chan->rx, chan->rx + chan->rx_head, avail);
+			chan->rx_head = 0;
+			chan->rx_tail = avail;
+		}
+		if (hdr.size > chan->rx_cap) {
+			uint8_t *rx = realloc(chan->rx, hdr.size);
+
+			if (rx == NULL)
+				return -ENOMEM;
+			chan->rx = rx;
+			chan->rx_cap = hdr.size;
+		}
+		return 0;
+	}
+
+	len = hdr.size - VFIO_USER_HDR_SIZE;
+	if (len > msg->cap) {
+		uint8_t *data = realloc(msg->data, len);
+
+		if (data == NULL)
+			return -ENOMEM;
+		msg->data = data;
+		msg->cap = len;
+	}
+	msg->hdr = hdr;
+	msg->len = len;
+	memcpy(msg->data, chan->rx + chan->rx_head + VFIO_USER_HDR_SIZE, len);
+	rx_take_fds(chan, msg, chan->rx_off);
+
+	chan->rx_head += hdr.size;
+	chan->rx_off += hdr.size;
+	if (chan->rx_head == chan->rx_tail)
+		chan->rx_head = chan->rx_tail = 0;
+	return 1;
+}
+
+/*
+ * Read the next message through the stream buffer, waiting up to wait_ms
+ * (-1: forever) for it to be complete. Returns 0, -ETOOMANYREFS (message
+ * read, its descriptors dropped), -EAGAIN (no whole message yet), or a
+ * fatal error.
+ */
+static int
+chan_read_msg(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int wait_ms)
+{
+	int64_t deadline = wait_ms < 0 ? -1 : now_ms() + wait_ms;
+	int ret;
+
+	vfio_user_msg_close_fds(msg);
+	msg->len = 0;
+	msg->fds_dropped = false;
+	/* A waiter that just sent its request would only get EAGAIN from a first read. */
+	if (wait_ms != 0 && chan->rx_tail == chan->rx_head) {
+		ret = wait_fd(chan->fd, POLLIN, deadline);
+		if (ret == -ETIMEDOUT)
+			return -EAGAIN;
+		if (ret < 0)
+			return ret;
+	}
+	for (;;) {
+		ret = rx_extract(chan, msg);
+		if (ret == 1)
+			return msg->fds_dropped ? -ETOOMANYREFS : 0;
+		if (ret < 0)
+			return ret;
+		ret = rx_fill(chan);
+		if (ret > 0)
+			continue;
+		if (ret != -EAGAIN || wait_ms == 0)
+			return ret;
+		ret = wait_fd(chan->fd, POLLIN, deadline);
+		if (ret == -ETIMEDOUT)
+			return -EAGAIN;
+		if (ret < 0)
+			return ret;
+	}
+}
+
+uint32_t
+vfio_user_chan_buffered(const struct vfio_user_chan *chan)
+{
+	return chan->rx_tail - chan->rx_head;
+}
+
+uint64_t
+vfio_user_chan_partial_id(const struct vfio_user_chan *chan)
+{
+	return chan->rx_tail > chan->rx_head ? chan->rx_off + 1 : 0;
+}
+
 /*
  * Read one message as the channel's reader and route it. Returns 1 when it
  * was a reply (handed over), 0 for a command left in msg, or the
- * vfio_user_sock_recv() error.
+ * chan_read_msg() error.
  */
 static int
 read_and_route(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms)
 {
 	int ret;
 
-	ret = sock_recv(chan->fd, msg, chan->max_msg_size, chan->max_fds, timeout_ms,
-			chan->timeout_ms);
+	ret = chan_read_msg(chan, msg, timeout_ms);
 	if (ret != 0 && ret != -ETOOMANYREFS)
 		return ret;
 	if (vfio_user_msg_type(msg) == VFIO_USER_F_TYPE_REPLY) {
@@ -559,26 +804,44 @@ abs_deadline(struct timespec *ts, int64_t deadline_ms)
 	ts->tv_nsec = (deadline_ms % 1000) * 1000000;
 }
 
-/* The waiting caller reads the socket itself; called and returns with chan->lock held. */
+/* True when a whole message waits in the stream buffer. */
+static bool
+rx_complete(const struct vfio_user_chan *chan)
+{
+	uint32_t avail = chan->rx_tail - chan->rx_head;
+
+	return avail >= VFIO_USER_HDR_SIZE && avail >= rx_hdr_at(chan, chan->rx_head).size;
+}
+
+/*
+ * The waiting caller reads the socket itself; called and returns with
+ * chan->lock held. Before it hands the reader role back it routes every
+ * whole message already buffered: once buffered, a message no longer makes
+ * the socket readable for anyone else.
+ */
 static void
 read_as_waiter(struct vfio_user_chan *chan, int64_t deadline)
 {
+	int wait_ms = time_left(deadline);
 	int ret;
 
 	chan->reading = true;
 	pthread_mutex_unlock(&chan->lock);
 
-	ret = read_and_route(chan, &chan->rbuf, time_left(deadline));
-	if (ret == 0 || ret == -ETOOMANYREFS) {
-		if (chan->on_cmd != NULL) {
-			chan->on_cmd(chan, &chan->rbuf, chan->arg);
-		} else {
-			if (!(chan->rbuf.hdr.flags & VFIO_USER_F_NO_REPLY))
-				vfio_user_chan_reply(chan, &chan->rbuf.hdr, EINVAL, NULL, 0,
-						NULL, 0);
-			vfio_user_msg_close_fds(&chan->rbuf);
+	do {
+		ret = read_and_route(chan, &chan->rbuf, wait_ms);
+		if (ret == 0 || ret == -ETOOMANYREFS) {
+			if (chan->on_cmd != NULL) {
+				chan->on_cmd(chan, &chan->rbuf, chan->arg);
+			} else {
+				if (!(chan->rbuf.hdr.flags & VFIO_USER_F_NO_REPLY))
+					vfio_user_chan_reply(chan, &chan->rbuf.hdr, EINVAL, NULL,
+							0, NULL, 0);
+				vfio_user_msg_close_fds(&chan->rbuf);
+			}
 		}
-	}
+		wait_ms = 0;
+	} while (!fatal_recv_error(ret) && ret != -EAGAIN && rx_complete(chan));
 
 	pthread_mutex_lock(&chan->lock);
 	chan->reading = false;

@@ -96,6 +96,15 @@ typedef void (*vfio_user_chan_idle_fn)(struct vfio_user_chan *chan, void *arg);
 
 struct vfio_user_waiter;
 
+/* A descriptor received ahead of its message, and the stream offset of that message. */
+struct vfio_user_rx_fd {
+	uint64_t owner;
+	int fd;
+};
+
+/* Descriptors that may wait in a channel's stream buffer. */
+#define VFIO_USER_RX_MAX_FDS (2 * VFIO_USER_SCM_MAX_FDS)
+
 /*
  * A request/reply channel over one socket. Any thread may send; replies are
  * matched to waiters by msg_id and command. Reading is done by one thread at
@@ -120,6 +129,22 @@ struct vfio_user_chan {
 	uint16_t next_id;
 	TAILQ_HEAD(, vfio_user_waiter) waiters;
 	struct vfio_user_msg rbuf; /* read buffer of a waiting reader */
+
+	/*
+	 * Stream buffer, used by the current reader only. One recvmsg() fetches
+	 * whatever the socket holds, so a message usually costs one system
+	 * call, and a message that arrives in pieces is completed by later
+	 * reads instead of a blocking wait.
+	 */
+	uint8_t *rx;
+	uint32_t rx_cap;
+	uint32_t rx_head;          /* rx[rx_head, rx_tail) is buffered */
+	uint32_t rx_tail;
+	uint64_t rx_off;           /* stream offset of rx[rx_head], a message start */
+	uint32_t rx_nfds;
+	bool rx_lost;              /* descriptors of message rx_lost_owner were dropped */
+	uint64_t rx_lost_owner;
+	struct vfio_user_rx_fd rx_fds[VFIO_USER_RX_MAX_FDS];
 };
 
 int vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_user_limits *lim);
@@ -153,5 +178,19 @@ int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct 
  * with the header in *msg so that the caller can answer.
  */
 int vfio_user_chan_recv(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms);
+
+/*
+ * Bytes read from the socket but not yet returned as messages, for the
+ * current reader: after vfio_user_chan_recv() returned a message, more may
+ * be buffered (so the socket may not poll readable); after it returned
+ * -EAGAIN, they are the start of a message still incomplete.
+ */
+uint32_t vfio_user_chan_buffered(const struct vfio_user_chan *chan);
+
+/*
+ * Stream offset + 1 of the incomplete message buffered, or 0: lets a reader
+ * tell a message that stalls from one that merely arrived in pieces.
+ */
+uint64_t vfio_user_chan_partial_id(const struct vfio_user_chan *chan);
 
 #endif /* _VFIO_USER_SOCK_H_ */
