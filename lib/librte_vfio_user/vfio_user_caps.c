@@ -86,8 +86,8 @@ parse_caps_object(struct json_object *caps_obj, struct vfio_user_caps *caps)
 
 	if (parse_number_cap(caps_obj, "max_msg_fds", VFIO_USER_CAP_MAX_MSG_FDS,
 				&caps->max_msg_fds, caps) < 0 ||
-			parse_number_cap(caps_obj, "max_data_xfer_size", VFIO_USER_CAP_MAX_DATA_XFER,
-				&caps->max_data_xfer_size, caps) < 0 ||
+			parse_number_cap(caps_obj, "max_data_xfer_size",
+				VFIO_USER_CAP_MAX_DATA_XFER, &caps->max_data_xfer_size, caps) < 0 ||
 			parse_number_cap(caps_obj, "pgsizes", VFIO_USER_CAP_PGSIZES,
 				&caps->pgsizes, caps) < 0 ||
 			parse_number_cap(caps_obj, "max_dma_maps", VFIO_USER_CAP_MAX_DMA_MAPS,

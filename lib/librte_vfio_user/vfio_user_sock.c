@@ -345,7 +345,8 @@ vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, 
 
 int
 vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
-		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds, int timeout_ms)
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds,
+		int timeout_ms)
 {
 	struct vfio_user_hdr hdr = {
 		.msg_id = req->msg_id,
@@ -670,7 +671,8 @@ rx_extract(struct vfio_user_chan *chan, struct vfio_user_msg *msg)
 	}
 	msg->hdr = hdr;
 	msg->len = len;
-	memcpy(msg->data, chan->rx + chan->rx_head + VFIO_USER_HDR_SIZE, len);
+	if (len > 0)
+		memcpy(msg->data, chan->rx + chan->rx_head + VFIO_USER_HDR_SIZE, len);
 	rx_take_fds(chan, msg, chan->rx_off);
 
 	chan->rx_head += hdr.size;

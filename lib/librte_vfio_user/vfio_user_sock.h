@@ -77,7 +77,8 @@ int vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *i
 
 /* Send the reply to req: an error reply (header only) when err > 0. */
 int vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
-		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds, int timeout_ms);
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds,
+		int timeout_ms);
 
 /* Connected, non-blocking, close-on-exec socket pair (for the twin socket). */
 int vfio_user_sock_pair(int sv[2]);
@@ -147,7 +148,8 @@ struct vfio_user_chan {
 	struct vfio_user_rx_fd rx_fds[VFIO_USER_RX_MAX_FDS];
 };
 
-int vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_user_limits *lim);
+int vfio_user_chan_init(struct vfio_user_chan *chan, int fd,
+		const struct rte_vfio_user_limits *lim);
 /* Fail every waiter with -ENOTCONN; does not close fd. */
 void vfio_user_chan_kill(struct vfio_user_chan *chan, int err);
 /* Kill, then destroy locks; no thread may use the channel any more. */
