@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+/*
+ * Unit tests of the library's internal core: the DMA table, the JSON
+ * capabilities and the transport/channel. Linked against the static library,
+ * whose internal symbols are visible.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#include "vfio_user_caps.h"
+#include "vfio_user_dma.h"
+#include "vfio_user_sock.h"
+
+static int
+count_open_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+	}
+	return n;
+}
+
+static bool
+fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int
+make_memfd(size_t size)
+{
+	int fd = memfd_create("vfio_user_unit", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd >= 0 && ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+test_dma_table_windows(void)
+{
+	struct vfio_user_dma_table tbl;
+	const struct rte_vfio_user_mem_reg *r;
+	static uint8_t mem_a[8192], mem_b[4096];
+	uint8_t buf[6000];
+	int prot = PROT_READ | PROT_WRITE;
+
+	vfio_user_dma_init(&tbl, 4, false);
+
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x10000, 0, prot, -1, 0, mem_a), -EINVAL,
+		"size 0 accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, UINT64_MAX - 10, 12, prot, -1, 0, mem_a),
+		-EINVAL, "window wrapping past 2^64 accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x10000, 4096, 0x4, -1, 0, mem_a), -EINVAL,
+		"bad prot accepted");
+	TEST_ASSERT_SUCCESS(vfio_user_dma_add(&tbl, UINT64_MAX - 4095, 4096, prot, -1, 0, mem_b),
+		"window ending at 2^64 - 1 refused");
+
+	TEST_ASSERT_SUCCESS(vfio_user_dma_add(&tbl, 0x20000, 8192, prot, -1, 0, mem_a), "add");
+	/* Adjacent windows are fine, overlapping ones are not. */
+	TEST_ASSERT_SUCCESS(vfio_user_dma_add(&tbl, 0x22000, 4096, PROT_READ, -1, 0, mem_b),
+		"adjacent add");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x21fff, 1, prot, -1, 0, mem_b), -EEXIST,
+		"overlap at the end accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x1f000, 0x1001, prot, -1, 0, mem_b), -EEXIST,
+		"overlap at the start accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x1000, 0x100000, prot, -1, 0, mem_b), -EEXIST,
+		"enclosing overlap accepted");
+	TEST_ASSERT_SUCCESS(vfio_user_dma_add(&tbl, 0x0, 4096, prot, -1, 0, mem_b), "add low");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x40000, 4096, prot, -1, 0, mem_b), -ENOSPC,
+		"max windows not enforced");
+	TEST_ASSERT_EQUAL(tbl.pub.entry_num, 4u, "entry count");
+
+	/* Sorted by iova. */
+	TEST_ASSERT_EQUAL(tbl.pub.regions[0].iova, 0x0u, "order");
+	TEST_ASSERT_EQUAL(tbl.pub.regions[1].iova, 0x20000u, "order");
+	TEST_ASSERT_EQUAL(tbl.pub.regions[2].iova, 0x22000u, "order");
+
+	r = vfio_user_dma_find(&tbl, 0x21fff);
+	TEST_ASSERT(r != NULL && r->iova == 0x20000, "find inside");
+	TEST_ASSERT_NULL(vfio_user_dma_find(&tbl, 0x23000), "find past the end");
+	TEST_ASSERT_NULL(vfio_user_dma_find(&tbl, 0x1000), "find in a gap");
+
+	/* A copy crosses adjacent windows; a write needs PROT_WRITE on every window. */
+	memset(mem_a, 0xa5, sizeof(mem_a));
+	memset(mem_b, 0x5a, sizeof(mem_b));
+	TEST_ASSERT_SUCCESS(vfio_user_dma_copy(&tbl, 0x21000, buf, 6000, false), "read across");
+	TEST_ASSERT(buf[0] == 0xa5 && buf[4095] == 0xa5 && buf[4096] == 0x5a &&
+		buf[5999] == 0x5a, "read across windows returned wrong data");
+	memset(buf, 0x11, sizeof(buf));
+	TEST_ASSERT_EQUAL(vfio_user_dma_copy(&tbl, 0x21000, buf, 6000, true), -EFAULT,
+		"write into a read-only window accepted");
+	TEST_ASSERT_EQUAL(mem_a[4096], 0xa5, "a failed copy must copy nothing");
+	TEST_ASSERT_EQUAL(vfio_user_dma_copy(&tbl, 0x1000, buf, 16, false), -EFAULT,
+		"read from a gap accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_copy(&tbl, UINT64_MAX - 15, buf, 32, false), -EFAULT,
+		"read wrapping 2^64 accepted");
+	TEST_ASSERT_SUCCESS(vfio_user_dma_copy(&tbl, UINT64_MAX - 15, buf, 16, true),
+		"write to the top window");
+	TEST_ASSERT_EQUAL(mem_b[4095], 0x11, "write to the top window lost");
+
+	/* Unmap needs the exact window. */
+	TEST_ASSERT_EQUAL(vfio_user_dma_remove(&tbl, 0x20000, 4096), -ENOENT,
+		"partial unmap accepted");
+	TEST_ASSERT_EQUAL(vfio_user_dma_remove(&tbl, 0x20001, 8192), -ENOENT,
+		"shifted unmap accepted");
+	TEST_ASSERT_SUCCESS(vfio_user_dma_remove(&tbl, 0x20000, 8192), "exact unmap");
+	TEST_ASSERT_NULL(vfio_user_dma_find(&tbl, 0x20000), "window still found");
+	TEST_ASSERT_EQUAL(tbl.pub.entry_num, 3u, "entry count after unmap");
+	vfio_user_dma_remove_all(&tbl);
+	TEST_ASSERT_EQUAL(tbl.pub.entry_num, 0u, "remove all");
+	vfio_user_dma_fini(&tbl);
+	return TEST_SUCCESS;
+}
+
+static int
+test_dma_table_mapped(void)
+{
+	struct vfio_user_dma_table tbl;
+	const struct rte_vfio_user_mem_reg *r;
+	int fds_before = count_open_fds();
+	int fd, fd2, fd3;
+	uint8_t val;
+
+	vfio_user_dma_init(&tbl, 16, true);
+
+	fd = make_memfd(2 * 4096);
+	TEST_ASSERT(fd >= 0, "memfd");
+	TEST_ASSERT_SUCCESS(vfio_user_dma_add(&tbl, 0x100000, 8192, PROT_READ | PROT_WRITE, fd,
+		0, NULL), "map memfd");
+	r = vfio_user_dma_find(&tbl, 0x100000);
+	TEST_ASSERT(r != NULL && r->vaddr != NULL && r->fd == fd, "mapping not recorded");
+	val = 0x3c;
+	TEST_ASSERT_SUCCESS(vfio_user_dma_copy(&tbl, 0x101000, &val, 1, true), "write");
+	TEST_ASSERT(pread(fd, &val, 1, 4096) == 1 && val == 0x3c,
+		"write did not reach the file");
+
+	/* A file shorter than the window would fault later: refused, fd closed. */
+	fd2 = make_memfd(4096);
+	TEST_ASSERT(fd2 >= 0, "memfd");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x200000, 8192, PROT_READ, fd2, 0, NULL),
+		-EINVAL, "short file accepted");
+	TEST_ASSERT(!fd_is_open(fd2), "refused fd leaked");
+
+	fd3 = make_memfd(3 * 4096);
+	TEST_ASSERT(fd3 >= 0, "memfd");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x200000, 4096, PROT_READ, fd3, 100, NULL),
+		-EINVAL, "unaligned offset accepted");
+	TEST_ASSERT(!fd_is_open(fd3), "refused fd leaked");
+
+	fd3 = make_memfd(4096);
+	TEST_ASSERT(fd3 >= 0, "memfd");
+	TEST_ASSERT_EQUAL(vfio_user_dma_add(&tbl, 0x100800, 4096, PROT_READ, fd3, 0, NULL),
+		-EEXIST, "overlap accepted");
+	TEST_ASSERT(!fd_is_open(fd3), "refused fd leaked");
+
+	/* The table owns the descriptor: it is closed when the window goes. */
+	TEST_ASSERT_SUCCESS(vfio_user_dma_remove(&tbl, 0x100000, 8192), "unmap");
+	TEST_ASSERT(!fd_is_open(fd), "fd of an unmapped window left open");
+	vfio_user_dma_fini(&tbl);
+	TEST_ASSERT_EQUAL(count_open_fds(), fds_before, "descriptors leaked");
+	return TEST_SUCCESS;
+}
+
+static int
+parse_str(const char *json, struct vfio_user_caps *caps)
+{
+	return vfio_user_caps_parse(json, strlen(json) + 1, caps);
+}
+
+static int
+test_caps_parse(void)
+{
+	struct vfio_user_caps caps;
+	static const char bad_nul[] = { '{', '}' };
+
+	TEST_ASSERT_SUCCESS(vfio_user_caps_parse(NULL, 0, &caps), "no JSON");
+	TEST_ASSERT(caps.present == 0 && caps.max_msg_fds == 1 &&
+		caps.max_data_xfer_size == 1048576 && caps.pgsizes == 4096 &&
+		caps.max_dma_maps == 65535, "specification defaults");
+
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"max_msg_fds\":8,"
+		"\"max_data_xfer_size\":65536,\"pgsizes\":2101248,\"max_dma_maps\":10,"
+		"\"twin_socket\":{\"supported\":true},\"write_multiple\":true}}", &caps),
+		"full capabilities");
+	TEST_ASSERT_EQUAL(caps.present, 0x3fu, "present bits");
+	TEST_ASSERT(caps.max_msg_fds == 8 && caps.max_data_xfer_size == 65536 &&
+		caps.pgsizes == 2101248 && caps.max_dma_maps == 10 && caps.twin_supported &&
+		!caps.twin_has_fd_index && caps.write_multiple, "values");
+
+	/* Unknown keys (QEMU sends "migration") are ignored. */
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"migration\":{\"pgsize\":4096},"
+		"\"future\":[1,2]},\"other\":null}", &caps), "unknown keys");
+	TEST_ASSERT_EQUAL(caps.present, 0u, "unknown keys counted");
+	TEST_ASSERT_SUCCESS(parse_str("{}", &caps), "empty object");
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"pgsizes\":18446744073709547520}}",
+		&caps), "pgsizes above INT64_MAX");
+	TEST_ASSERT_EQUAL(caps.pgsizes, 0xfffffffffffff000ull, "large pgsizes");
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"twin_socket\":{\"supported\":true,"
+		"\"fd_index\":0}}}", &caps), "fd_index");
+	TEST_ASSERT(caps.twin_has_fd_index && caps.twin_fd_index == 0, "fd_index value");
+
+	TEST_ASSERT_EQUAL(vfio_user_caps_parse(bad_nul, sizeof(bad_nul), &caps), -EINVAL,
+		"JSON without NUL accepted");
+	TEST_ASSERT_EQUAL(parse_str("", &caps), -EINVAL, "empty string accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{}} trailing", &caps), -EINVAL,
+		"trailing garbage accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":", &caps), -EINVAL,
+		"truncated JSON accepted");
+	TEST_ASSERT_EQUAL(parse_str("[1]", &caps), -EINVAL, "array accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":3}", &caps), -EINVAL,
+		"non-object capabilities accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"max_msg_fds\":\"x\"}}", &caps),
+		-EINVAL, "string number accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"max_msg_fds\":-1}}", &caps),
+		-EINVAL, "negative number accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"max_msg_fds\":1.5}}", &caps),
+		-EINVAL, "fraction accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"write_multiple\":1}}", &caps),
+		-EINVAL, "number as boolean accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"twin_socket\":true}}", &caps),
+		-EINVAL, "boolean twin_socket accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"max_data_xfer_size\":0}}", &caps),
+		-EINVAL, "max_data_xfer_size 0 accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"pgsizes\":0}}", &caps),
+		-EINVAL, "pgsizes 0 accepted");
+	return TEST_SUCCESS;
+}
+
+static int
+test_caps_format(void)
+{
+	struct vfio_user_caps caps, back;
+	size_t len = 0;
+	char *json;
+
+	/* Only the keys marked present are written. */
+	vfio_user_caps_defaults(&caps);
+	caps.present = VFIO_USER_CAP_PGSIZES | VFIO_USER_CAP_TWIN_SOCKET;
+	caps.pgsizes = 0x1000;
+	caps.twin_supported = true;
+	caps.twin_has_fd_index = true;
+	caps.twin_fd_index = 0;
+	json = vfio_user_caps_format(&caps, &len);
+	TEST_ASSERT_NOT_NULL(json, "format");
+	TEST_ASSERT_EQUAL(len, strlen(json) + 1, "length includes the NUL");
+	TEST_ASSERT_NULL(strstr(json, "max_msg_fds"), "absent key written: %s", json);
+	TEST_ASSERT_NULL(strstr(json, "write_multiple"), "absent key written: %s", json);
+	TEST_ASSERT_SUCCESS(vfio_user_caps_parse(json, len, &back), "round trip: %s", json);
+	TEST_ASSERT(back.present == caps.present && back.pgsizes == 0x1000 &&
+		back.twin_supported && back.twin_has_fd_index && back.twin_fd_index == 0,
+		"round trip values: %s", json);
+	free(json);
+	return TEST_SUCCESS;
+}
+
+static int
+send_raw(int fd, const void *buf, size_t len, const int *fds, int nr_fds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 64)];
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (nr_fds > 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nr_fds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int
+test_sock_messages(void)
+{
+	struct vfio_user_hdr hdr = { .msg_id = 7, .cmd = VFIO_USER_DMA_MAP };
+	uint8_t payload[32] = { 1, 2, 3 };
+	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct vfio_user_msg msg;
+	int fds_before = count_open_fds();
+	int sv[2], efd[20], i;
+
+	vfio_user_msg_init(&msg);
+	TEST_ASSERT_SUCCESS(vfio_user_sock_pair(sv), "socketpair");
+
+	/* A message with one descriptor. */
+	efd[0] = make_memfd(4096);
+	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, efd, 1, 1000), "send");
+	TEST_ASSERT_EQUAL(hdr.size, 48u, "size set by send");
+	TEST_ASSERT_SUCCESS(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), "recv");
+	TEST_ASSERT(msg.hdr.msg_id == 7 && msg.hdr.cmd == VFIO_USER_DMA_MAP && msg.len == 32 &&
+		msg.data[2] == 3 && msg.nr_fds == 1 && msg.fds[0] >= 0, "message content");
+	close(efd[0]);
+
+	/* Nothing there: -EAGAIN, with and without a wait. */
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 0), -EAGAIN, "empty");
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 20), -EAGAIN,
+		"empty with wait");
+	TEST_ASSERT_EQUAL(msg.nr_fds, 0u, "old descriptors not closed");
+
+	/* Too many descriptors: the message is consumed, all of them closed. */
+	for (i = 0; i < 20; i++)
+		efd[i] = make_memfd(0);
+	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, efd, 20, 1000), "send");
+	for (i = 0; i < 20; i++)
+		close(efd[i]);
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 16, 1000), -ETOOMANYREFS,
+		"too many descriptors");
+	TEST_ASSERT_EQUAL(msg.nr_fds, 0u, "descriptors kept");
+	TEST_ASSERT_EQUAL(count_open_fds(), fds_before + 2, "descriptors leaked");
+
+	/* A size above the limit, and one below the header size. */
+	hdr.size = 1 << 20;
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -EMSGSIZE,
+		"oversized message accepted");
+	hdr.size = 8;
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -EMSGSIZE,
+		"undersized message accepted");
+
+	/* A message that stops halfway stalls out; a closed peer reads as reset. */
+	hdr.size = 48;
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 100), -ETIMEDOUT,
+		"stalled message");
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, 10, NULL, 0), "send raw");
+	close(sv[0]);
+	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -ECONNRESET,
+		"message cut by close");
+	close(sv[1]);
+	vfio_user_msg_release(&msg);
+	TEST_ASSERT_EQUAL(count_open_fds(), fds_before, "descriptors leaked");
+	return TEST_SUCCESS;
+}
+
+/* A peer that answers two pipelined requests in reverse order, plus a stray reply. */
+static void *
+reorder_peer(void *arg)
+{
+	int fd = *(int *)arg;
+	struct vfio_user_msg a, b;
+	struct vfio_user_hdr stray = { .msg_id = 999, .cmd = VFIO_USER_DEVICE_GET_INFO,
+		.flags = VFIO_USER_F_TYPE_REPLY };
+	uint32_t val;
+	struct iovec iov = { .iov_base = &val, .iov_len = sizeof(val) };
+
+	vfio_user_msg_init(&a);
+	vfio_user_msg_init(&b);
+	if (vfio_user_sock_recv(fd, &a, 4096, 4, 2000) == 0 &&
+			vfio_user_sock_recv(fd, &b, 4096, 4, 2000) == 0) {
+		vfio_user_sock_send(fd, &stray, NULL, 0, NULL, 0, 1000);
+		memcpy(&val, b.data, sizeof(val));
+		vfio_user_sock_reply(fd, &b.hdr, 0, &iov, 1, NULL, 0, 1000);
+		memcpy(&val, a.data, sizeof(val));
+		vfio_user_sock_reply(fd, &a.hdr, 0, &iov, 1, NULL, 0, 1000);
+	}
+	vfio_user_msg_release(&a);
+	vfio_user_msg_release(&b);
+	return NULL;
+}
+
+struct caller {
+	struct vfio_user_chan *chan;
+	uint32_t val;
+	uint32_t got;
+	int ret;
+};
+
+static void *
+chan_caller(void *arg)
+{
+	struct caller *c = arg;
+	struct iovec iov = { .iov_base = &c->val, .iov_len = sizeof(c->val) };
+	struct vfio_user_msg reply;
+
+	vfio_user_msg_init(&reply);
+	c->ret = vfio_user_chan_call(c->chan, VFIO_USER_REGION_READ, &iov, 1, NULL, 0, &reply);
+	if (c->ret == 0 && reply.len == sizeof(c->got))
+		memcpy(&c->got, reply.data, sizeof(c->got));
+	vfio_user_msg_release(&reply);
+	return NULL;
+}
+
+static int
+test_chan_matching(void)
+{
+	struct rte_vfio_user_limits lim;
+	struct vfio_user_chan chan;
+	struct caller c[2];
+	struct vfio_user_msg reply;
+	pthread_t peer, th[2];
+	int sv[2], i;
+
+	rte_vfio_user_limits_get(&lim);
+	lim.reply_timeout_ms = 2000;
+	TEST_ASSERT_SUCCESS(vfio_user_sock_pair(sv), "socketpair");
+	TEST_ASSERT_SUCCESS(vfio_user_chan_init(&chan, sv[0], &lim), "chan init");
+	pthread_create(&peer, NULL, reorder_peer, &sv[1]);
+
+	/* Two threads wait at once; each gets its own reply although they come reversed. */
+	for (i = 0; i < 2; i++) {
+		c[i].chan = &chan;
+		c[i].val = 100 + i;
+		c[i].got = 0;
+		pthread_create(&th[i], NULL, chan_caller, &c[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(peer, NULL);
+	for (i = 0; i < 2; i++) {
+		TEST_ASSERT_SUCCESS(c[i].ret, "call %d", i);
+		TEST_ASSERT_EQUAL(c[i].got, 100u + i, "reply of call %d went astray", i);
+	}
+
+	/* A silent peer times out; a closed one fails the call at once. */
+	chan.timeout_ms = 100;
+	vfio_user_msg_init(&reply);
+	TEST_ASSERT_EQUAL(vfio_user_chan_call(&chan, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0,
+		&reply), -ETIMEDOUT, "silent peer");
+	close(sv[1]);
+	chan.timeout_ms = 2000;
+	i = vfio_user_chan_call(&chan, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0, &reply);
+	TEST_ASSERT(i == -ECONNRESET || i == -ENOTCONN || i == -EPIPE,
+		"closed peer gave %d", i);
+	TEST_ASSERT_EQUAL(vfio_user_chan_call(&chan, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0,
+		&reply), -ENOTCONN, "dead channel");
+	vfio_user_msg_release(&reply);
+	vfio_user_chan_fini(&chan);
+	close(sv[0]);
+	return TEST_SUCCESS;
+}
+
+static int
+test_vfio_user_internal(void)
+{
+	int (*const cases[])(void) = {
+		test_dma_table_windows,
+		test_dma_table_mapped,
+		test_caps_parse,
+		test_caps_format,
+		test_sock_messages,
+		test_chan_matching,
+	};
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(cases); i++)
+		if (cases[i]() != TEST_SUCCESS)
+			return TEST_FAILED;
+	return TEST_SUCCESS;
+}
+
+REGISTER_TEST_COMMAND(vfio_user_internal_autotest, test_vfio_user_internal);
