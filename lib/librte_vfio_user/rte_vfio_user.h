@@ -414,6 +414,10 @@ rte_vfio_user_stop(const char *sock_addr);
  *
  * Attach an opaque pointer to a server device, for its callbacks.
  *
+ * @param dev_id
+ *   Server device id.
+ * @param priv
+ *   Pointer returned by rte_vfio_user_get_priv().
  * @return
  *   0 on success, -ENODEV for an unknown device id.
  */
@@ -425,6 +429,10 @@ rte_vfio_user_set_priv(int dev_id, void *priv);
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
+ * Get the pointer attached with rte_vfio_user_set_priv().
+ *
+ * @param dev_id
+ *   Server device id.
  * @return
  *   The pointer given to rte_vfio_user_set_priv(), or NULL (rte_errno is set
  *   to ENODEV for an unknown device id).
@@ -441,6 +449,8 @@ rte_vfio_user_get_priv(int dev_id);
  * stays valid until the next update_status(RTE_VFIO_USER_UPDATE_DMA) or
  * destroy_device callback, both of which are preceded by lock_dp(1).
  *
+ * @param dev_id
+ *   Server device id.
  * @return
  *   The table, or NULL with rte_errno set to ENODEV (unknown device) or
  *   ENOTCONN (no client connected).
@@ -478,6 +488,12 @@ rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t count, int *fds);
  * Raise an interrupt: signal its eventfd, or remember it as pending while
  * the client has it masked.
  *
+ * @param dev_id
+ *   Server device id.
+ * @param index
+ *   IRQ type index (VFIO_PCI_MSIX_IRQ_INDEX, ...).
+ * @param subindex
+ *   Vector within the type.
  * @return
  *   0 on success (also when pending), -EINVAL for bad index or sub-index,
  *   -ENODEV, -ENOENT when the client set no eventfd for it.
@@ -517,6 +533,14 @@ rte_vfio_user_iova_to_vva(int dev_id, uint64_t iova, uint64_t *len);
  * at the client's max_data_xfer_size. May be called from the control thread
  * (inside a region access callback) or from any other thread.
  *
+ * @param dev_id
+ *   Server device id.
+ * @param iova
+ *   DMA address to read from.
+ * @param buf
+ *   Destination buffer of @p len bytes.
+ * @param len
+ *   Bytes to read.
  * @return
  *   0 on success; -EINVAL (NULL buf); -ENODEV; -ENOTCONN; -EFAULT when the
  *   range is not fully covered by readable mappings; -ETIMEDOUT or the
@@ -532,6 +556,14 @@ rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);
  *
  * Write client memory, as rte_vfio_user_dma_read() reads it.
  *
+ * @param dev_id
+ *   Server device id.
+ * @param iova
+ *   DMA address to write to.
+ * @param buf
+ *   Source buffer of @p len bytes.
+ * @param len
+ *   Bytes to write.
  * @return
  *   As rte_vfio_user_dma_read(), -EFAULT when not fully writable.
  */
@@ -569,6 +601,8 @@ rte_vfio_user_attach_dev(const char *sock_addr);
  * Close the connection: region mappings made by rte_vfio_user_region_mmap()
  * are unmapped, and calls in progress on other threads fail with -ENOTCONN.
  *
+ * @param dev_id
+ *   Client device id.
  * @return
  *   0 on success, -ENODEV for an unknown device id.
  */
@@ -647,6 +681,10 @@ rte_vfio_user_get_reg_io_fds(int dev_id, uint32_t index, struct rte_vfio_user_io
  *
  * VFIO_USER_DEVICE_GET_IRQ_INFO: set info->index; the rest is filled.
  *
+ * @param dev_id
+ *   Client device id.
+ * @param info
+ *   IRQ info, index set by the caller.
  * @return
  *   As rte_vfio_user_get_dev_info().
  */
@@ -664,6 +702,10 @@ rte_vfio_user_get_irq_info(int dev_id, struct vfio_irq_info *info);
  * sizeof(struct vfio_irq_set) (de-assign); for VFIO_IRQ_SET_DATA_BOOL,
  * @c count bytes.
  *
+ * @param dev_id
+ *   Client device id.
+ * @param set
+ *   The request, argsz bytes long.
  * @return
  *   As rte_vfio_user_get_dev_info(); -EINVAL for an inconsistent @p set or
  *   more descriptors than the server accepts in one message.
@@ -706,6 +748,12 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
  * (iova and size). With @p mem NULL and @p num 0, every mapping is removed
  * (VFIO_DMA_UNMAP_FLAG_ALL).
  *
+ * @param dev_id
+ *   Client device id.
+ * @param mem
+ *   @p num windows (iova and size are used), or NULL.
+ * @param num
+ *   Number of windows, or 0 with @p mem NULL.
  * @return
  *   As rte_vfio_user_get_dev_info(); -ENOENT when no mapping matches.
  */
@@ -720,6 +768,16 @@ rte_vfio_user_dma_unmap(int dev_id, struct rte_vfio_user_mem_reg *mem, uint32_t 
  * Read a device region with VFIO_USER_REGION_READ messages (split at the
  * server's max_data_xfer_size).
  *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   Destination buffer of @p count bytes.
+ * @param count
+ *   Bytes to read (0 sends nothing).
  * @return
  *   Bytes read (@p count) on success, or as rte_vfio_user_get_dev_info().
  */
@@ -733,6 +791,16 @@ rte_vfio_user_region_read(int dev_id, uint32_t index, uint64_t offset, void *buf
  *
  * Write a device region with VFIO_USER_REGION_WRITE messages.
  *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   Source buffer of @p count bytes.
+ * @param count
+ *   Bytes to write (0 sends nothing).
  * @return
  *   Bytes written (@p count) on success, or as rte_vfio_user_get_dev_info().
  */
@@ -748,6 +816,12 @@ rte_vfio_user_region_write(int dev_id, uint32_t index, uint64_t offset, const vo
  * Coalesce small writes into VFIO_USER_REGION_WRITE_MULTI messages when the
  * server negotiated write_multiple, else send them one by one.
  *
+ * @param dev_id
+ *   Client device id.
+ * @param wrs
+ *   @p num writes, performed in order.
+ * @param num
+ *   Number of writes.
  * @return
  *   Number of writes completed (@p num) on success, or as
  *   rte_vfio_user_get_dev_info(); -EINVAL for a count outside 1..8.
@@ -790,6 +864,8 @@ rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_regio
  *
  * VFIO_USER_DEVICE_RESET.
  *
+ * @param dev_id
+ *   Client device id.
  * @return
  *   As rte_vfio_user_get_dev_info().
  */
