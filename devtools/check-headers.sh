@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The librte_vfio_user authors
+
+# Check that every public header (rte_*.h) compiles on its own, first thing
+# in a translation unit and included twice, as C (gcc) and as C++ (g++), with
+# -Wall -Wextra -Werror and the compiler flags of libdpdk.
+#
+# Usage: devtools/check-headers.sh [-l c|c++|all] [include dir...]
+#   The include directories default to lib/*/ of the tree; give the
+#   installed include directory to check an installed copy.
+
+set -euo pipefail
+# shellcheck source=devtools/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+lang=all
+if [ "${1:-}" = -l ]; then
+	lang=${2:?missing language}
+	shift 2
+fi
+case $lang in
+c|c++|all) ;;
+*) die "unknown language: $lang" ;;
+esac
+
+dirs=("$@")
+if [ ${#dirs[@]} -eq 0 ]; then
+	dirs=("$ROOT"/lib/*/)
+fi
+
+headers=()
+for d in "${dirs[@]}"; do
+	for h in "$d"/rte_*.h; do
+		[ -f "$h" ] && headers+=("$(cd "$(dirname "$h")" && pwd)/$(basename "$h")")
+	done
+done
+[ ${#headers[@]} -gt 0 ] || die "no public header found in ${dirs[*]}"
+
+read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
+warn_flags=(-Wall -Wextra -Werror)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+failed=0
+check()
+{
+	local compiler=$1 std=$2 suffix=$3 h=$4 src
+	src=$work/$(basename "$h" .h).$suffix
+	printf '#include "%s"\n#include "%s"\n' "$h" "$h" >"$src"
+	if "$compiler" -std="$std" "${warn_flags[@]}" "${dpdk_cflags[@]}" \
+			-I"$(dirname "$h")" -c "$src" -o "$work/out.o"; then
+		echo "ok: $(basename "$h") as $std ($compiler)"
+	else
+		echo "FAILED: $(basename "$h") as $std ($compiler)"
+		failed=1
+	fi
+}
+
+for h in "${headers[@]}"; do
+	if [ "$lang" != c++ ]; then
+		check "${CC:-gcc}" gnu11 c "$h"
+	fi
+	if [ "$lang" != c ]; then
+		check "${CXX:-g++}" c++11 cpp "$h"
+	fi
+done
+exit $failed
