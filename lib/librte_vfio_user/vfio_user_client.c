@@ -431,20 +431,11 @@ cli_twin_ev(int fd, uint32_t events, void *arg)
  * Connection and negotiation
  */
 
-static uint64_t
-cli_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Connect to path; a full backlog is retried until the reply timeout. */
 static int
 cli_connect(const char *path, uint32_t timeout_ms)
 {
-	uint64_t deadline = cli_now_ms() + timeout_ms;
+	uint64_t deadline = (uint64_t)vfio_user_now_ms() + timeout_ms;
 	struct sockaddr_un un;
 	struct pollfd pfd;
 	socklen_t len;
@@ -463,7 +454,7 @@ cli_connect(const char *path, uint32_t timeout_ms)
 			return fd;
 		err = errno;
 		if (err == EINPROGRESS) {
-			uint64_t now = cli_now_ms();
+			uint64_t now = (uint64_t)vfio_user_now_ms();
 
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
@@ -483,7 +474,7 @@ cli_connect(const char *path, uint32_t timeout_ms)
 		close(fd);
 		if (err != EAGAIN && err != EINTR)
 			return -err;
-		if (cli_now_ms() >= deadline)
+		if ((uint64_t)vfio_user_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}

@@ -7,6 +7,9 @@
 
 /* Shared by every file of the library: logging and the limits in force. */
 
+#include <stdint.h>
+#include <time.h>
+
 #include <rte_errno.h>
 #include <rte_log.h>
 
@@ -46,6 +49,16 @@ extern int vfio_user_logtype_client;
 
 /* A consistent snapshot of the limits, taken when a session is created. */
 void vfio_user_limits_snapshot(struct rte_vfio_user_limits *lim);
+
+/* Milliseconds on the monotonic clock, for deadlines. */
+static inline int64_t
+vfio_user_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Set rte_errno from a negative errno and return it, for public functions. */
 static inline int

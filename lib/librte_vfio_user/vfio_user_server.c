@@ -1302,15 +1302,6 @@ srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg)
 	return vfio_user_chan_reply(&s->chan, &msg->hdr, EINVAL, NULL, 0, NULL, 0);
 }
 
-static int64_t
-srv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wake the control thread for this session in ms milliseconds (0: now). */
 static void
 srv_kick(struct srv_session *s, int64_t ms)
@@ -1339,7 +1330,7 @@ srv_check_stall(struct srv_session *s)
 		s->stall_id = 0;
 		return false;
 	}
-	now = srv_now_ms();
+	now = vfio_user_now_ms();
 	if (id != s->stall_id) {
 		s->stall_id = id;
 		s->stall_deadline = now + s->lim.reply_timeout_ms;
