@@ -294,67 +294,178 @@ send_raw(int fd, const void *buf, size_t len, const int *fds, int nr_fds)
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
+/* A channel reading sv[1], with small limits; sv[0] is the raw peer. */
 static int
-test_sock_messages(void)
+stream_setup(int sv[2], struct vfio_user_chan *chan, struct vfio_user_msg *msg)
+{
+	struct rte_vfio_user_limits lim;
+
+	rte_vfio_user_limits_get(&lim);
+	lim.max_msg_size = 512 * 1024;
+	lim.max_msg_fds = 16;
+	lim.reply_timeout_ms = 1000;
+	vfio_user_msg_init(msg);
+	if (vfio_user_sock_pair(sv) < 0)
+		return -1;
+	return vfio_user_chan_init(chan, sv[1], &lim);
+}
+
+static void
+stream_teardown(int sv[2], struct vfio_user_chan *chan, struct vfio_user_msg *msg)
+{
+	vfio_user_chan_fini(chan);
+	vfio_user_msg_release(msg);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static int
+test_chan_stream(void)
 {
 	struct vfio_user_hdr hdr = { .msg_id = 7, .cmd = VFIO_USER_DMA_MAP };
 	uint8_t payload[32] = { 1, 2, 3 };
 	struct iovec iov = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct vfio_user_chan chan;
 	struct vfio_user_msg msg;
 	int fds_before = count_open_fds();
 	int sv[2], efd[20], i;
 
-	vfio_user_msg_init(&msg);
-	TEST_ASSERT_SUCCESS(vfio_user_sock_pair(sv), "socketpair");
+	TEST_ASSERT_SUCCESS(stream_setup(sv, &chan, &msg), "setup");
 
 	/* A message with one descriptor. */
 	efd[0] = make_memfd(4096);
 	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, efd, 1, 1000), "send");
+	close(efd[0]);
 	TEST_ASSERT_EQUAL(hdr.size, 48u, "size set by send");
-	TEST_ASSERT_SUCCESS(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), "recv");
+	TEST_ASSERT_SUCCESS(vfio_user_chan_recv(&chan, &msg, 1000), "recv");
 	TEST_ASSERT(msg.hdr.msg_id == 7 && msg.hdr.cmd == VFIO_USER_DMA_MAP && msg.len == 32 &&
 		msg.data[2] == 3 && msg.nr_fds == 1 && msg.fds[0] >= 0, "message content");
-	close(efd[0]);
 
-	/* Nothing there: -EAGAIN, with and without a wait. */
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 0), -EAGAIN, "empty");
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 20), -EAGAIN,
-		"empty with wait");
+	/* Nothing there: -EAGAIN, with and without a wait; old descriptors closed. */
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 0), -EAGAIN, "empty");
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 20), -EAGAIN, "empty with wait");
 	TEST_ASSERT_EQUAL(msg.nr_fds, 0u, "old descriptors not closed");
 
-	/* Too many descriptors: the message is consumed, all of them closed. */
+	/*
+	 * Descriptors go with their own message when two messages are read at
+	 * once, whichever of the two carries them.
+	 */
+	efd[0] = make_memfd(0);
+	hdr.msg_id = 1;
+	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, NULL, 0, 1000), "send");
+	hdr.msg_id = 2;
+	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, efd, 1, 1000), "send");
+	hdr.msg_id = 3;
+	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, NULL, 0, 1000), "send");
+	close(efd[0]);
+	for (i = 1; i <= 3; i++) {
+		TEST_ASSERT_SUCCESS(vfio_user_chan_recv(&chan, &msg, 1000), "recv %d", i);
+		TEST_ASSERT_EQUAL(msg.hdr.msg_id, i, "order");
+		TEST_ASSERT_EQUAL(msg.nr_fds, i == 2 ? 1u : 0u,
+			"descriptor given to message %d", i);
+	}
+
+	/* Too many descriptors: the message is read, all of them closed. */
 	for (i = 0; i < 20; i++)
 		efd[i] = make_memfd(0);
 	TEST_ASSERT_SUCCESS(vfio_user_sock_send(sv[0], &hdr, &iov, 1, efd, 20, 1000), "send");
 	for (i = 0; i < 20; i++)
 		close(efd[i]);
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 16, 1000), -ETOOMANYREFS,
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 1000), -ETOOMANYREFS,
 		"too many descriptors");
-	TEST_ASSERT_EQUAL(msg.nr_fds, 0u, "descriptors kept");
-	TEST_ASSERT_EQUAL(count_open_fds(), fds_before + 2, "descriptors leaked");
+	TEST_ASSERT(msg.nr_fds == 0 && msg.fds_dropped && msg.hdr.msg_id == 3,
+		"dropped descriptors not reported");
 
-	/* A size above the limit, and one below the header size. */
+	/* A message in pieces is returned whole once the rest comes, without waiting. */
+	hdr.msg_id = 9;
+	hdr.size = 48;
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, 10, NULL, 0), "send raw");
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 0), -EAGAIN, "partial header");
+	TEST_ASSERT_NOT_EQUAL(vfio_user_chan_partial_id(&chan), 0u, "partial not seen");
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], (uint8_t *)&hdr + 10, 6, NULL, 0), "send raw");
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], payload, 20, NULL, 0), "send raw");
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 0), -EAGAIN, "partial payload");
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], payload + 20, 12, NULL, 0), "send raw");
+	TEST_ASSERT_SUCCESS(vfio_user_chan_recv(&chan, &msg, 0), "completed message");
+	TEST_ASSERT(msg.hdr.msg_id == 9 && msg.len == 32 && msg.data[2] == 3, "content");
+	TEST_ASSERT_EQUAL(vfio_user_chan_partial_id(&chan), 0u, "buffer not empty");
+	TEST_ASSERT_EQUAL(vfio_user_chan_buffered(&chan), 0u, "buffer not empty");
+
+	/* The peer closes in the middle of a message (a header and 4 of 32 bytes). */
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
+	TEST_ASSERT_SUCCESS(send_raw(sv[0], payload, 4, NULL, 0), "send raw");
+	close(sv[0]);
+	sv[0] = -1;
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 1000), -ECONNRESET,
+		"message cut by close");
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 0), -ENOTCONN, "dead channel");
+	stream_teardown(sv, &chan, &msg);
+
+	/* Sizes outside [header, max_msg_size] end the stream. */
+	TEST_ASSERT_SUCCESS(stream_setup(sv, &chan, &msg), "setup");
 	hdr.size = 1 << 20;
 	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -EMSGSIZE,
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 1000), -EMSGSIZE,
 		"oversized message accepted");
+	TEST_ASSERT_EQUAL(msg.hdr.size, 1u << 20, "header of the refused message");
+	stream_teardown(sv, &chan, &msg);
+	TEST_ASSERT_SUCCESS(stream_setup(sv, &chan, &msg), "setup");
 	hdr.size = 8;
 	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -EMSGSIZE,
+	TEST_ASSERT_EQUAL(vfio_user_chan_recv(&chan, &msg, 1000), -EMSGSIZE,
 		"undersized message accepted");
+	stream_teardown(sv, &chan, &msg);
 
-	/* A message that stops halfway stalls out; a closed peer reads as reset. */
-	hdr.size = 48;
-	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, sizeof(hdr), NULL, 0), "send raw");
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 100), -ETIMEDOUT,
-		"stalled message");
-	TEST_ASSERT_SUCCESS(send_raw(sv[0], &hdr, 10, NULL, 0), "send raw");
-	close(sv[0]);
-	TEST_ASSERT_EQUAL(vfio_user_sock_recv(sv[1], &msg, 4096, 4, 1000), -ECONNRESET,
-		"message cut by close");
-	close(sv[1]);
-	vfio_user_msg_release(&msg);
 	TEST_ASSERT_EQUAL(count_open_fds(), fds_before, "descriptors leaked");
+	return TEST_SUCCESS;
+}
+
+struct big_sender {
+	int fd;
+	uint8_t *buf;
+	uint32_t len;
+	int ret;
+};
+
+static void *
+big_send(void *arg)
+{
+	struct big_sender *b = arg;
+	struct vfio_user_hdr hdr = { .msg_id = 5, .cmd = VFIO_USER_REGION_WRITE };
+	struct iovec iov = { .iov_base = b->buf, .iov_len = b->len };
+
+	b->ret = vfio_user_sock_send(b->fd, &hdr, &iov, 1, NULL, 0, 5000);
+	return NULL;
+}
+
+/* A message larger than the initial stream buffer arrives whole. */
+static int
+test_chan_large(void)
+{
+	struct big_sender b = { .len = 300 * 1024 };
+	struct vfio_user_chan chan;
+	struct vfio_user_msg msg;
+	pthread_t th;
+	uint32_t i;
+	int sv[2], ret;
+
+	TEST_ASSERT_SUCCESS(stream_setup(sv, &chan, &msg), "setup");
+	b.fd = sv[0];
+	b.buf = malloc(b.len);
+	TEST_ASSERT_NOT_NULL(b.buf, "malloc");
+	for (i = 0; i < b.len; i++)
+		b.buf[i] = (uint8_t)(i * 7);
+	pthread_create(&th, NULL, big_send, &b);
+	do {
+		ret = vfio_user_chan_recv(&chan, &msg, 2000);
+	} while (ret == -EAGAIN);
+	pthread_join(th, NULL);
+	TEST_ASSERT_SUCCESS(b.ret, "send");
+	TEST_ASSERT_SUCCESS(ret, "recv");
+	TEST_ASSERT(msg.len == b.len && memcmp(msg.data, b.buf, b.len) == 0,
+		"large message damaged");
+	free(b.buf);
+	stream_teardown(sv, &chan, &msg);
 	return TEST_SUCCESS;
 }
 
@@ -362,7 +473,7 @@ test_sock_messages(void)
 static void *
 reorder_peer(void *arg)
 {
-	int fd = *(int *)arg;
+	struct vfio_user_chan *peer = arg;
 	struct vfio_user_msg a, b;
 	struct vfio_user_hdr stray = { .msg_id = 999, .cmd = VFIO_USER_DEVICE_GET_INFO,
 		.flags = VFIO_USER_F_TYPE_REPLY };
@@ -371,13 +482,13 @@ reorder_peer(void *arg)
 
 	vfio_user_msg_init(&a);
 	vfio_user_msg_init(&b);
-	if (vfio_user_sock_recv(fd, &a, 4096, 4, 2000) == 0 &&
-			vfio_user_sock_recv(fd, &b, 4096, 4, 2000) == 0) {
-		vfio_user_sock_send(fd, &stray, NULL, 0, NULL, 0, 1000);
+	if (vfio_user_chan_recv(peer, &a, 2000) == 0 &&
+			vfio_user_chan_recv(peer, &b, 2000) == 0) {
+		vfio_user_chan_send(peer, &stray, NULL, 0, NULL, 0);
 		memcpy(&val, b.data, sizeof(val));
-		vfio_user_sock_reply(fd, &b.hdr, 0, &iov, 1, NULL, 0, 1000);
+		vfio_user_chan_reply(peer, &b.hdr, 0, &iov, 1, NULL, 0);
 		memcpy(&val, a.data, sizeof(val));
-		vfio_user_sock_reply(fd, &a.hdr, 0, &iov, 1, NULL, 0, 1000);
+		vfio_user_chan_reply(peer, &a.hdr, 0, &iov, 1, NULL, 0);
 	}
 	vfio_user_msg_release(&a);
 	vfio_user_msg_release(&b);
@@ -410,7 +521,7 @@ static int
 test_chan_matching(void)
 {
 	struct rte_vfio_user_limits lim;
-	struct vfio_user_chan chan;
+	struct vfio_user_chan chan, peer_chan;
 	struct caller c[2];
 	struct vfio_user_msg reply;
 	pthread_t peer, th[2];
@@ -420,7 +531,8 @@ test_chan_matching(void)
 	lim.reply_timeout_ms = 2000;
 	TEST_ASSERT_SUCCESS(vfio_user_sock_pair(sv), "socketpair");
 	TEST_ASSERT_SUCCESS(vfio_user_chan_init(&chan, sv[0], &lim), "chan init");
-	pthread_create(&peer, NULL, reorder_peer, &sv[1]);
+	TEST_ASSERT_SUCCESS(vfio_user_chan_init(&peer_chan, sv[1], &lim), "chan init");
+	pthread_create(&peer, NULL, reorder_peer, &peer_chan);
 
 	/* Two threads wait at once; each gets its own reply although they come reversed. */
 	for (i = 0; i < 2; i++) {
@@ -451,6 +563,7 @@ test_chan_matching(void)
 		&reply), -ENOTCONN, "dead channel");
 	vfio_user_msg_release(&reply);
 	vfio_user_chan_fini(&chan);
+	vfio_user_chan_fini(&peer_chan);
 	close(sv[0]);
 	return TEST_SUCCESS;
 }
@@ -463,7 +576,8 @@ test_vfio_user_internal(void)
 		test_dma_table_mapped,
 		test_caps_parse,
 		test_caps_format,
-		test_sock_messages,
+		test_chan_stream,
+		test_chan_large,
 		test_chan_matching,
 	};
 	unsigned int i;

@@ -29,15 +29,6 @@ struct vfio_user_waiter {
 	struct vfio_user_msg *reply;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline (-1: none), for poll(). */
 static int
 time_left(int64_t deadline)
@@ -46,7 +37,7 @@ time_left(int64_t deadline)
 
 	if (deadline < 0)
 		return -1;
-	left = deadline - now_ms();
+	left = deadline - vfio_user_now_ms();
 	return left > 0 ? (int)RTE_MIN(left, (int64_t)INT32_MAX) : 0;
 }
 
@@ -133,156 +124,12 @@ vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src)
 	src->nr_fds = 0;
 }
 
-static void
-collect_fds(struct msghdr *mh, struct vfio_user_msg *msg, uint32_t max_fds, bool *too_many)
-{
-	struct cmsghdr *cmsg;
-	uint32_t i, n;
-	int *fds;
-
-	if (mh->msg_flags & MSG_CTRUNC)
-		*too_many = true;
-	for (cmsg = CMSG_FIRSTHDR(mh); cmsg != NULL; cmsg = CMSG_NXTHDR(mh, cmsg)) {
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		fds = (int *)CMSG_DATA(cmsg);
-		for (i = 0; i < n; i++) {
-			if (msg->nr_fds < max_fds) {
-				msg->fds[msg->nr_fds++] = fds[i];
-			} else {
-				close(fds[i]);
-				*too_many = true;
-			}
-		}
-	}
-}
-
-/*
- * Read exactly len bytes, gathering descriptors. Returns 0, -ECONNRESET on
- * EOF, -EAGAIN when nothing came at all and first_wait says not to wait,
- * -ETIMEDOUT at the deadline, or a recvmsg errno.
- */
-static int
-recv_exact(int fd, void *buf, size_t len, struct vfio_user_msg *msg, uint32_t max_fds,
-		bool *too_many, int64_t deadline, bool first_wait)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
-	size_t got = 0;
-	ssize_t n;
-	int ret;
-
-	while (got < len) {
-		struct iovec iov = { .iov_base = (char *)buf + got, .iov_len = len - got };
-		struct msghdr mh = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cbuf,
-			.msg_controllen = sizeof(cbuf),
-		};
-
-		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n > 0) {
-			collect_fds(&mh, msg, max_fds, too_many);
-			got += n;
-			continue;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		if (got == 0 && !first_wait)
-			return -EAGAIN;
-		ret = wait_fd(fd, POLLIN, deadline);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-/*
- * wait_ms bounds the wait for the first byte (0: none, -1: forever), stall_ms
- * the time the rest of the message may take once it has begun.
- */
-static int
-sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds, int wait_ms,
-		int stall_ms)
-{
-	bool too_many = false;
-	int64_t deadline;
-	uint32_t len;
-	int ret;
-
-	vfio_user_msg_close_fds(msg);
-	msg->len = 0;
-	msg->fds_dropped = false;
-	max_fds = RTE_MIN(max_fds, (uint32_t)VFIO_USER_SCM_MAX_FDS);
-
-	if (wait_ms != 0) {
-		ret = wait_fd(fd, POLLIN, wait_ms < 0 ? -1 : now_ms() + wait_ms);
-		if (ret == -ETIMEDOUT)
-			return -EAGAIN;
-		if (ret < 0)
-			return ret;
-	}
-	/* Once the first byte is in, the whole message gets stall_ms. */
-	deadline = now_ms() + stall_ms;
-	ret = recv_exact(fd, &msg->hdr, VFIO_USER_HDR_SIZE, msg, max_fds, &too_many, deadline,
-			false);
-	if (ret == -EAGAIN)
-		return -EAGAIN;
-	if (ret < 0)
-		goto fail;
-
-	if (msg->hdr.size < VFIO_USER_HDR_SIZE || msg->hdr.size > max_size) {
-		ret = -EMSGSIZE;
-		goto fail;
-	}
-
-	len = msg->hdr.size - VFIO_USER_HDR_SIZE;
-	if (len > msg->cap) {
-		uint8_t *data = realloc(msg->data, len);
-
-		if (data == NULL) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		msg->data = data;
-		msg->cap = len;
-	}
-	ret = recv_exact(fd, msg->data, len, msg, max_fds, &too_many, deadline, true);
-	if (ret < 0)
-		goto fail;
-	msg->len = len;
-
-	if (too_many) {
-		vfio_user_msg_close_fds(msg);
-		msg->fds_dropped = true;
-		return -ETOOMANYREFS;
-	}
-	return 0;
-
-fail:
-	vfio_user_msg_close_fds(msg);
-	return ret;
-}
-
-int
-vfio_user_sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds,
-		int timeout_ms)
-{
-	return sock_recv(fd, msg, max_size, max_fds, timeout_ms,
-			timeout_ms > 0 ? timeout_ms : VFIO_USER_DEF_REPLY_TIMEOUT_MS);
-}
-
 int
 vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
 		const int *fds, uint32_t nr_fds, int timeout_ms)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : vfio_user_now_ms() + timeout_ms;
 	struct iovec vec[SEND_MAX_IOV + 1];
 	struct msghdr mh = { .msg_iov = vec };
 	uint64_t total = VFIO_USER_HDR_SIZE;
@@ -341,27 +188,6 @@ vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, 
 		}
 	}
 	return 0;
-}
-
-int
-vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
-		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds,
-		int timeout_ms)
-{
-	struct vfio_user_hdr hdr = {
-		.msg_id = req->msg_id,
-		.cmd = req->cmd,
-		.flags = VFIO_USER_F_TYPE_REPLY,
-	};
-
-	/* An error reply is the header alone. */
-	if (err > 0) {
-		hdr.flags |= VFIO_USER_F_ERROR;
-		hdr.error = (uint32_t)err;
-		iovcnt = 0;
-		nr_fds = 0;
-	}
-	return vfio_user_sock_send(fd, &hdr, iov, iovcnt, fds, nr_fds, timeout_ms);
 }
 
 int
@@ -691,7 +517,7 @@ rx_extract(struct vfio_user_chan *chan, struct vfio_user_msg *msg)
 static int
 chan_read_msg(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int wait_ms)
 {
-	int64_t deadline = wait_ms < 0 ? -1 : now_ms() + wait_ms;
+	int64_t deadline = wait_ms < 0 ? -1 : vfio_user_now_ms() + wait_ms;
 	int ret;
 
 	vfio_user_msg_close_fds(msg);
@@ -875,7 +701,7 @@ vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iove
 	hdr.msg_id = w.msg_id;
 	ret = vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
 
-	deadline = now_ms() + chan->timeout_ms;
+	deadline = vfio_user_now_ms() + chan->timeout_ms;
 	abs_deadline(&ts, deadline);
 	pthread_mutex_lock(&chan->lock);
 	while (ret == 0 && !w.done) {

@@ -10,8 +10,9 @@
  * descriptors as SCM_RIGHTS, and a "channel" that matches replies to the
  * threads waiting for them.
  *
- * Sockets are non-blocking; every wait is a poll() bounded by a timeout, so a
- * peer that stops mid-message costs at most that timeout.
+ * Sockets are non-blocking; every wait is a poll() bounded by a timeout, and
+ * a channel reads through a stream buffer so that no reader ever waits for
+ * the rest of a message that stopped halfway unless it chose to wait.
  */
 
 #include <pthread.h>
@@ -51,22 +52,6 @@ vfio_user_msg_type(const struct vfio_user_msg *msg)
 }
 
 /*
- * Read one whole message. On entry msg's previous fds are closed.
- * timeout_ms bounds the wait for the first byte (-1: forever, 0: no wait);
- * once a message has begun it must complete within timeout_ms (or the
- * default reply timeout when timeout_ms <= 0).
- * Returns 0; -ECONNRESET when the peer closed (even mid-message);
- * -EAGAIN when no byte came in time; -ETIMEDOUT when a begun message stalled;
- * -EMSGSIZE when hdr.size is below the header size or above max_size: the
- * header is valid, the payload was not read and the stream is unusable;
- * -ETOOMANYREFS when more than max_fds descriptors came: the message was read
- * whole and the descriptors closed, the stream is still usable;
- * -ENOMEM; other negative errno of recvmsg().
- */
-int vfio_user_sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, uint32_t max_fds,
-		int timeout_ms);
-
-/*
  * Send one message: hdr (its size is set here from the iovecs) then the
  * iovecs, with nr_fds descriptors attached. Returns 0 or a negative errno
  * (-EPIPE / -ECONNRESET when the peer is gone, -ETIMEDOUT, -EINVAL when the
@@ -74,11 +59,6 @@ int vfio_user_sock_recv(int fd, struct vfio_user_msg *msg, uint32_t max_size, ui
  */
 int vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
 		const int *fds, uint32_t nr_fds, int timeout_ms);
-
-/* Send the reply to req: an error reply (header only) when err > 0. */
-int vfio_user_sock_reply(int fd, const struct vfio_user_hdr *req, int err,
-		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds,
-		int timeout_ms);
 
 /* Connected, non-blocking, close-on-exec socket pair (for the twin socket). */
 int vfio_user_sock_pair(int sv[2]);
@@ -176,8 +156,10 @@ int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct 
  * 1 is returned; a command is left in *msg and 0 is returned; -EBUSY when
  * another thread is reading; -EAGAIN when nothing is there (timeout_ms 0);
  * other negative values are fatal (the channel is killed).
- * On -EMSGSIZE / -ETOOMANYREFS see vfio_user_sock_recv(); those are returned
- * with the header in *msg so that the caller can answer.
+ * -EMSGSIZE (header size below the header or above max_msg_size: the
+ * stream is unusable) and -ETOOMANYREFS (more descriptors than max_fds came
+ * with the message; they were closed and msg->fds_dropped is set) are
+ * returned with the header in *msg so that the caller can answer.
  */
 int vfio_user_chan_recv(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int timeout_ms);
 
