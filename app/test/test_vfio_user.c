@@ -751,8 +751,9 @@ dev_info_body(struct fix *f)
 		ret = rte_vfio_user_get_reg_info(f->cid, ri, &fd);
 		TEST_ASSERT_SUCCESS(ret, "get_reg_info(%u)", i);
 		TEST_ASSERT_EQUAL(ri->index, i, "index");
-		TEST_ASSERT_EQUAL(ri->flags, s->flags, "region %u flags 0x%x, expected 0x%x", i,
-			ri->flags, s->flags);
+		/* A reply without the chain has no CAPS flag (QEMU needs that). */
+		TEST_ASSERT_EQUAL(ri->flags, s->flags & ~VFIO_REGION_INFO_FLAG_CAPS,
+			"region %u flags 0x%x, expected 0x%x", i, ri->flags, s->flags);
 		TEST_ASSERT_EQUAL(ri->size, s->size, "region %u size 0x%" PRIx64, i,
 			(uint64_t)ri->size);
 		if (s->flags & VFIO_REGION_INFO_FLAG_MMAP) {

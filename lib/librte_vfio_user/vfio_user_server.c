@@ -860,8 +860,12 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 		rep->iov[0].iov_base = reg->info;
 		rep->iov[0].iov_len = reg->info->argsz;
 	} else {
-		/* Too small for the capabilities: tell the size needed, as Linux VFIO does. */
+		/*
+		 * Too small for the capabilities: tell the size needed, as Linux VFIO
+		 * does, but without the CAPS flag: QEMU refuses CAPS with cap_offset 0.
+		 */
 		*req = *reg->info;
+		req->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
 		req->cap_offset = 0;
 		rep->iov[0].iov_base = req;
 		rep->iov[0].iov_len = sizeof(*req);
