@@ -37,6 +37,7 @@
 
 #define EMU_CFG_SIZE 256
 #define EMU_BAR1_SIZE (64 * 1024)
+#define EMU_MAX_DEVS 4
 
 /* PCI config space layout of the device. */
 #define EMU_CAP_MSIX 0x40
@@ -66,13 +67,15 @@ struct emu_dev {
 	int bar1_fd;
 };
 
-static struct emu_dev emu = { .dev_id = -1, .bar1_fd = -1 };
+/* One device per --socket option. */
+static struct emu_dev emus[EMU_MAX_DEVS];
+static unsigned int nb_emus;
 
 /* Woken by signals and by the --once disconnect. */
 static int wake_fd = -1;
 static volatile sig_atomic_t quit;
 static bool opt_once;
-static const char *opt_socket;
+static const char *opt_sockets[EMU_MAX_DEVS];
 static volatile bool client_left;
 
 static void
@@ -156,7 +159,8 @@ emu_reset_state(struct emu_dev *d)
 	cfg_init16(d, PCI_SUBSYSTEM_ID, ENGINE_DEVICE_ID, 0);
 	d->cfg[PCI_CAPABILITY_LIST] = EMU_CAP_MSIX;
 	d->cfg_wmask[PCI_INTERRUPT_LINE] = 0xff;
-	/* No INTx: PCI_INTERRUPT_PIN stays 0. */
+	/* INTA, used while MSI-X is off (a guest without a driver for the device). */
+	d->cfg[PCI_INTERRUPT_PIN] = 1;
 
 	d->cfg[EMU_CAP_MSIX + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSIX;
 	d->cfg[EMU_CAP_MSIX + PCI_CAP_LIST_NEXT] = EMU_CAP_VNDR;
@@ -180,11 +184,14 @@ emu_reset_state(struct emu_dev *d)
 	d->csum = 0;
 	d->count = 0;
 	d->scratch = 0;
-	/* MSI-X vectors come out of reset masked. */
-	for (i = 0; i < ENGINE_MSIX_VECTORS; i++) {
+	/*
+	 * MSI-X vectors come out of reset unmasked, unlike on hardware: a VMM such
+	 * as QEMU emulates the table itself and never writes this copy, so masked
+	 * vectors would stay pending forever. Clients that use this table, like
+	 * dpdk-vfio-user-client, mask through it explicitly.
+	 */
+	for (i = 0; i < ENGINE_MSIX_VECTORS; i++)
 		memset(&d->msix[i], 0, sizeof(d->msix[i]));
-		d->msix[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
-	}
 	d->pba = 0;
 	memset(d->bar1, 0, EMU_BAR1_SIZE);
 	bar1_banner(d);
@@ -243,6 +250,41 @@ msix_deliver_pending(struct emu_dev *d)
 	}
 }
 
+/*
+ * INTx is level-triggered: the status register's interrupt bit follows the
+ * engine's DONE bit while interrupts are on, and the line is signalled each
+ * time it becomes asserted and not disabled by the command register.
+ */
+static void
+intx_update(struct emu_dev *d, bool assert)
+{
+	uint16_t status = cfg_r16(d, PCI_STATUS);
+	int ret;
+
+	if (!assert) {
+		cfg_init16(d, PCI_STATUS, status & ~PCI_STATUS_INTERRUPT, 0);
+		return;
+	}
+	cfg_init16(d, PCI_STATUS, status | PCI_STATUS_INTERRUPT, 0);
+	if (cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) {
+		printf("emu: INTx disabled by the command register, now pending\n");
+		return;
+	}
+	ret = rte_vfio_user_irq_trigger(d->dev_id, VFIO_PCI_INTX_IRQ_INDEX, 0);
+	if (ret < 0)
+		printf("emu: INTx trigger failed: %s\n", irq_err(ret));
+}
+
+/* Completion interrupt: MSI-X vector 0 when MSI-X is on, else INTx. */
+static void
+engine_irq(struct emu_dev *d)
+{
+	if (cfg_r16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE)
+		msix_fire(d, 0);
+	else
+		intx_update(d, true);
+}
+
 static ssize_t
 cfg_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
 		uint64_t offset, bool is_write)
@@ -269,6 +311,11 @@ cfg_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t cou
 	if (offset < EMU_CAP_MSIX + PCI_MSIX_FLAGS + 2 &&
 			offset + count > EMU_CAP_MSIX + PCI_MSIX_FLAGS)
 		msix_deliver_pending(d);
+	/* INTx enabled again while still asserted: signal it now. */
+	if ((old_cmd & PCI_COMMAND_INTX_DISABLE) &&
+			!(cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) &&
+			(cfg_r16(d, PCI_STATUS) & PCI_STATUS_INTERRUPT))
+		intx_update(d, true);
 	return count;
 }
 
@@ -327,7 +374,7 @@ engine_run(struct emu_dev *d)
 			d->src, d->dst, d->len, strerror(-ret));
 	}
 	if (d->ctrl & ENGINE_CTRL_IRQ_EN)
-		msix_fire(d, 0);
+		engine_irq(d);
 }
 
 static void
@@ -358,6 +405,8 @@ engine_reg_write(struct emu_dev *d, uint64_t off, uint64_t v, size_t count)
 		break;
 	case ENGINE_REG_STATUS:
 		d->status &= ~(v & (ENGINE_STATUS_DONE | ENGINE_STATUS_ERROR));
+		if (!(d->status & ENGINE_STATUS_DONE))
+			intx_update(d, false);
 		break;
 	case ENGINE_REG_SCRATCH:
 		d->scratch = v;
@@ -625,6 +674,12 @@ emu_describe(struct emu_dev *d)
 	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD |
 		VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_NORESIZE;
 	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].count = ENGINE_MSIX_VECTORS;
+	/*
+	 * Not AUTOMASKED: the library does not mask INTx when it is signalled.
+	 * QEMU unmasks INTx after the guest's end of interrupt anyway.
+	 */
+	irq_info[VFIO_PCI_INTX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE;
+	irq_info[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
 
 	ret = rte_vfio_user_set_dev_info(d->path, &dev_info);
 	if (ret == 0)
@@ -637,9 +692,9 @@ emu_describe(struct emu_dev *d)
 static void
 usage(const char *prog)
 {
-	printf("Usage: %s [EAL options] -- --socket PATH [--once]\n"
-		"  --socket PATH  UNIX socket the device is served on\n"
-		"  --once         exit when the first client disconnects\n", prog);
+	printf("Usage: %s [EAL options] -- --socket PATH [--socket PATH2 ...] [--once]\n"
+		"  --socket PATH  UNIX socket a device is served on (up to %d devices)\n"
+		"  --once         exit when the first client disconnects\n", prog, EMU_MAX_DEVS);
 }
 
 static int
@@ -656,7 +711,11 @@ parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			opt_socket = optarg;
+			if (nb_emus == EMU_MAX_DEVS) {
+				printf("at most %d --socket options\n", EMU_MAX_DEVS);
+				return -1;
+			}
+			opt_sockets[nb_emus++] = optarg;
 			break;
 		case 'o':
 			opt_once = true;
@@ -669,7 +728,7 @@ parse_args(int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind != argc || opt_socket == NULL) {
+	if (optind != argc || nb_emus == 0) {
 		usage(argv[0]);
 		return -1;
 	}
@@ -705,13 +764,53 @@ emu_free(struct emu_dev *d)
 	free(d->bounce);
 }
 
+/* Allocate, register, describe and start one device. */
+static int
+emu_setup(struct emu_dev *d, const char *path)
+{
+	int ret;
+
+	d->path = path;
+	ret = emu_alloc(d);
+	if (ret < 0) {
+		fprintf(stderr, "cannot allocate the device: %s\n", strerror(-ret));
+		return ret;
+	}
+	emu_reset_state(d);
+
+	ret = rte_vfio_user_register(path, &emu_ops);
+	if (ret < 0) {
+		fprintf(stderr, "register %s: %s\n", path, strerror(-ret));
+		return ret;
+	}
+	d->dev_id = ret;
+	rte_vfio_user_set_priv(d->dev_id, d);
+	ret = emu_describe(d);
+	if (ret < 0) {
+		fprintf(stderr, "describing the device: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = rte_vfio_user_start(path);
+	if (ret < 0) {
+		fprintf(stderr, "start %s: %s\n", path, strerror(-ret));
+		return ret;
+	}
+	printf("emu: device %04x:%04x served on %s%s\n", ENGINE_VENDOR_ID, ENGINE_DEVICE_ID,
+		path, opt_once ? " (until the first client leaves)" : "");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct pollfd pfd;
-	bool registered = false;
+	unsigned int i;
 	int ret;
 
+	for (i = 0; i < EMU_MAX_DEVS; i++) {
+		emus[i].dev_id = -1;
+		emus[i].bar1_fd = -1;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
@@ -732,34 +831,11 @@ main(int argc, char **argv)
 	signal(SIGINT, signal_handler);
 	signal(SIGTERM, signal_handler);
 
-	emu.path = opt_socket;
-	ret = emu_alloc(&emu);
-	if (ret < 0) {
-		fprintf(stderr, "cannot allocate the device: %s\n", strerror(-ret));
-		goto out;
+	for (i = 0; i < nb_emus; i++) {
+		ret = emu_setup(&emus[i], opt_sockets[i]);
+		if (ret < 0)
+			goto out;
 	}
-	emu_reset_state(&emu);
-
-	ret = rte_vfio_user_register(opt_socket, &emu_ops);
-	if (ret < 0) {
-		fprintf(stderr, "register %s: %s\n", opt_socket, strerror(-ret));
-		goto out;
-	}
-	registered = true;
-	emu.dev_id = ret;
-	rte_vfio_user_set_priv(emu.dev_id, &emu);
-	ret = emu_describe(&emu);
-	if (ret < 0) {
-		fprintf(stderr, "describing the device: %s\n", strerror(-ret));
-		goto out;
-	}
-	ret = rte_vfio_user_start(opt_socket);
-	if (ret < 0) {
-		fprintf(stderr, "start %s: %s\n", opt_socket, strerror(-ret));
-		goto out;
-	}
-	printf("emu: device %04x:%04x served on %s%s\n", ENGINE_VENDOR_ID, ENGINE_DEVICE_ID,
-		opt_socket, opt_once ? " (until the first client leaves)" : "");
 
 	pfd.fd = wake_fd;
 	pfd.events = POLLIN;
@@ -776,15 +852,18 @@ main(int argc, char **argv)
 	printf("emu: stopping (%s)\n", quit ? "signal" : "client left");
 	ret = 0;
 out:
-	if (registered) {
-		int r = rte_vfio_user_unregister(opt_socket);
+	for (i = 0; i < nb_emus; i++) {
+		if (emus[i].dev_id >= 0) {
+			int r = rte_vfio_user_unregister(emus[i].path);
 
-		if (r < 0) {
-			fprintf(stderr, "unregister %s: %s\n", opt_socket, strerror(-r));
-			ret = r;
+			if (r < 0) {
+				fprintf(stderr, "unregister %s: %s\n", emus[i].path,
+					strerror(-r));
+				ret = r;
+			}
 		}
+		emu_free(&emus[i]);
 	}
-	emu_free(&emu);
 	if (wake_fd >= 0)
 		close(wake_fd);
 	rte_eal_cleanup();
