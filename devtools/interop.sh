@@ -1,0 +1,300 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The librte_vfio_user authors
+
+# Interop test: QEMU's vfio-user-pci client and a Linux guest use the devices
+# of dpdk-vfio-user-emu.
+#
+# Once, into a cache folder: a Debian trixie chroot (debootstrap minbase) with
+# qemu-system-x86 from trixie-backports, trixie's kernel, busybox-static and
+# the uio modules. Every run: the guest program (devtools/interop/guest.c,
+# built static) goes into an initramfs; one dpdk-vfio-user-emu process serves
+# a device to the VM and a second one to dpdk-vfio-user-client, run in a loop
+# meanwhile; the VM boots twice against the same server, its console lines
+# "INTEROP PASS|FAIL <check>" are the results.
+#
+# Usage: devtools/interop.sh [--builddir DIR] [--results FILE] [--setup-only]
+#   --builddir DIR  build with the examples (default $BUILD_DIR)
+#   --results FILE  also write "PASS|FAIL|SKIP <check>" lines to FILE
+#   --setup-only    build the cache and stop
+# Environment: INTEROP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/
+# librte_vfio_user/interop), INTEROP_MIRROR (Debian mirror), INTEROP_KEEP=1
+# keeps the run folder (logs, console) under the cache.
+# Prints "SKIP: <reason>" and exits 0 when the host cannot run it (not root
+# for the first set-up, archive unreachable); any failed check exits 1.
+
+set -euo pipefail
+# shellcheck source=devtools/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+builddir=$BUILD_DIR
+results=
+setup_only=false
+while [ $# -gt 0 ]; do
+	case $1 in
+	--builddir) builddir=$(abspath "${2:?}"); shift ;;
+	--results) results=$(abspath "${2:?}"); shift ;;
+	--setup-only) setup_only=true ;;
+	-h|--help) sed -n '5,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument: $1" ;;
+	esac
+	shift
+done
+
+CACHE=${INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/librte_vfio_user/interop}
+MIRROR=${INTEROP_MIRROR:-http://deb.debian.org/debian}
+SUITE=trixie
+BOOTS=2
+GUEST_MEM=256M
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-240}
+# Bump when the cache layout changes.
+STAMP=$CACHE/ready-1
+CHROOT=$CACHE/chroot
+
+[ -z "$results" ] || : >"$results"
+passed=0
+failed=0
+
+result()
+{
+	local verdict=$1
+	shift
+	printf '%s  interop: %s\n' "$verdict" "$*"
+	[ -z "$results" ] || printf '%s %s\n' "$verdict" "$*" >>"$results"
+	case $verdict in
+	PASS) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	esac
+}
+
+skip_all()
+{
+	echo "SKIP: interop: $*"
+	[ -z "$results" ] || printf 'SKIP %s\n' "$*" >>"$results"
+	exit 0
+}
+
+# Everything below runs in the chroot's userland without entering it: its
+# dynamic loader and libraries, so host paths (sockets, logs) work as is.
+qemu_cmd()
+{
+	local libs=$CHROOT/lib/x86_64-linux-gnu:$CHROOT/usr/lib/x86_64-linux-gnu
+	QEMU_MODULE_DIR=$CHROOT/usr/lib/x86_64-linux-gnu/qemu \
+		"$CHROOT/lib64/ld-linux-x86-64.so.2" --library-path "$libs" \
+		"$CHROOT/usr/bin/qemu-system-x86_64" \
+		-L "$CHROOT/usr/share/qemu" -L "$CHROOT/usr/share/seabios" "$@"
+}
+
+setup_cache()
+{
+	local tmp=$CACHE/setup.tmp kdeb bdeb
+	[ "$(id -u)" -eq 0 ] || skip_all "the first set-up needs root (debootstrap)"
+	for t in apt-get dpkg-deb xz gzip; do
+		command -v "$t" >/dev/null || skip_all "$t not installed"
+	done
+	log "interop: building the cache in $CACHE (once)"
+	rm -rf "$tmp" "$CHROOT"
+	mkdir -p "$tmp/dl"
+	(cd "$tmp/dl" && apt-get download -o APT::Sandbox::User=root debootstrap) \
+		>"$tmp/log" 2>&1 ||
+		skip_all "apt-get download debootstrap failed (archive unreachable?)"
+	dpkg-deb -x "$tmp"/dl/debootstrap_*.deb "$tmp/debootstrap"
+	DEBOOTSTRAP_DIR=$tmp/debootstrap/usr/share/debootstrap \
+		"$tmp/debootstrap/usr/sbin/debootstrap" --variant=minbase \
+		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+		"$SUITE" "$tmp/chroot" "$MIRROR" >>"$tmp/log" 2>&1 ||
+		skip_all "debootstrap $SUITE from $MIRROR failed (see $tmp/log)"
+	echo "deb $MIRROR $SUITE-backports main" \
+		>"$tmp/chroot/etc/apt/sources.list.d/backports.list"
+	chroot "$tmp/chroot" apt-get update >>"$tmp/log" 2>&1 ||
+		skip_all "apt-get update in the chroot failed (see $tmp/log)"
+	chroot "$tmp/chroot" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends -t "$SUITE-backports" qemu-system-x86 >>"$tmp/log" 2>&1 ||
+		skip_all "qemu-system-x86 from $SUITE-backports not installable (see $tmp/log)"
+	# The kernel and busybox are unpacked, not installed: no hooks run.
+	# shellcheck disable=SC2016
+	chroot "$tmp/chroot" sh -c 'cd /tmp && apt-get download busybox-static $(apt-cache \
+		depends linux-image-amd64 | sed -n "s/^ *Depends: \(linux-image-[0-9].*\)/\1/p")' \
+		>>"$tmp/log" 2>&1 || skip_all "kernel or busybox download failed (see $tmp/log)"
+	kdeb=$(ls "$tmp"/chroot/tmp/linux-image-*.deb)
+	bdeb=$(ls "$tmp"/chroot/tmp/busybox-static_*.deb)
+	dpkg-deb -x "$kdeb" "$tmp/kernel"
+	dpkg-deb -x "$bdeb" "$tmp/busybox"
+	mkdir -p "$CACHE/guest/modules"
+	cp "$tmp"/kernel/boot/vmlinuz-* "$CACHE/guest/vmlinuz"
+	cp "$tmp/busybox/usr/bin/busybox" "$CACHE/guest/busybox"
+	for m in uio uio_pci_generic; do
+		xz -dc "$(find "$tmp/kernel" -name "$m.ko.xz")" >"$CACHE/guest/modules/$m.ko"
+	done
+	basename "$kdeb" >"$CACHE/guest/kernel-package"
+	rm -f "$tmp"/chroot/tmp/*.deb
+	chroot "$tmp/chroot" apt-get clean
+	mv "$tmp/chroot" "$CHROOT"
+	rm -rf "$tmp"
+	qemu_cmd --version | head -n 1 >"$CACHE/guest/qemu-version" ||
+		die "the cached QEMU does not start"
+	touch "$STAMP"
+}
+
+t0=$(date +%s)
+mkdir -p "$CACHE"
+[ -f "$STAMP" ] || setup_cache
+log "interop: $(cat "$CACHE/guest/qemu-version"), kernel $(cat "$CACHE/guest/kernel-package")" \
+	"(cache ready in $(($(date +%s) - t0)) s)"
+$setup_only && exit 0
+
+find_binary()
+{
+	local found
+	found=$(find "$builddir" -type f -name "$1" -perm -u+x 2>/dev/null | head -n 1)
+	[ -n "$found" ] || die "$1 not found in $builddir (are the examples built?)"
+	echo "$found"
+}
+emu=$(find_binary dpdk-vfio-user-emu)
+client=$(find_binary dpdk-vfio-user-client)
+command -v gcc >/dev/null || die "gcc is needed for the guest program"
+
+run=$(mktemp -d "$CACHE/run.XXXXXX")
+server_pid=
+cleanup()
+{
+	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -KILL "$server_pid" 2>/dev/null || true
+	fi
+	if [ "${INTEROP_KEEP:-0}" = 1 ]; then
+		echo "interop: logs kept in $run"
+	else
+		rm -rf "$run"
+	fi
+}
+trap cleanup EXIT
+
+# The initramfs: busybox, the uio modules, the guest program and /init.
+log "interop: building the guest program and initramfs"
+mkdir -p "$run/root/bin" "$run/root/lib/modules"
+gcc -static -O2 -Wall -Wextra -Werror -I"$ROOT/examples/vfio_user_emu" \
+	-I"$ROOT/drivers/common/emu_dma" -o "$run/root/bin/interop-guest" \
+	"$ROOT/devtools/interop/guest.c"
+cp "$CACHE/guest/busybox" "$run/root/bin/busybox"
+cp "$CACHE"/guest/modules/*.ko "$run/root/lib/modules/"
+install -m 0755 "$ROOT/devtools/interop/init.sh" "$run/root/init"
+(cd "$run/root" && find . | "$CACHE/guest/busybox" cpio -o -H newc 2>/dev/null) |
+	gzip -1 >"$run/initrd.gz"
+
+# One server process, two devices: the VM's and the one the side client uses.
+vm_sock=$run/vm.sock
+side_sock=$run/side.sock
+# shellcheck disable=SC2086
+"$emu" $EAL_ARGS --file-prefix "interop-srv-$$" -- --socket "$vm_sock" \
+	--socket "$side_sock" >"$run/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+	[ -S "$vm_sock" ] && [ -S "$side_sock" ] && break
+	kill -0 "$server_pid" 2>/dev/null || break
+	sleep 0.2
+done
+if ! [ -S "$vm_sock" ] || ! [ -S "$side_sock" ]; then
+	cat "$run/server.log"
+	result FAIL "server start (dpdk-vfio-user-emu with two sockets)"
+	echo "interop: $passed passed, $failed failed"
+	exit 1
+fi
+
+# QEMU's vfio-user-pci device: only the JSON form takes the socket address.
+vfio_user_dev()
+{
+	printf '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"%s"}}' "$1"
+}
+
+boot()
+{
+	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1
+	t1=$(date +%s)
+	log "interop: boot $n"
+	qemu_cmd -machine q35,memory-backend=mem -m "$GUEST_MEM" \
+		-object memory-backend-memfd,id=mem,size="$GUEST_MEM",share=on \
+		-accel tcg -display none -monitor none -nic none -no-reboot \
+		-serial "file:$run/console-$n.log" \
+		-kernel "$CACHE/guest/vmlinuz" -initrd "$run/initrd.gz" \
+		-append "console=ttyS0 quiet panic=-1 interop.boot=$n" \
+		-device "$(vfio_user_dev "$vm_sock")" \
+		-trace 'vfio_user_*' </dev/null >"$run/qemu-$n.log" 2>&1 &
+	qpid=$!
+	# The other device is used by our own client while the VM runs.
+	while kill -0 "$qpid" 2>/dev/null; do
+		crc=0
+		# shellcheck disable=SC2086
+		timeout 60 "$client" $EAL_ARGS --file-prefix "interop-cli-$$" -- \
+			--socket "$side_sock" >"$run/client-$n.log" 2>&1 </dev/null || crc=$?
+		if [ "$crc" -eq 0 ]; then
+			cpass=$((cpass + 1))
+		else
+			cfail=$((cfail + 1))
+			cp "$run/client-$n.log" "$run/client-$n-failed-$cfail.log"
+		fi
+		[ $(($(date +%s) - t1)) -lt "$QEMU_TIMEOUT" ] || break
+	done
+	for _ in $(seq "$QEMU_TIMEOUT"); do
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 1
+	done
+	if kill -0 "$qpid" 2>/dev/null; then
+		kill -TERM "$qpid" 2>/dev/null || true
+		result FAIL "boot $n: QEMU still running after ${QEMU_TIMEOUT} s"
+	fi
+	wait "$qpid" || qrc=$?
+	grep -v '^vfio_user_' "$run/qemu-$n.log" | sed 's/^/  qemu: /' || true
+	if [ "$qrc" -eq 0 ]; then
+		result PASS "boot $n: QEMU attached, guest powered off ($(($(date +%s) - t1)) s)"
+	else
+		result FAIL "boot $n: QEMU exit status $qrc"
+	fi
+	sed -n 's/^.*\(INTEROP \(INFO\|BEGIN\|SKIP\|DONE\|EXIT\) \)/  guest: \1/p' \
+		"$run/console-$n.log" 2>/dev/null || true
+	while IFS= read -r line; do
+		case $line in
+		*"INTEROP PASS "*) result PASS "boot $n: ${line#*INTEROP PASS }" ;;
+		*"INTEROP FAIL "*) result FAIL "boot $n: ${line#*INTEROP FAIL }" ;;
+		esac
+	done < <(tr -d '\r' <"$run/console-$n.log" 2>/dev/null)
+	if grep -q 'INTEROP DONE' "$run/console-$n.log" 2>/dev/null; then
+		result PASS "boot $n: guest program ran to the end"
+	else
+		result FAIL "boot $n: no INTEROP DONE line on the console"
+		tail -n 30 "$run/console-$n.log" 2>/dev/null | sed 's/^/  console: /' || true
+	fi
+	if [ "$cpass" -ge 1 ] && [ "$cfail" -eq 0 ]; then
+		result PASS "boot $n: side device served meanwhile ($cpass client runs passed)"
+	else
+		result FAIL "boot $n: side device: $cpass client runs passed, $cfail failed"
+		tail -n 20 "$run/client-$n.log" | sed 's/^/  client: /'
+	fi
+	if kill -0 "$server_pid" 2>/dev/null; then
+		result PASS "boot $n: server alive after QEMU disconnected"
+	else
+		result FAIL "boot $n: server died"
+	fi
+}
+
+for n in $(seq "$BOOTS"); do
+	boot "$n"
+done
+
+gone=$(grep -c 'client gone' "$run/server.log" || true)
+kill -TERM "$server_pid" 2>/dev/null || true
+src=0
+for _ in $(seq 100); do
+	kill -0 "$server_pid" 2>/dev/null || break
+	sleep 0.2
+done
+wait "$server_pid" || src=$?
+server_pid=
+if [ "$src" -eq 0 ] && ! [ -e "$vm_sock" ] && ! [ -e "$side_sock" ]; then
+	result PASS "server stopped cleanly after $BOOTS boots ($gone disconnections seen)"
+else
+	result FAIL "server exit status $src after SIGTERM"
+	tail -n 30 "$run/server.log" | sed 's/^/  server: /'
+fi
+[ "$failed" -eq 0 ] || INTEROP_KEEP=1
+echo "interop: $passed passed, $failed failed ($(($(date +%s) - t0)) s)"
+[ "$failed" -eq 0 ]
