@@ -1444,6 +1444,24 @@ irq_mask_body(struct fix *f)
 	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 100), 0ULL, "masked INTx fired");
 	TEST_ASSERT_SUCCESS(irq_set(f->cid, intx, un, 0, 1, NULL, 0), "unmask INTx");
 	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 1000), 1ULL, "INTx pending lost");
+	/* INTx is AUTOMASKED: every delivery masks it until the client unmasks it. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_irq_trigger(d->id, intx, 0), "trigger INTx 2");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 100), 0ULL,
+		"INTx fired although automasked by the pending delivery");
+	TEST_ASSERT_SUCCESS(irq_set(f->cid, intx, un, 0, 1, NULL, 0), "unmask INTx 2");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 1000), 1ULL, "INTx pending lost 2");
+	TEST_ASSERT_SUCCESS(irq_set(f->cid, intx, un, 0, 1, NULL, 0), "unmask INTx 3");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 100), 0ULL, "unmask fired nothing pending");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_irq_trigger(d->id, intx, 0), "trigger INTx 3");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 1000), 1ULL, "unmasked INTx not fired");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_irq_trigger(d->id, intx, 0), "trigger INTx 4");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 100), 0ULL, "INTx not automasked");
+	TEST_ASSERT_SUCCESS(irq_set(f->cid, intx, un, 0, 1, NULL, 0), "unmask INTx 4");
+	TEST_ASSERT_EQUAL(efd_wait(efd[TDEV_MSI_COUNT], 1000), 1ULL, "INTx pending lost 3");
+	/* MSI is not AUTOMASKED: two triggers, two interrupts. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_irq_trigger(d->id, msi, 0), "trigger MSI 0");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_irq_trigger(d->id, msi, 0), "trigger MSI 0 again");
+	TEST_ASSERT_EQUAL(efd_wait(efd[0], 1000), 2ULL, "MSI 0 masked by its own delivery");
 
 	/* MSI-X is not maskable. */
 	TEST_ASSERT_EQUAL(irq_set(f->cid, VFIO_PCI_MSIX_IRQ_INDEX, mn, 0, 1, NULL, 0), -EINVAL,

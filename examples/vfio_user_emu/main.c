@@ -674,11 +674,9 @@ emu_describe(struct emu_dev *d)
 	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD |
 		VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_NORESIZE;
 	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].count = ENGINE_MSIX_VECTORS;
-	/*
-	 * Not AUTOMASKED: the library does not mask INTx when it is signalled.
-	 * QEMU unmasks INTx after the guest's end of interrupt anyway.
-	 */
-	irq_info[VFIO_PCI_INTX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE;
+	/* As in Linux VFIO: the library masks INTx as it fires, QEMU unmasks it at EOI. */
+	irq_info[VFIO_PCI_INTX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+		VFIO_IRQ_INFO_AUTOMASKED;
 	irq_info[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
 
 	ret = rte_vfio_user_set_dev_info(d->path, &dev_info);

@@ -486,7 +486,9 @@ rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t count, int *fds);
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
  * Raise an interrupt: signal its eventfd, or remember it as pending while
- * the client has it masked.
+ * the client has it masked. An interrupt whose type is declared
+ * VFIO_IRQ_INFO_AUTOMASKED and VFIO_IRQ_INFO_MASKABLE (INTx, usually) is
+ * masked as it is signalled, until the client unmasks it.
  *
  * @param dev_id
  *   Server device id.

@@ -85,6 +85,7 @@ struct srv_irq_vec {
 	int unmask_fd; /* signalled when it becomes unmasked */
 	bool masked;
 	bool pending;  /* raised while masked */
+	bool automask; /* VFIO_IRQ_INFO_AUTOMASKED: masked each time it fires */
 };
 
 struct srv_irq {
@@ -451,6 +452,9 @@ srv_irq_fire(struct srv_irq_vec *v)
 	}
 	if (eventfd_write(v->trigger, 1) < 0)
 		return -errno;
+	/* As INTx of Linux VFIO: masked until the client unmasks it (QEMU does at EOI). */
+	if (v->automask)
+		v->masked = true;
 	return 0;
 }
 
@@ -470,8 +474,8 @@ srv_irq_mask(struct srv_irq_vec *v, bool mask)
 		(void)eventfd_write(v->unmask_fd, 1);
 	if (v->pending) {
 		v->pending = false;
-		if (v->trigger >= 0)
-			(void)eventfd_write(v->trigger, 1);
+		if (v->trigger >= 0 && eventfd_write(v->trigger, 1) == 0 && v->automask)
+			v->masked = true;
 	}
 }
 
@@ -1964,6 +1968,10 @@ rte_vfio_user_set_irq_info(const char *sock_addr, const struct rte_vfio_user_irq
 			irqs[i].vec[j].trigger = -1;
 			irqs[i].vec[j].mask_fd = -1;
 			irqs[i].vec[j].unmask_fd = -1;
+			/* Without MASKABLE the client could never unmask it. */
+			irqs[i].vec[j].automask = (irqs[i].info.flags &
+				(VFIO_IRQ_INFO_AUTOMASKED | VFIO_IRQ_INFO_MASKABLE)) ==
+				(VFIO_IRQ_INFO_AUTOMASKED | VFIO_IRQ_INFO_MASKABLE);
 		}
 	}
 	srv_free_irqs(srv);
