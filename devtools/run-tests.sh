@@ -8,6 +8,9 @@
 #  - the sample applications run against each other;
 #  - install into the build directory, samples built out of tree against the
 #    installed copy and run;
+#  - QEMU interop (devtools/interop.sh): a Linux guest uses the sample's
+#    device through QEMU's vfio-user-pci, one check per guest assertion;
+#    INTEROP=0 skips it, and it skips itself where it cannot run;
 #  - API reference and guides, when doxygen and sphinx-build are there;
 #  - ASan + UBSan build, "fast-tests" suite and the samples again.
 # Every step runs even when an earlier one failed. The last line of output is
@@ -24,7 +27,7 @@ do_setup=true
 for arg in "$@"; do
 	case $arg in
 	--no-setup) do_setup=false ;;
-	-h|--help) sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $arg" ;;
 	esac
 done
@@ -87,6 +90,32 @@ run_suite()
 	fi
 }
 
+# The QEMU interop test: each of its result lines is one check.
+run_interop()
+{
+	local builddir=$1 res rc=0 verdict name
+	if [ "${INTEROP:-1}" = 0 ]; then
+		skip "interop: disabled (INTEROP=0)"
+		return
+	fi
+	res=$(mktemp)
+	log "interop: QEMU vfio-user-pci and a Linux guest"
+	"$ROOT/devtools/interop.sh" --builddir "$builddir" --results "$res" </dev/null || rc=$?
+	while read -r verdict name; do
+		case $verdict in
+		PASS) record "interop: $name" 0 ;;
+		FAIL) record "interop: $name" 1 ;;
+		SKIP) skip "interop: $name" ;;
+		esac
+	done <"$res"
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$res"; then
+		record "interop: devtools/interop.sh exit status $rc" 1
+	elif [ ! -s "$res" ]; then
+		record "interop: no result" 1
+	fi
+	rm -f "$res"
+}
+
 check "style (devtools/check-style.sh)" "$ROOT/devtools/check-style.sh" || true
 check "public header alone in C" "$ROOT/devtools/check-headers.sh" -l c || true
 check "public header alone in C++" "$ROOT/devtools/check-headers.sh" -l c++ || true
@@ -100,6 +129,7 @@ if check "build, -Werror ($(basename "$BUILD_DIR"))" "$ROOT/devtools/build.sh" "
 		"$ROOT/devtools/run-example.sh" --no-setup --no-build --builddir "$BUILD_DIR" ||
 		true
 	check "install + out-of-tree samples" "$ROOT/devtools/test-install.sh" "$BUILD_DIR" || true
+	run_interop "$BUILD_DIR"
 else
 	skip "tests, samples and install of $(basename "$BUILD_DIR"): build failed"
 fi
