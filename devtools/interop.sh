@@ -3,7 +3,8 @@
 # Copyright(c) 2026 The librte_vfio_user authors
 
 # Interop test: QEMU's vfio-user-pci client and a Linux guest use the devices
-# of dpdk-vfio-user-emu.
+# of dpdk-vfio-user-emu (and, when the build has drivers/emu/dma, of an
+# emu_dma vdev loaded into the same process).
 #
 # Once, into a cache folder: a Debian trixie chroot (debootstrap minbase) with
 # qemu-system-x86 from trixie-backports, trixie's kernel, busybox-static and
@@ -19,7 +20,8 @@
 #   --setup-only    build the cache and stop
 # Environment: INTEROP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/
 # librte_vfio_user/interop), INTEROP_MIRROR (Debian mirror), INTEROP_KEEP=1
-# keeps the run folder (logs, console) under the cache.
+# keeps the run folder (logs, console) under the cache, INTEROP_EMU_DMA=<.so>
+# names the emu_dma plugin (default: librte_emu_dma.so of the build).
 # Prints "SKIP: <reason>" and exits 0 when the host cannot run it (not root
 # for the first set-up, archive unreachable); any failed check exits 1.
 
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--builddir) builddir=$(abspath "${2:?}"); shift ;;
 	--results) results=$(abspath "${2:?}"); shift ;;
 	--setup-only) setup_only=true ;;
-	-h|--help) sed -n '5,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 	shift
@@ -62,6 +64,7 @@ result()
 	printf '%s  interop: %s\n' "$verdict" "$*"
 	[ -z "$results" ] || printf '%s %s\n' "$verdict" "$*" >>"$results"
 	case $verdict in
+	SKIP) ;;
 	PASS) passed=$((passed + 1)) ;;
 	FAIL) failed=$((failed + 1)) ;;
 	esac
@@ -152,6 +155,8 @@ find_binary()
 }
 emu=$(find_binary dpdk-vfio-user-emu)
 client=$(find_binary dpdk-vfio-user-client)
+# The emulated DMA engine, a plugin of the same server process when built.
+emu_dma=${INTEROP_EMU_DMA:-$(find "$builddir" -name librte_emu_dma.so 2>/dev/null | head -n 1)}
 command -v gcc >/dev/null || die "gcc is needed for the guest program"
 
 run=$(mktemp -d "$CACHE/run.XXXXXX")
@@ -181,19 +186,33 @@ install -m 0755 "$ROOT/devtools/interop/init.sh" "$run/root/init"
 (cd "$run/root" && find . | "$CACHE/guest/busybox" cpio -o -H newc 2>/dev/null) |
 	gzip -1 >"$run/initrd.gz"
 
-# One server process, two devices: the VM's and the one the side client uses.
+# One server process, two devices: the VM's and the one the side client uses;
+# plus the emu_dma engine for the VM when it is built.
 vm_sock=$run/vm.sock
 side_sock=$run/side.sock
+dma_sock=$run/dma.sock
+dma_args=()
+if [ -n "$emu_dma" ]; then
+	# Lcore 1 polls the engine.
+	dma_args=(-l "0-1" -d "$emu_dma")
+	dma_args+=("--vdev=emu_dma0,path=$dma_sock,channels=2,service_core=1")
+else
+	result SKIP "emu_dma: librte_emu_dma.so not in $builddir (drivers/emu/dma not built)"
+fi
 # shellcheck disable=SC2086
-"$emu" $EAL_ARGS --file-prefix "interop-srv-$$" -- --socket "$vm_sock" \
+"$emu" $EAL_ARGS --file-prefix "interop-srv-$$" "${dma_args[@]}" -- --socket "$vm_sock" \
 	--socket "$side_sock" >"$run/server.log" 2>&1 &
 server_pid=$!
+socks_ready()
+{
+	[ -S "$vm_sock" ] && [ -S "$side_sock" ] && { [ -z "$emu_dma" ] || [ -S "$dma_sock" ]; }
+}
 for _ in $(seq 100); do
-	[ -S "$vm_sock" ] && [ -S "$side_sock" ] && break
+	socks_ready && break
 	kill -0 "$server_pid" 2>/dev/null || break
 	sleep 0.2
 done
-if ! [ -S "$vm_sock" ] || ! [ -S "$side_sock" ]; then
+if ! socks_ready; then
 	cat "$run/server.log"
 	result FAIL "server start (dpdk-vfio-user-emu with two sockets)"
 	echo "interop: $passed passed, $failed failed"
@@ -208,16 +227,19 @@ vfio_user_dev()
 
 boot()
 {
-	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1
+	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1 devs=() cmdline
 	t1=$(date +%s)
+	devs=(-device "$(vfio_user_dev "$vm_sock")")
+	cmdline="interop.emu_dma=${emu_dma:+1}"
+	[ -z "$emu_dma" ] || devs+=(-device "$(vfio_user_dev "$dma_sock")")
 	log "interop: boot $n"
 	qemu_cmd -machine q35,memory-backend=mem -m "$GUEST_MEM" \
 		-object memory-backend-memfd,id=mem,size="$GUEST_MEM",share=on \
 		-accel tcg -display none -monitor none -nic none -no-reboot \
 		-serial "file:$run/console-$n.log" \
 		-kernel "$CACHE/guest/vmlinuz" -initrd "$run/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1 interop.boot=$n" \
-		-device "$(vfio_user_dev "$vm_sock")" \
+		-append "console=ttyS0 panic=-1 quiet interop.boot=$n $cmdline" \
+		"${devs[@]}" \
 		-trace 'vfio_user_*' </dev/null >"$run/qemu-$n.log" 2>&1 &
 	qpid=$!
 	# The other device is used by our own client while the VM runs.
@@ -289,7 +311,8 @@ for _ in $(seq 100); do
 done
 wait "$server_pid" || src=$?
 server_pid=
-if [ "$src" -eq 0 ] && ! [ -e "$vm_sock" ] && ! [ -e "$side_sock" ]; then
+if [ "$src" -eq 0 ] && ! [ -e "$vm_sock" ] && ! [ -e "$side_sock" ] &&
+		! [ -e "$dma_sock" ]; then
 	result PASS "server stopped cleanly after $BOOTS boots ($gone disconnections seen)"
 else
 	result FAIL "server exit status $src after SIGTERM"

@@ -651,7 +651,7 @@ test_engine(void)
  */
 
 static void
-test_emu_dma(void)
+test_emu_dma(bool expected)
 {
 	char *dir = find_dev(EMU_DMA_VENDOR_ID, EMU_DMA_DEVICE_ID);
 	volatile struct emu_dma_desc *ring;
@@ -665,9 +665,13 @@ test_emu_dma(void)
 	bool ok;
 
 	if (dir == NULL) {
-		skip("emu_dma", "no 7e57:0002 device in this VM");
+		if (expected)
+			check(false, "emu_dma.found", "no 7e57:0002 device although QEMU has one");
+		else
+			skip("emu_dma", "no 7e57:0002 device in this VM");
 		return;
 	}
+	check(true, "emu_dma.found", "7e57:0002 at %s", dir);
 	if (!check(pdev_open(&p, dir) == 0, "emu_dma.config", "config space read"))
 		return;
 	check(read_hex(dir, "class") == EMU_DMA_CLASS &&
@@ -774,7 +778,7 @@ main(int argc, char **argv)
 		skip("engine", "not requested");
 	else
 		test_engine();
-	test_emu_dma();
+	test_emu_dma(strstr(cmdline, "interop.emu_dma=1") != NULL);
 	printf("INTEROP DONE %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
