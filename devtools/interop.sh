@@ -140,7 +140,7 @@ setup_cache()
 }
 
 t0=$(date +%s)
-mkdir -p "$CACHE"
+mkdir -p "$CACHE" 2>/dev/null || skip_all "cannot create the cache folder $CACHE"
 [ -f "$STAMP" ] || setup_cache
 log "interop: $(cat "$CACHE/guest/qemu-version"), kernel $(cat "$CACHE/guest/kernel-package")" \
 	"(cache ready in $(($(date +%s) - t0)) s)"
