@@ -41,6 +41,9 @@
 #include "emu_dma_regs.h"
 
 #define PAGE_SZ 4096u
+/* Generous: the guest runs under TCG on a possibly busy CI machine. */
+#define IRQ_TIMEOUT_MS 20000
+#define POLL_TRIES 2000 /* of 10 ms */
 
 static unsigned int passed, failed;
 
@@ -608,11 +611,11 @@ engine_irq(struct pdev *p, volatile uint8_t *bar0)
 	/* Two rounds: interrupt, acknowledge in the device, unmask INTx. */
 	intx_unmask(p);
 	wr32(bar0, ENGINE_REG_DOORBELL, 1);
-	n1 = uio_wait(fd, 5000);
+	n1 = uio_wait(fd, IRQ_TIMEOUT_MS);
 	wr32(bar0, ENGINE_REG_STATUS, ENGINE_STATUS_DONE | ENGINE_STATUS_ERROR);
 	intx_unmask(p);
 	wr32(bar0, ENGINE_REG_DOORBELL, 1);
-	n2 = uio_wait(fd, 5000);
+	n2 = uio_wait(fd, IRQ_TIMEOUT_MS);
 	wr32(bar0, ENGINE_REG_STATUS, ENGINE_STATUS_DONE | ENGINE_STATUS_ERROR);
 	wr32(bar0, ENGINE_REG_CTRL, 0);
 	after = irq_count("uio_pci_generic");
@@ -711,7 +714,7 @@ test_emu_dma(bool expected)
 	wr32(bar0, base + EMU_DMA_CHAN_RING_SIZE, EMU_DMA_MIN_RING_SIZE);
 	wr32(bar0, base + EMU_DMA_CHAN_DOORBELL, 0);
 	wr32(bar0, base + EMU_DMA_CHAN_CTRL, EMU_DMA_CHAN_CTRL_ENABLE);
-	for (i = 0; i < 200 && !(rd32(bar0, base + EMU_DMA_CHAN_STATUS) &
+	for (i = 0; i < POLL_TRIES && !(rd32(bar0, base + EMU_DMA_CHAN_STATUS) &
 			(EMU_DMA_CHAN_STATUS_ACTIVE | EMU_DMA_CHAN_STATUS_RING_ERROR)); i++)
 		usleep(10000);
 	st = rd32(bar0, base + EMU_DMA_CHAN_STATUS);
@@ -719,9 +722,10 @@ test_emu_dma(bool expected)
 			"emu_dma.ring", "channel 0 ring at 0x%" PRIx64 ": status 0x%x", pa[0], st))
 		return;
 
-	/* Descriptor 0: copy one page to dst + 100 (crossing into the next page only if the
-	 * pages are contiguous, so keep it inside: 3000 bytes). Descriptor 1: a copy from an
-	 * unmapped address must fail and the engine carry on.
+	/*
+	 * 0: a copy that stays inside one destination page (pages need not be
+	 * contiguous); 1: a copy from an unmapped address, which must fail without
+	 * stopping the engine; 2: a fill.
 	 */
 	ring[0].src = pa[1];
 	ring[0].dst = pa[2] + 100;
@@ -743,7 +747,7 @@ test_emu_dma(bool expected)
 	ring[2].status = EMU_DMA_STATUS_PENDING;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	wr32(bar0, base + EMU_DMA_CHAN_DOORBELL, 3);
-	for (i = 0; i < 500 && rd32(bar0, base + EMU_DMA_CHAN_COMPLETED) != 3; i++)
+	for (i = 0; i < POLL_TRIES && rd32(bar0, base + EMU_DMA_CHAN_COMPLETED) != 3; i++)
 		usleep(10000);
 	check(rd32(bar0, base + EMU_DMA_CHAN_COMPLETED) == 3, "emu_dma.completed",
 		"COMPLETED %u after DOORBELL 3", rd32(bar0, base + EMU_DMA_CHAN_COMPLETED));
