@@ -227,7 +227,7 @@ vfio_user_dev()
 
 boot()
 {
-	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1 devs=() cmdline
+	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1 devs=() cmdline maps unmasks
 	t1=$(date +%s)
 	devs=(-device "$(vfio_user_dev "$vm_sock")")
 	cmdline="interop.emu_dma=${emu_dma:+1}"
@@ -270,6 +270,22 @@ boot()
 		result PASS "boot $n: QEMU attached, guest powered off ($(($(date +%s) - t1)) s)"
 	else
 		result FAIL "boot $n: QEMU exit status $qrc"
+	fi
+	# What QEMU's trace shows of the protocol.
+	maps=$(grep -c 'vfio_user_dma_map ' "$run/qemu-$n.log" || true)
+	if grep -q 'vfio_user_version .*major 0 minor 0' "$run/qemu-$n.log" &&
+			[ "$maps" -ge 1 ]; then
+		result PASS "boot $n: QEMU negotiated 0.0 and sent $maps DMA_MAP messages"
+	else
+		result FAIL "boot $n: no version 0.0 or no DMA_MAP in QEMU's trace"
+	fi
+	# SET_IRQS INTx, DATA_NONE | ACTION_UNMASK: once per guest EOI.
+	unmasks=$(grep -c 'vfio_user_set_irqs .*index 0 start 0 count 1 flags 0x11' \
+		"$run/qemu-$n.log" || true)
+	if [ "$unmasks" -ge 2 ]; then
+		result PASS "boot $n: QEMU unmasked INTx after the interrupts ($unmasks times)"
+	else
+		result FAIL "boot $n: QEMU unmasked INTx $unmasks times, expected 2 or more"
 	fi
 	sed -n 's/^.*\(INTEROP \(INFO\|BEGIN\|SKIP\|DONE\|EXIT\) \)/  guest: \1/p' \
 		"$run/console-$n.log" 2>/dev/null || true
