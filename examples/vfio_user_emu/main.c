@@ -29,6 +29,7 @@
 #include <linux/vfio.h>
 
 #include <rte_common.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
@@ -637,9 +638,12 @@ emu_describe(struct emu_dev *d)
 static void
 usage(const char *prog)
 {
-	printf("Usage: %s [EAL options] -- --socket PATH [--once]\n"
+	printf("Usage: %s [EAL options] -- [--socket PATH [--once]]\n"
 		"  --socket PATH  UNIX socket the device is served on\n"
-		"  --once         exit when the first client disconnects\n", prog);
+		"  --once         exit when the first client disconnects\n"
+		"Without --socket, only the devices of EAL --vdev options are served\n"
+		"(e.g. --vdev=emu_dma0,path=SOCK,service_core=1 -d librte_emu_dma.so).\n",
+		prog);
 }
 
 static int
@@ -669,7 +673,7 @@ parse_args(int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind != argc || opt_socket == NULL) {
+	if (optind != argc || (opt_once && opt_socket == NULL)) {
 		usage(argv[0]);
 		return -1;
 	}
@@ -732,6 +736,23 @@ main(int argc, char **argv)
 	signal(SIGINT, signal_handler);
 	signal(SIGTERM, signal_handler);
 
+	if (opt_socket == NULL) {
+		/* Devices from --vdev were probed by rte_eal_init(): keep them served. */
+		struct rte_dev_iterator it;
+		struct rte_device *dev;
+		unsigned int nb = 0;
+
+		RTE_DEV_FOREACH(dev, "bus=vdev", &it)
+			nb++;
+		if (nb == 0) {
+			fprintf(stderr, "nothing to serve: give --socket or EAL --vdev options\n");
+			usage(argv[0]);
+			goto out;
+		}
+		printf("emu: serving %u vdev device(s), no device of its own\n", nb);
+		goto wait;
+	}
+
 	emu.path = opt_socket;
 	ret = emu_alloc(&emu);
 	if (ret < 0) {
@@ -761,6 +782,7 @@ main(int argc, char **argv)
 	printf("emu: device %04x:%04x served on %s%s\n", ENGINE_VENDOR_ID, ENGINE_DEVICE_ID,
 		opt_socket, opt_once ? " (until the first client leaves)" : "");
 
+wait:
 	pfd.fd = wake_fd;
 	pfd.events = POLLIN;
 	while (!quit && !client_left) {
