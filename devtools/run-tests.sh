@@ -135,7 +135,7 @@ check "public header alone in C++" "$ROOT/devtools/check-headers.sh" -l c++ || t
 if check "build, -Werror ($(basename "$BUILD_DIR"))" "$ROOT/devtools/build.sh" "$BUILD_DIR" \
 		-Dwerror=true --prefix="$BUILD_DIR/install"; then
 	run_suite "fast-tests ($(basename "$BUILD_DIR"))" "$BUILD_DIR"
-	check "samples: dpdk-vfio-user-emu + dpdk-vfio-user-client" \
+	check "samples: emu + client + dma-copy through the emulated DMA engine" \
 		"$ROOT/devtools/run-example.sh" --no-setup --no-build --builddir "$BUILD_DIR" ||
 		true
 	check "install + out-of-tree samples" "$ROOT/devtools/test-install.sh" "$BUILD_DIR" || true

@@ -68,10 +68,16 @@ for mk in "$outdir"/vfio_user_*/Makefile; do
 	if [ -z "$app" ] || [ ! -x "$bin" ]; then
 		die "no binary built in $dir/build"
 	fi
-	# The binary must use the installed library, not the build directory's.
+	# The binary must use the installed library, not the build directory's
+	# (a plain DPDK application, with only libdpdk in its PKGS, uses none).
 	resolved=$(ldd "$bin" | awk '/librte_vfio_user\.so/ { print $3 }')
 	case $resolved in
 	"$libdir"/*) ;;
+	"")
+		if grep -q '^PKGS.*librte_vfio_user' "$mk"; then
+			die "$bin does not use librte_vfio_user"
+		fi
+		;;
 	*) die "$bin uses '$resolved' instead of the installed library" ;;
 	esac
 	built+=("$bin")
@@ -80,17 +86,22 @@ done
 
 emu_bin=
 client_bin=
+dma_copy_bin=
 for bin in "${built[@]}"; do
 	case $(basename "$bin") in
 	*emu*) emu_bin=$bin ;;
+	*dma-copy*) dma_copy_bin=$bin ;;
 	*client*) client_bin=$bin ;;
 	esac
 done
+# The installed drivers, which the DMA copy sample loads with EAL -d.
+drivers_so=$(find "$prefix" -name librte_dma_vfio_user.so | head -n 1)
 
 read -r -a eal <<<"$EAL_ARGS"
-if [ -n "$emu_bin" ] && [ -n "$client_bin" ]; then
-	log "running the out-of-tree samples against each other"
-	"$ROOT/devtools/run-example.sh" --no-setup --emu "$emu_bin" --client "$client_bin"
+if [ -n "$emu_bin" ] && [ -n "$client_bin" ] && [ -n "$dma_copy_bin" ] && [ -n "$drivers_so" ]; then
+	log "running the out-of-tree samples against each other, with the installed drivers"
+	"$ROOT/devtools/run-example.sh" --no-setup --emu "$emu_bin" --client "$client_bin" \
+		--dma-copy "$dma_copy_bin" --drivers "$(dirname "$drivers_so")" --seconds 0.2
 else
 	for bin in "${built[@]}"; do
 		log "running $bin -- --help"

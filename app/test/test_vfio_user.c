@@ -2383,6 +2383,73 @@ test_stop_with_client(void)
 	return run_fix(stop_body, NULL);
 }
 
+/* rte_vfio_user_set_disconnect_cb(): once on server loss, never on detach. */
+struct disc_rec {
+	int calls;
+	int dev_id;
+};
+
+static void
+disc_cb(int dev_id, void *arg)
+{
+	struct disc_rec *r = arg;
+
+	r->dev_id = dev_id;
+	__atomic_fetch_add(&r->calls, 1, __ATOMIC_RELEASE);
+}
+
+static int
+disc_wait(struct disc_rec *r, int n, int timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+
+	while (__atomic_load_n(&r->calls, __ATOMIC_ACQUIRE) < n && now_ms() < end)
+		usleep(1000);
+	return __atomic_load_n(&r->calls, __ATOMIC_ACQUIRE);
+}
+
+static int
+disconnect_cb_body(struct fix *f)
+{
+	struct disc_rec r = { 0, -1 }, r2 = { 0, -1 };
+	int cid;
+
+	TEST_ASSERT_EQUAL(rte_vfio_user_set_disconnect_cb(-1, disc_cb, &r), -ENODEV,
+		"bad device id");
+	TEST_ASSERT_EQUAL(rte_vfio_user_set_disconnect_cb(f->cid + 1000, disc_cb, &r), -ENODEV,
+		"unknown device id");
+
+	/* A detach is no disconnection: a second client detaches, nothing is called. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(f->cid, disc_cb, &r), "set");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_stop(f->dev.path), "stop");
+	TEST_ASSERT_EQUAL(disc_wait(&r, 1, EV_TIMEOUT_MS), 1, "callback after the server stopped");
+	TEST_ASSERT_EQUAL(r.dev_id, f->cid, "callback dev_id");
+	TEST_ASSERT_EQUAL(rte_vfio_user_region_read(f->cid, TDEV_BAR_BASE, 0, &cid, sizeof(cid)),
+		-ENOTCONN, "calls fail once the server is gone");
+	TEST_ASSERT_EQUAL(rte_vfio_user_set_disconnect_cb(f->cid, disc_cb, &r2), -ENOTCONN,
+		"set after the server went away");
+	usleep(50 * 1000);
+	TEST_ASSERT_EQUAL(r.calls, 1, "called more than once");
+	TEST_ASSERT_EQUAL(r2.calls, 0, "late callback called");
+
+	TEST_ASSERT_SUCCESS(rte_vfio_user_start(f->dev.path), "restart");
+	cid = rte_vfio_user_attach_dev(f->dev.path);
+	TEST_ASSERT(cid >= 0, "attach after restart: %d", cid);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(cid, disc_cb, &r2), "set");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(cid, NULL, NULL), "clear");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(cid, disc_cb, &r2), "set again");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
+	usleep(50 * 1000);
+	TEST_ASSERT_EQUAL(r2.calls, 0, "callback called on detach");
+	return TEST_SUCCESS;
+}
+
+static int
+test_disconnect_cb(void)
+{
+	return run_fix(disconnect_cb_body, NULL);
+}
+
 /* max_devices, for servers and, separately, for clients. */
 static int
 max_devices_body(struct tdev *t, int *cids)
@@ -2523,6 +2590,7 @@ static struct unit_test_suite vfio_user_suite = {
 		TEST_CASE(test_reconnect),
 		TEST_CASE(test_second_client),
 		TEST_CASE(test_stop_with_client),
+		TEST_CASE(test_disconnect_cb),
 		TEST_CASE(test_max_devices),
 		TEST_CASE(test_small_xfer),
 		TEST_CASES_END()

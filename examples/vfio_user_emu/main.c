@@ -29,6 +29,7 @@
 #include <linux/vfio.h>
 
 #include <rte_common.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
@@ -690,9 +691,12 @@ emu_describe(struct emu_dev *d)
 static void
 usage(const char *prog)
 {
-	printf("Usage: %s [EAL options] -- --socket PATH [--socket PATH2 ...] [--once]\n"
+	printf("Usage: %s [EAL options] -- [--socket PATH [--socket PATH2 ...] [--once]]\n"
 		"  --socket PATH  UNIX socket a device is served on (up to %d devices)\n"
-		"  --once         exit when the first client disconnects\n", prog, EMU_MAX_DEVS);
+		"  --once         exit when the first client disconnects\n"
+		"Without --socket, only the devices of EAL --vdev options are served\n"
+		"(e.g. --vdev=emu_dma0,path=SOCK,service_core=1 -d librte_emu_dma.so).\n",
+		prog, EMU_MAX_DEVS);
 }
 
 static int
@@ -726,7 +730,7 @@ parse_args(int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind != argc || nb_emus == 0) {
+	if (optind != argc || (opt_once && nb_emus == 0)) {
 		usage(argv[0]);
 		return -1;
 	}
@@ -829,12 +833,30 @@ main(int argc, char **argv)
 	signal(SIGINT, signal_handler);
 	signal(SIGTERM, signal_handler);
 
+	if (nb_emus == 0) {
+		/* Devices from --vdev were probed by rte_eal_init(): keep them served. */
+		struct rte_dev_iterator it;
+		struct rte_device *dev;
+		unsigned int nb = 0;
+
+		RTE_DEV_FOREACH(dev, "bus=vdev", &it)
+			nb++;
+		if (nb == 0) {
+			fprintf(stderr, "nothing to serve: give --socket or EAL --vdev options\n");
+			usage(argv[0]);
+			goto out;
+		}
+		printf("emu: serving %u vdev device(s), no device of its own\n", nb);
+		goto wait;
+	}
+
 	for (i = 0; i < nb_emus; i++) {
 		ret = emu_setup(&emus[i], opt_sockets[i]);
 		if (ret < 0)
 			goto out;
 	}
 
+wait:
 	pfd.fd = wake_fd;
 	pfd.events = POLLIN;
 	while (!quit && !client_left) {

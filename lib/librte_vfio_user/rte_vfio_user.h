@@ -606,7 +606,8 @@ rte_vfio_user_attach_dev(const char *sock_addr);
  * @param dev_id
  *   Client device id.
  * @return
- *   0 on success, -ENODEV for an unknown device id.
+ *   0 on success, -ENODEV for an unknown device id, -EDEADLK when called
+ *   from the device's own disconnect callback.
  */
 __rte_experimental
 int
@@ -859,6 +860,44 @@ __rte_experimental
 int
 rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_region_map *maps,
 		uint32_t *nr_maps);
+
+/**
+ * Called once when the server of a client device goes away: it closed the
+ * connection (it stopped or died) or broke the protocol. Runs on the control
+ * thread; every call on the device then fails with -ENOTCONN, and the device
+ * stays attached until rte_vfio_user_detach_dev(). The callback must return
+ * quickly; it cannot detach the device (-EDEADLK) and must not wait for
+ * another thread that detaches it.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param arg
+ *   The pointer given to rte_vfio_user_set_disconnect_cb().
+ */
+typedef void (*rte_vfio_user_disconnect_cb_t)(int dev_id, void *arg);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Be told when the server of a client device goes away. A detach is not a
+ * disconnection: once rte_vfio_user_detach_dev() has started, the callback
+ * is not called, and when it returns no callback is running.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param cb
+ *   The callback, or NULL to stop being told.
+ * @param arg
+ *   Opaque pointer passed to @p cb.
+ * @return
+ *   0 on success; -ENODEV for an unknown device id; -ENOTCONN when the
+ *   server is already gone (the callback was called, or would have been);
+ *   -EDEADLK when called from the device's own callback.
+ */
+__rte_experimental
+int
+rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, void *arg);
 
 /**
  * @warning

@@ -78,6 +78,13 @@ struct vfio_user_client {
 	bool twin_init;
 	bool gone;                   /* server went away (set on the control thread) */
 
+	/* rte_vfio_user_set_disconnect_cb(); the callback runs under disc_lock. */
+	pthread_mutex_t disc_lock;
+	rte_vfio_user_disconnect_cb_t disc_cb;
+	void *disc_arg;
+	bool disc_done;              /* notified, or detach began: never call again */
+	bool disc_running;           /* the control thread is in the callback */
+
 	/* What the server negotiated. */
 	uint32_t xfer_size;          /* split size of REGION_READ/WRITE */
 	uint32_t peer_max_fds;
@@ -336,9 +343,13 @@ cli_twin_on_idle(struct vfio_user_chan *chan, void *arg)
 static void
 cli_server_gone(struct vfio_user_client *cli, int err)
 {
+	bool notify = false;
+
 	/* Not watching any more: detach cut the connection itself. */
-	if (__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL) && !cli->gone)
+	if (__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL) && !cli->gone) {
 		VFIO_USER_CLI_LOG(INFO, cli->path, "server disconnected (%s)", strerror(err));
+		notify = true;
+	}
 	cli->gone = true;
 	/* The stream cannot be resynchronised: let the server see the end too. */
 	shutdown(cli->chan.fd, SHUT_RDWR);
@@ -351,6 +362,18 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 		vfio_user_chan_kill(&cli->twin, err);
 		vfio_user_ctrl_del(cli->twin_fd);
 	}
+
+	/* Last: detach waits on disc_lock, so the callback never outlives the device. */
+	pthread_mutex_lock(&cli->disc_lock);
+	if (notify && !cli->disc_done) {
+		cli->disc_done = true;
+		if (cli->disc_cb != NULL) {
+			cli->disc_running = true;
+			cli->disc_cb(cli->dev_id, cli->disc_arg);
+			cli->disc_running = false;
+		}
+	}
+	pthread_mutex_unlock(&cli->disc_lock);
 }
 
 /*
@@ -622,6 +645,7 @@ cli_free(struct vfio_user_client *cli)
 	vfio_user_dma_fini(&cli->dma);
 	pthread_rwlock_destroy(&cli->dma_lock);
 	pthread_mutex_destroy(&cli->map_lock);
+	pthread_mutex_destroy(&cli->disc_lock);
 	free(cli);
 }
 
@@ -667,6 +691,7 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	vfio_user_limits_snapshot(&cli->lim);
 	pthread_rwlock_init(&cli->dma_lock, NULL);
 	pthread_mutex_init(&cli->map_lock, NULL);
+	pthread_mutex_init(&cli->disc_lock, NULL);
 	TAILQ_INIT(&cli->maps);
 	vfio_user_dma_init(&cli->dma, cli->lim.max_dma_maps, false);
 
@@ -748,10 +773,19 @@ rte_vfio_user_detach_dev(int dev_id)
 		return vfio_user_err(-ENODEV);
 	}
 	cli = cli_devs[dev_id];
+	/* From its own disconnect callback, which holds disc_lock. */
+	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+		pthread_mutex_unlock(&cli_lock);
+		return vfio_user_err(-EDEADLK);
+	}
 	cli->state = CLI_DETACHING;
 	pthread_mutex_unlock(&cli_lock);
 
 	cli_disconnect(cli);
+	/* Waits for a disconnect callback in progress; none starts afterwards. */
+	pthread_mutex_lock(&cli->disc_lock);
+	cli->disc_done = true;
+	pthread_mutex_unlock(&cli->disc_lock);
 
 	pthread_mutex_lock(&cli_lock);
 	while (cli->refcnt > 0)
@@ -1653,6 +1687,32 @@ rte_vfio_user_reset(int dev_id)
 	if (ret < 0)
 		return vfio_user_err(ret);
 	ret = cli_simple_call(cli, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0);
+	cli_put(cli);
+	return vfio_user_err(ret);
+}
+
+int
+rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, void *arg)
+{
+	struct vfio_user_client *cli;
+	int ret;
+
+	ret = cli_get(dev_id, &cli);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	/* The control thread holds disc_lock while it runs the callback. */
+	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+		cli_put(cli);
+		return vfio_user_err(-EDEADLK);
+	}
+	pthread_mutex_lock(&cli->disc_lock);
+	if (cli->disc_done) {
+		ret = -ENOTCONN;
+	} else {
+		cli->disc_cb = cb;
+		cli->disc_arg = arg;
+	}
+	pthread_mutex_unlock(&cli->disc_lock);
 	cli_put(cli);
 	return vfio_user_err(ret);
 }

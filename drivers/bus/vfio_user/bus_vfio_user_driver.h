@@ -45,7 +45,7 @@
 extern "C" {
 #endif
 
-/** Name of the bus, as used in device arguments: -a vfio_user:<name>,path=<socket>. */
+/** Name of the bus, as used in device arguments: -a vfio_user:NAME,path=SOCKET. */
 #define RTE_VFIO_USER_BUS_NAME "vfio_user"
 
 /** One region (BAR, config space, ...) as the bus sees it. */
@@ -65,7 +65,7 @@ struct rte_vfio_user_driver;
 /** A device on the vfio_user bus. */
 struct rte_vfio_user_device {
 	RTE_TAILQ_ENTRY(rte_vfio_user_device) next;	/**< Bus device list. */
-	struct rte_device device;		/**< Generic device; device.name is <name>. */
+	struct rte_device device;		/**< Generic device; device.name is NAME. */
 	struct rte_vfio_user_driver *driver;	/**< Driver bound, NULL if none. */
 	char path[108];				/**< Server socket path (sun_path size). */
 	int dev_id;				/**< librte_vfio_user client id, -1 if detached. */
@@ -210,8 +210,9 @@ rte_vfio_user_dev_region_addr(struct rte_vfio_user_device *dev, uint32_t index,
  * @param nb_vectors
  *   Vectors wanted, 1 to the count the server reports for MSI-X.
  * @return
- *   0 on success; -EINVAL for a bad count, -ENOTSUP when the device has no
- *   MSI-X, -ENOMEM, -ENODEV once the server is gone, or the server's error.
+ *   0 on success; -EINVAL for a bad count or when already enabled, -ENOTSUP
+ *   when the device has no MSI-X, -ENOMEM, -ENODEV once the server is gone,
+ *   or the server's error.
  */
 __rte_internal
 int

@@ -33,6 +33,20 @@
  * ordering, after the data), then advances COMPLETED. An operation that
  * fails (an IOVA outside the client's DMA mappings, a bad length or opcode)
  * gets an error status; the engine carries on with the next descriptor.
+ *
+ * Interrupts: the engine raises MSI-X vector IRQ_VECTOR of a channel through
+ * the eventfd the client set with VFIO_USER_DEVICE_SET_IRQS (VFIO semantics:
+ * setting the eventfd enables the vector, VFIO_IRQ_SET_ACTION_MASK masks it).
+ * The MSI-X table and PBA in BAR2 are plain storage for a VMM that forwards
+ * guest accesses; the engine does not act on them. The vector is raised once
+ * per batch of descriptors the engine completes in one polling iteration when
+ * the batch holds a descriptor flagged IRQ and the channel has IRQ_ENABLE,
+ * after COMPLETED is updated. The device has NUM_CHANNELS vectors; a larger
+ * IRQ_VECTOR raises nothing.
+ *
+ * Reset: DEV_CTRL.RESET resets the engine registers and channels;
+ * VFIO_USER_DEVICE_RESET, a client's disconnection and a new client's
+ * connection also reset config space and the MSI-X table.
  */
 
 #include <stdint.h>
@@ -67,9 +81,12 @@
 #define EMU_DMA_CAP_COPY		(1u << 0)
 #define EMU_DMA_CAP_FILL		(1u << 1)
 
-/** Write 1 to reset every channel; reads 0 once the reset is done. */
+/**
+ * Write 1 to reset every channel (ENABLE cleared, channel registers back to
+ * their defaults); reads 0 once the reset is done.
+ */
 #define EMU_DMA_DEV_CTRL_RESET		(1u << 0)
-/** The engine is polling (its lcore or service core is running). */
+/** The engine is polling (set by its first polling iteration). */
 #define EMU_DMA_DEV_STATUS_READY	(1u << 0)
 
 #define EMU_DMA_MIN_RING_SIZE		16
@@ -92,7 +109,9 @@
  * Set to start the channel: the engine latches RING_LO/HI and RING_SIZE and
  * restarts DOORBELL and COMPLETED at 0 (the driver writes DOORBELL 0 before
  * setting ENABLE). Clear to stop it; descriptors not yet processed are
- * dropped.
+ * dropped. The engine sees register changes by polling, so a driver that
+ * stops a channel waits until STATUS reads 0 before it sets ENABLE again
+ * (otherwise the engine may miss the restart).
  */
 #define EMU_DMA_CHAN_CTRL_ENABLE	(1u << 0)
 /** Raise the channel's MSI-X vector after a descriptor flagged IRQ. */
@@ -105,24 +124,33 @@
 /**
  * ENABLE was refused, or the ring became unreachable (unmapped): the ring is
  * not a power of two in [EMU_DMA_MIN_RING_SIZE, MAX_RING_SIZE], not 32-byte
- * aligned, or not inside one DMA mapping of the client. Cleared by the next
- * ENABLE.
+ * aligned, or not inside one readable and writable, fd-backed DMA mapping of
+ * the client. The channel stays stopped; the bit is cleared when the engine
+ * sees ENABLE cleared.
  */
 #define EMU_DMA_CHAN_STATUS_RING_ERROR	(1u << 2)
 
 /** Descriptor operation codes. */
 #define EMU_DMA_OP_COPY			1	/**< Copy len bytes src -> dst. */
-#define EMU_DMA_OP_FILL			2	/**< Fill len bytes at dst with src. */
+/**
+ * Fill len bytes at dst with the 64-bit pattern in src: byte j of the
+ * destination is byte (j % 8) of src in little-endian order (as DPDK's
+ * rte_dma_fill()), whatever the alignment of dst and len.
+ */
+#define EMU_DMA_OP_FILL			2
 
 /** Descriptor flags. */
 #define EMU_DMA_DESC_FLAG_IRQ		(1u << 0)	/**< Interrupt when done. */
-#define EMU_DMA_DESC_FLAG_FENCE		(1u << 1)	/**< Order after earlier ops. */
+/** Order after earlier ops (always true: descriptors run in ring order). */
+#define EMU_DMA_DESC_FLAG_FENCE		(1u << 1)
 
 /** Descriptor status values, written by the engine. */
 #define EMU_DMA_STATUS_PENDING		0x0000	/**< Written 0 by the driver. */
 #define EMU_DMA_STATUS_SUCCESS		0x0001
-#define EMU_DMA_STATUS_ERR_SRC		0x8001	/**< src not in a DMA mapping. */
-#define EMU_DMA_STATUS_ERR_DST		0x8002	/**< dst not in a DMA mapping. */
+/** [src, src + len) not wholly inside one readable, fd-backed DMA mapping. */
+#define EMU_DMA_STATUS_ERR_SRC		0x8001
+/** [dst, dst + len) not wholly inside one writable, fd-backed DMA mapping. */
+#define EMU_DMA_STATUS_ERR_DST		0x8002
 #define EMU_DMA_STATUS_ERR_LEN		0x8003	/**< len 0 or above MAX_XFER. */
 #define EMU_DMA_STATUS_ERR_OP		0x8004	/**< Unknown opcode. */
 #define EMU_DMA_STATUS_IS_ERROR(s)	(((s) & 0x8000) != 0)
