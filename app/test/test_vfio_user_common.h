@@ -105,8 +105,10 @@ struct tdev {
 	bool cb_last_write;
 	bool cb_bad_range; /* the library passed offset/count outside the region */
 	bool cb_dma_job;   /* run the DMA job on TDEV_REG_DMA_IOVA writes */
+	uint32_t cb_sleep_ms; /* every BAR0 access blocks this long (a stuck device) */
 
 	pthread_mutex_t ev_lock;
+	unsigned int nr_destroyed; /* destroy_device calls, also past TDEV_MAX_EVS events */
 	unsigned int nr_evs;
 	struct tdev_ev evs[TDEV_MAX_EVS];
 };

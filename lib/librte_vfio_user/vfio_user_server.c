@@ -69,6 +69,11 @@
 /* Sub-indexes of one interrupt type (PCI allows 2048 MSI-X vectors). */
 #define SRV_MAX_IRQ_COUNT 65536
 #define SRV_LISTEN_BACKLOG 16
+/*
+ * A message whose handling (device callbacks included) takes longer than
+ * this is logged: every other device of the process waited that long.
+ */
+#define SRV_SLOW_MS 1000
 /* Pause of the listening socket after accept() ran out of descriptors or memory. */
 #define SRV_ACCEPT_RETRY_MS 100
 #define SRV_SOCK_FLAGS (RTE_VFIO_USER_SOCK_F_PEER_UID | RTE_VFIO_USER_SOCK_F_PEER_GID | \
@@ -1499,6 +1504,22 @@ srv_sess_close(struct vfio_user_server *srv, bool relisten)
 	}
 }
 
+/* srv_process(), with a warning when the control thread was held too long. */
+static int
+srv_process_timed(struct srv_session *s, struct vfio_user_msg *msg)
+{
+	int64_t t0 = vfio_user_now_ms(), took;
+	int ret;
+
+	ret = srv_process(s, msg);
+	took = vfio_user_now_ms() - t0;
+	if (took >= SRV_SLOW_MS)
+		VFIO_USER_SRV_LOG(WARNING, s->srv->path,
+				"command %u held the control thread %" PRId64 " ms",
+				msg->hdr.cmd, took);
+	return ret;
+}
+
 static void
 srv_sess_cb(int fd, uint32_t events, void *arg)
 {
@@ -1529,7 +1550,7 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 			if (d->msg.fds_dropped)
 				ret = srv_too_many_fds(s, &d->msg);
 			else
-				ret = srv_process(s, &d->msg);
+				ret = srv_process_timed(s, &d->msg);
 			vfio_user_msg_release(&d->msg);
 			free(d);
 		} else {
@@ -1550,7 +1571,7 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 				VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "receive: %s",
 						strerror(-ret));
 			else if (ret == 0)
-				ret = srv_process(s, &s->msg);
+				ret = srv_process_timed(s, &s->msg);
 			else
 				ret = 0; /* a reply, handed to its waiter */
 			vfio_user_msg_close_fds(&s->msg);
