@@ -9,7 +9,9 @@
 #  - install into the build directory, samples built out of tree against the
 #    installed copy and run;
 #  - API reference and guides, when doxygen and sphinx-build are there;
-#  - ASan + UBSan build, "fast-tests" suite and the samples again.
+#  - ASan + UBSan build, "fast-tests" suite and the samples again;
+#  - the libFuzzer targets built with clang and run $FUZZ_TIME seconds
+#    (default 60, 0 skips them).
 # Every step runs even when an earlier one failed. The last line of output is
 # "N passed, N failed" (test cases of each meson run plus one per other
 # check); the exit status is 1 when anything failed.
@@ -24,7 +26,7 @@ do_setup=true
 for arg in "$@"; do
 	case $arg in
 	--no-setup) do_setup=false ;;
-	-h|--help) sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $arg" ;;
 	esac
 done
@@ -134,6 +136,17 @@ if check "build with ASan + UBSan ($(basename "$ASAN_BUILD_DIR"))" "$ROOT/devtoo
 		--no-setup --no-build --builddir "$ASAN_BUILD_DIR" || true
 else
 	skip "tests of $(basename "$ASAN_BUILD_DIR"): build failed"
+fi
+
+# Fuzzing: a bounded run of both targets from the committed corpus.
+fuzz_time=${FUZZ_TIME:-60}
+if [ "$fuzz_time" -eq 0 ]; then
+	skip "fuzz: FUZZ_TIME=0"
+elif command -v clang >/dev/null; then
+	check "fuzz: server and client targets, $fuzz_time s (devtools/fuzz.sh)" \
+		"$ROOT/devtools/fuzz.sh" --time "$fuzz_time" --builddir "$FUZZ_BUILD_DIR" || true
+else
+	skip "fuzz: clang missing"
 fi
 
 echo
