@@ -85,7 +85,8 @@ run_dir(const char *dir)
 			nr++;
 	}
 	closedir(d);
-	qsort(names, nr, sizeof(*names), cmp_names);
+	if (nr > 1)
+		qsort(names, nr, sizeof(*names), cmp_names);
 	for (i = 0; i < nr; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (run_file(path) < 0)
