@@ -29,7 +29,7 @@
 #include "fuzz_common.h"
 
 #define ACCEPT_MS 2000
-#define REQUEST_MS 200
+#define REQUEST_MS 100
 #define DMA_SIZE 0x10000
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -69,7 +69,7 @@ fuzz_eal_init(const char *name)
 {
 	static int done;
 	struct rte_vfio_user_limits lim = {
-		.reply_timeout_ms = 50,
+		.reply_timeout_ms = 20,
 		.max_data_xfer_size = 16384,
 		.max_msg_size = 16384 + 4096,
 		.max_dma_maps = 64,

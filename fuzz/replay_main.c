@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 run_file(const char *path)
 {
+	struct timespec t0, t1;
 	uint8_t *buf;
 	long len;
 	FILE *f;
@@ -44,9 +46,12 @@ run_file(const char *path)
 		return -1;
 	}
 	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	free(buf);
-	printf("ran %s (%ld bytes)\n", path, len);
+	printf("ran %s (%ld bytes, %ld ms)\n", path, len,
+		(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return 0;
 }
 
