@@ -913,6 +913,35 @@ test_peer_dies(void)
 	close(s);
 	close(mfd);
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 5), "session");
+
+	/* While the server waits for its DMA_READ reply (the device's DMA job). */
+	{
+		const uint64_t iova = 0x100000, len = 64;
+		struct vfio_user_region_access acc = { .offset = TDEV_REG_DMA_IOVA,
+			.region = TDEV_BAR_CB, .count = 8 };
+		uint8_t wr[sizeof(acc) + 8];
+		int64_t rc;
+
+		d->cb_dma_job = true;
+		memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
+		s = raw_connect(path);
+		TEST_ASSERT(s >= 0, "connect");
+		TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+		TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, iova, 0x1000, 0, -1, &r), "map");
+		memcpy(wr, &acc, sizeof(acc));
+		memcpy(wr + sizeof(acc), &iova, sizeof(iova));
+		TEST_ASSERT_SUCCESS(raw_send(s, 3, VFIO_USER_REGION_WRITE, 0, wr, sizeof(wr),
+			NULL, 0), "send");
+		TEST_ASSERT_SUCCESS(raw_recv(s, &r, RX_MS), "no DMA_READ");
+		TEST_ASSERT_EQUAL(r.hdr.cmd, VFIO_USER_DMA_READ, "command %u", r.hdr.cmd);
+		close(s);
+		TEST_ASSERT_SUCCESS(wait_destroyed(d, 6), "session");
+		d->cb_dma_job = false;
+		memcpy(&rc, d->cb_mem + TDEV_REG_DMA_RD_RC, sizeof(rc));
+		TEST_ASSERT(rc < 0, "DMA read of a dead client returned %" PRId64, rc);
+		TEST_ASSERT_SUCCESS(served(d), "not served after a client died mid-DMA");
+		TEST_ASSERT_SUCCESS(wait_destroyed(d, 7), "session");
+	}
 	TEST_ASSERT_SUCCESS(leak_wait(&before, LEAK_MS, &after),
 		"leak: fds %d -> %d, maps %d -> %d", before.fds, after.fds, before.maps,
 		after.maps);
