@@ -47,6 +47,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "cannot create the test device\n");
 		abort();
 	}
+	/* Writes to BAR0 TDEV_REG_DMA_IOVA start DMA: the server's requests, our replies. */
+	dev.cb_dma_job = true;
 	return 0;
 }
 

@@ -90,6 +90,18 @@ def server_seeds():
     s['io_fds_reset'] = rec(version()) + \
         rec(msg(GET_REGION_IO_FDS, struct.pack('<IIII', 16 + 40 * 4, 0, 0, 0), 2)) + \
         rec(msg(RESET, b'', 3))
+    # A device DMA job over messages (no fd, no twin socket): the server's
+    # DMA_READ and DMA_WRITE take ids 0 and 1 of the session.
+    no_twin = b'{"capabilities":{"max_msg_fds":8,"pgsizes":4096}}\0'
+    dma_len = 64
+    s['dma_msg'] = rec(version(no_twin)) + \
+        rec(msg(DMA_MAP, struct.pack('<IIQQQ', 32, 3, 0, 0x100000, 0x2000), 2)) + \
+        rec(msg(REGION_WRITE, region_access(0, 0x810, 8, struct.pack('<Q', dma_len)), 3)) + \
+        rec(msg(REGION_WRITE, region_access(0, 0x800, 8, struct.pack('<Q', 0x100000)), 4)) + \
+        rec(msg(DMA_READ, struct.pack('<QQ', 0x100000, dma_len) + bytes(range(dma_len)), 0,
+                F_REPLY)) + \
+        rec(msg(DMA_WRITE, struct.pack('<QI', 0x100000 + dma_len, dma_len), 1, F_REPLY)) + \
+        rec(msg(REGION_READ, region_access(0, 0x808, 8), 5))
     whole = version() + msg(GET_INFO, struct.pack('<IIII', 16, 0, 0, 0), 2)
     s['split'] = rec(whole[:7]) + rec(whole[7:30]) + rec(whole[30:])
     return s

@@ -229,7 +229,8 @@ tdev_dma_job(struct tdev *d, uint64_t iova)
 	size_t i;
 
 	memcpy(&len, d->cb_mem + TDEV_REG_DMA_LEN, sizeof(len));
-	buf = malloc(len ? len : 1);
+	/* The fuzz target lets a client pick any length. */
+	buf = len <= TDEV_DMA_MAX_LEN ? malloc(len ? len : 1) : NULL;
 	if (buf == NULL) {
 		rc = -ENOMEM;
 		memcpy(d->cb_mem + TDEV_REG_DMA_RD_RC, &rc, sizeof(rc));

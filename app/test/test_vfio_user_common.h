@@ -41,6 +41,7 @@
 #define TDEV_REG_DMA_LEN 0x810    /* u64: job length */
 #define TDEV_REG_DMA_HASH 0x818   /* u64: FNV-1a of the data read */
 #define TDEV_REG_DMA_WR_RC 0x820  /* int64: dma_write result */
+#define TDEV_DMA_MAX_LEN (64u << 20) /* longer DMA jobs fail with -ENOMEM */
 #define TDEV_ERR_START 0xf00      /* accesses here fail with -EIO */
 #define TDEV_ERR_END 0xf10
 
