@@ -950,6 +950,70 @@ test_peer_dies(void)
 	return TEST_SUCCESS;
 }
 
+/*
+ * Error replies to the server's DMA_READ with error fields that are not
+ * errno values (0, INT_MIN, above 4095): the device sees -EIO, the peer's
+ * errno otherwise. Found by the server fuzz target (negating INT_MIN).
+ */
+static int
+test_dma_error_reply(void)
+{
+	const uint32_t errs[] = { 0, 0x80000000u, 0xffffffffu, 4096, EFAULT };
+	const int64_t want[] = { -EIO, -EIO, -EIO, -EIO, -EFAULT };
+	struct vfio_user_region_access acc = { .offset = TDEV_REG_DMA_IOVA,
+		.region = TDEV_BAR_CB, .count = 8 };
+	struct tdev *d = calloc(1, sizeof(*d));
+	const uint64_t iova = 0x100000, len = 64;
+	uint8_t wr[sizeof(acc) + 8];
+	char path[PATH_LEN];
+	struct vfio_user_hdr h;
+	struct rmsg r;
+	unsigned int i;
+	int64_t rc;
+	int s;
+
+	TEST_ASSERT_NOT_NULL(d, "no memory");
+	mkpath(path, sizeof(path), "dmaerr");
+	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d->cb_dma_job = true;
+	memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
+	s = raw_connect(path);
+	TEST_ASSERT(s >= 0, "connect");
+	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, iova, 0x1000, 0, -1, &r), "map");
+	memcpy(wr, &acc, sizeof(acc));
+	memcpy(wr + sizeof(acc), &iova, sizeof(iova));
+	for (i = 0; i < RTE_DIM(errs); i++) {
+		TEST_ASSERT_SUCCESS(raw_send(s, 10 + i, VFIO_USER_REGION_WRITE, 0, wr, sizeof(wr),
+			NULL, 0), "send");
+		TEST_ASSERT_SUCCESS(raw_recv(s, &r, RX_MS), "no DMA_READ");
+		TEST_ASSERT_EQUAL(r.hdr.cmd, VFIO_USER_DMA_READ, "command %u", r.hdr.cmd);
+		h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id, .cmd = r.hdr.cmd,
+			.size = VFIO_USER_HDR_SIZE,
+			.flags = VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR, .error = errs[i] };
+		TEST_ASSERT_SUCCESS(raw_sendv(s, &h, sizeof(h), NULL, 0), "send error reply");
+		/* The failed read skips nothing: the job still writes back (unmapped: no fd). */
+		do {
+			TEST_ASSERT_SUCCESS(raw_recv(s, &r, RX_MS), "no REGION_WRITE reply");
+			if (r.hdr.cmd == VFIO_USER_DMA_WRITE) {
+				h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id,
+					.cmd = r.hdr.cmd, .size = VFIO_USER_HDR_SIZE,
+					.flags = VFIO_USER_F_TYPE_REPLY };
+				TEST_ASSERT_SUCCESS(raw_sendv(s, &h, sizeof(h), NULL, 0),
+					"send");
+			}
+		} while (r.hdr.msg_id != 10 + i || r.hdr.cmd != VFIO_USER_REGION_WRITE);
+		memcpy(&rc, d->cb_mem + TDEV_REG_DMA_RD_RC, sizeof(rc));
+		TEST_ASSERT_EQUAL(rc, want[i], "error field 0x%x: dma_read returned %" PRId64,
+			errs[i], rc);
+	}
+	TEST_ASSERT_SUCCESS(raw_get_info(s, 100, &r), "session lost");
+	close(s);
+	tdev_destroy(d);
+	free(d);
+	return TEST_SUCCESS;
+}
+
 /* A message dribbled one byte at a time is served like any other. */
 static int
 test_partial_writes(void)
@@ -1429,6 +1493,7 @@ static struct unit_test_suite harden_suite = {
 		TEST_CASE_NAMED("limit: pending messages", test_limit_pending),
 		TEST_CASE_NAMED("sealed DMA descriptors", test_sealed_dma),
 		TEST_CASE_NAMED("client dies mid-message", test_peer_dies),
+		TEST_CASE_NAMED("DMA error replies", test_dma_error_reply),
 		TEST_CASE_NAMED("partial writes", test_partial_writes),
 		TEST_CASE_NAMED("server dies mid-reply", test_server_dies_mid_reply),
 		TEST_CASE_NAMED("EINTR", test_eintr),
