@@ -1056,6 +1056,7 @@ test_partial_writes(void)
 struct fake_srv {
 	int lfd;
 	bool answer_version;
+	bool dribble; /* answer the second command whole, one byte at a time */
 };
 
 static void *
@@ -1080,6 +1081,26 @@ fake_srv_run(void *arg)
 				NULL, 0) < 0 || raw_recv(s, &r, RX_MS) < 0)
 			goto out;
 		rmsg_close_fds(&r);
+	}
+	if (f->dribble) {
+		struct vfio_user_device_info info = { .argsz = sizeof(info),
+			.flags = VFIO_DEVICE_FLAGS_PCI, .num_regions = 9, .num_irqs = 5 };
+		uint8_t whole[sizeof(h) + sizeof(info)];
+		size_t i;
+
+		h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id, .cmd = r.hdr.cmd,
+			.size = sizeof(whole), .flags = VFIO_USER_F_TYPE_REPLY };
+		memcpy(whole, &h, sizeof(h));
+		memcpy(whole + sizeof(h), &info, sizeof(info));
+		for (i = 0; i < sizeof(whole); i++) {
+			if (raw_sendv(s, whole + i, 1, NULL, 0) < 0)
+				break;
+			usleep(1000);
+		}
+		/* Until the client goes. */
+		while (raw_recv(s, &r, RX_MS) == 0)
+			rmsg_close_fds(&r);
+		goto out;
 	}
 	/* A reply header that announces 64 bytes, 8 of which come. */
 	h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id, .cmd = r.hdr.cmd,
@@ -1111,6 +1132,20 @@ test_server_dies_mid_reply(void)
 	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	TEST_ASSERT(f.lfd >= 0 && bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 		listen(f.lfd, 2) == 0, "listen");
+
+	/* A reply that arrives one byte at a time is read whole. */
+	f.answer_version = true;
+	f.dribble = true;
+	TEST_ASSERT_SUCCESS(pthread_create(&thr, NULL, fake_srv_run, &f), "thread");
+	dev = rte_vfio_user_attach_dev(path);
+	TEST_ASSERT(dev >= 0, "attach: %d", dev);
+	memset(&info, 0, sizeof(info));
+	ret = rte_vfio_user_get_dev_info(dev, &info);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(dev), "detach");
+	pthread_join(thr, NULL);
+	TEST_ASSERT_SUCCESS(ret, "get_dev_info of a dribbled reply: %d", ret);
+	TEST_ASSERT(info.num_regions == 9 && info.num_irqs == 5, "dribbled reply misread");
+	f.dribble = false;
 
 	/* Mid VERSION reply: attach fails, quickly. */
 	f.answer_version = false;
@@ -1495,7 +1530,7 @@ static struct unit_test_suite harden_suite = {
 		TEST_CASE_NAMED("client dies mid-message", test_peer_dies),
 		TEST_CASE_NAMED("DMA error replies", test_dma_error_reply),
 		TEST_CASE_NAMED("partial writes", test_partial_writes),
-		TEST_CASE_NAMED("server dies mid-reply", test_server_dies_mid_reply),
+		TEST_CASE_NAMED("partial reads, server dies mid-reply", test_server_dies_mid_reply),
 		TEST_CASE_NAMED("EINTR", test_eintr),
 		TEST_CASE_NAMED("descriptor exhaustion", test_fd_exhaustion),
 		TEST_CASE_NAMED("mmap failures", test_mmap_failures),
