@@ -57,10 +57,14 @@ for t in "${targets[@]}"; do
 	work=$builddir/fuzz-corpus/$t
 	art=$builddir/fuzz-artifacts/$t
 	mkdir -p "$work" "$art"
+	# The targets' socket directories, which libFuzzer's exit does not remove.
+	tmp=$builddir/fuzz-tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
 	log "fuzzing $t for $per s"
 	out=$(mktemp)
 	trc=0
-	"$exe" -max_total_time="$per" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+	TMPDIR=$tmp "$exe" -max_total_time="$per" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
 		-print_final_stats=1 -artifact_prefix="$art/" "$work" \
 		"$ROOT/fuzz/corpus/$t" "$ROOT/fuzz/regressions/$t" </dev/null >"$out" 2>&1 || trc=$?
 	stats='^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)'
@@ -71,5 +75,6 @@ for t in "${targets[@]}"; do
 		rc=1
 	fi
 	rm -f "$out"
+	rm -rf "$tmp"
 done
 exit "$rc"

@@ -44,7 +44,7 @@ fuzz_next_rec(const uint8_t **buf, size_t *left, struct fuzz_rec *rec)
 	return 0;
 }
 
-static char sock_dir[64];
+static char sock_dir[80];
 
 static void
 rm_sock_dir(void)
@@ -77,6 +77,7 @@ fuzz_eal_init(const char *name)
 		.max_dma_mapped_bytes = 1u << 20,
 	};
 	char prefix[64];
+	const char *tmp;
 	char *argv[] = {
 		(char *)(uintptr_t)name, "--no-huge", "--no-pci", "--no-shconf", "-m", "64",
 		"--file-prefix", prefix, "--log-level=lib.vfio_user*:critical",
@@ -97,7 +98,10 @@ fuzz_eal_init(const char *name)
 		fprintf(stderr, "limits_set failed\n");
 		return -1;
 	}
-	snprintf(sock_dir, sizeof(sock_dir), "/tmp/vfu-fuzz-XXXXXX");
+	/* libFuzzer may end without atexit(): devtools/fuzz.sh points TMPDIR at its own. */
+	tmp = getenv("TMPDIR");
+	snprintf(sock_dir, sizeof(sock_dir), "%s/vfu-fuzz-XXXXXX",
+		tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 60 ? tmp : "/tmp");
 	if (mkdtemp(sock_dir) == NULL) {
 		sock_dir[0] = '\0';
 		return -1;
