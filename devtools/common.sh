@@ -10,6 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-ci}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-ci-asan}
 DOCS_BUILD_DIR=${DOCS_BUILD_DIR:-$ROOT/build-ci-docs}
+FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-ci-fuzz}
 
 # EAL arguments that work on a machine without hugepages or PCI access.
 # --in-memory cannot be used: DPDK 22.11 treats --no-huge as legacy memory,

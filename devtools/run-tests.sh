@@ -12,7 +12,9 @@
 #    device through QEMU's vfio-user-pci, one check per guest assertion;
 #    INTEROP=0 skips it, and it skips itself where it cannot run;
 #  - API reference and guides, when doxygen and sphinx-build are there;
-#  - ASan + UBSan build, "fast-tests" suite, the samples and interop again.
+#  - ASan + UBSan build, "fast-tests" suite, the samples and interop again;
+#  - the libFuzzer targets built with clang and run $FUZZ_TIME seconds
+#    (default 60, 0 skips them).
 # Every step runs even when an earlier one failed. The last line of output is
 # "N passed, N failed" (test cases of each meson run plus one per other
 # check); the exit status is 1 when anything failed.
@@ -175,6 +177,17 @@ if check "build with ASan + UBSan ($(basename "$ASAN_BUILD_DIR"))" "$ROOT/devtoo
 	run_interop "$ASAN_BUILD_DIR" "under ASan + UBSan"
 else
 	skip "tests of $(basename "$ASAN_BUILD_DIR"): build failed"
+fi
+
+# Fuzzing: a bounded run of both targets from the committed corpus.
+fuzz_time=${FUZZ_TIME:-60}
+if [ "$fuzz_time" -eq 0 ]; then
+	skip "fuzz: FUZZ_TIME=0"
+elif command -v clang >/dev/null; then
+	check "fuzz: server and client targets, $fuzz_time s (devtools/fuzz.sh)" \
+		"$ROOT/devtools/fuzz.sh" --time "$fuzz_time" --builddir "$FUZZ_BUILD_DIR" || true
+else
+	skip "fuzz: clang missing"
 fi
 
 echo

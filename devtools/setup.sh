@@ -15,10 +15,13 @@ set -euo pipefail
 
 # Build and run: compilers, meson/ninja, DPDK 22.11 (library, headers and
 # tools), json-c for the capability negotiation, libnuma (EAL), make for
-# the out-of-tree example build.
+# the out-of-tree example build, clang with its sanitizer and libFuzzer
+# runtimes for the fuzz targets.
 packages=(
 	gcc
 	g++
+	clang
+	libclang-rt-14-dev
 	make
 	pkg-config
 	python3

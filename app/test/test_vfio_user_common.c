@@ -81,6 +81,8 @@ tdev_ev_add_tbl(int id, enum tdev_ev_type type, int arg, int tbl)
 		return;
 	}
 	pthread_mutex_lock(&d->ev_lock);
+	if (type == TDEV_EV_DESTROY)
+		d->nr_destroyed++;
 	if (d->nr_evs < TDEV_MAX_EVS) {
 		d->evs[d->nr_evs].type = type;
 		d->evs[d->nr_evs].arg = arg;
@@ -227,7 +229,8 @@ tdev_dma_job(struct tdev *d, uint64_t iova)
 	size_t i;
 
 	memcpy(&len, d->cb_mem + TDEV_REG_DMA_LEN, sizeof(len));
-	buf = malloc(len ? len : 1);
+	/* The fuzz target lets a client pick any length. */
+	buf = len <= TDEV_DMA_MAX_LEN ? malloc(len ? len : 1) : NULL;
 	if (buf == NULL) {
 		rc = -ENOMEM;
 		memcpy(d->cb_mem + TDEV_REG_DMA_RD_RC, &rc, sizeof(rc));
@@ -260,6 +263,8 @@ tdev_cb_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t cou
 	}
 	if (offset < TDEV_ERR_END && offset + count > TDEV_ERR_START)
 		return -EIO;
+	if (d->cb_sleep_ms != 0)
+		usleep(d->cb_sleep_ms * 1000);
 	__atomic_fetch_add(&d->cb_calls, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->cb_last_count, count, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->cb_last_offset, offset, __ATOMIC_RELAXED);

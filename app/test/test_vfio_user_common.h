@@ -41,6 +41,7 @@
 #define TDEV_REG_DMA_LEN 0x810    /* u64: job length */
 #define TDEV_REG_DMA_HASH 0x818   /* u64: FNV-1a of the data read */
 #define TDEV_REG_DMA_WR_RC 0x820  /* int64: dma_write result */
+#define TDEV_DMA_MAX_LEN (64u << 20) /* longer DMA jobs fail with -ENOMEM */
 #define TDEV_ERR_START 0xf00      /* accesses here fail with -EIO */
 #define TDEV_ERR_END 0xf10
 
@@ -105,8 +106,10 @@ struct tdev {
 	bool cb_last_write;
 	bool cb_bad_range; /* the library passed offset/count outside the region */
 	bool cb_dma_job;   /* run the DMA job on TDEV_REG_DMA_IOVA writes */
+	uint32_t cb_sleep_ms; /* every BAR0 access blocks this long (a stuck device) */
 
 	pthread_mutex_t ev_lock;
+	unsigned int nr_destroyed; /* destroy_device calls, also past TDEV_MAX_EVS events */
 	unsigned int nr_evs;
 	struct tdev_ev evs[TDEV_MAX_EVS];
 };

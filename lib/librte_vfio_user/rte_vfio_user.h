@@ -87,6 +87,49 @@ struct rte_vfio_user_limits {
 	uint32_t max_data_xfer_size;
 	/** How long a client waits for a reply, in milliseconds (default 5000). */
 	uint32_t reply_timeout_ms;
+	/**
+	 * Commands a server session holds queued while its control thread
+	 * waits for a DMA reply (default 1024); more get an ENOBUFS error reply.
+	 */
+	uint32_t max_pending_msgs;
+	/**
+	 * Bytes of client memory a server session maps at once, over all the
+	 * DMA windows that came with a file descriptor (default 1 TiB); a
+	 * DMA_MAP beyond it gets an ENOSPC error reply.
+	 */
+	uint64_t max_dma_mapped_bytes;
+};
+
+/** Permission bits of a server socket when rte_vfio_user_sock_opts::mode is 0. */
+#define RTE_VFIO_USER_SOCK_MODE_DEFAULT 0600
+
+/** Accept a client whose uid (SO_PEERCRED) is rte_vfio_user_sock_opts::uid. */
+#define RTE_VFIO_USER_SOCK_F_PEER_UID (1u << 0)
+/** Accept a client whose primary gid (SO_PEERCRED) is rte_vfio_user_sock_opts::gid. */
+#define RTE_VFIO_USER_SOCK_F_PEER_GID (1u << 1)
+/**
+ * Refuse DMA_MAP descriptors that cannot be sealed against shrinking
+ * (F_SEAL_SHRINK): a client that shrinks a mapped file makes the server's
+ * next access to it fault with SIGBUS.
+ */
+#define RTE_VFIO_USER_SOCK_F_SEALED_DMA (1u << 2)
+
+/**
+ * Socket and client options of a server, see rte_vfio_user_set_sock_opts().
+ */
+struct rte_vfio_user_sock_opts {
+	/** RTE_VFIO_USER_SOCK_F_* bits. */
+	uint32_t flags;
+	/**
+	 * Permission bits of the socket file (0 means
+	 * RTE_VFIO_USER_SOCK_MODE_DEFAULT, owner only). Connecting needs write
+	 * permission.
+	 */
+	mode_t mode;
+	/** Client uid accepted with RTE_VFIO_USER_SOCK_F_PEER_UID. */
+	uid_t uid;
+	/** Client gid accepted with RTE_VFIO_USER_SOCK_F_PEER_GID. */
+	gid_t gid;
 };
 
 /**
@@ -315,6 +358,32 @@ rte_vfio_user_unregister(const char *sock_addr);
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
+ * Set the socket and client options of a registered device, applied by the
+ * next rte_vfio_user_start(). Without this call the socket is created owner
+ * only (mode 0600), any client able to connect is accepted, and DMA
+ * descriptors that cannot be sealed are accepted.
+ *
+ * With RTE_VFIO_USER_SOCK_F_PEER_UID and/or RTE_VFIO_USER_SOCK_F_PEER_GID,
+ * a client is accepted when its credentials (SO_PEERCRED, taken at connect
+ * time) match one of the enabled checks; any other client is disconnected
+ * before it is read, and the refusal is logged.
+ *
+ * @param sock_addr
+ *   Socket path of a registered device.
+ * @param opts
+ *   Options, copied.
+ * @return
+ *   0 on success; -EINVAL for a NULL argument, unknown flags or mode bits
+ *   outside 0777; -ENOENT if not registered; -EBUSY if started.
+ */
+__rte_experimental
+int
+rte_vfio_user_set_sock_opts(const char *sock_addr, const struct rte_vfio_user_sock_opts *opts);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
  * Set the device information (flags, number of regions and IRQ types).
  * Only allowed while the device is not started.
  *
@@ -385,7 +454,11 @@ rte_vfio_user_set_irq_info(const char *sock_addr, const struct rte_vfio_user_irq
  * @return
  *   0 on success; -EINVAL if the device is not fully described; -ENOENT if
  *   not registered; -EALREADY if started; -EADDRINUSE if the path exists
- *   and is not a stale socket; other negative errno from socket calls.
+ *   and is not a stale socket owned by this user (a live socket, a regular
+ *   file, a symbolic link, ...: the path is never followed nor replaced);
+ *   other negative errno from socket calls. The socket file gets the mode
+ *   of rte_vfio_user_set_sock_opts() (0600 by default) before it accepts
+ *   connections.
  */
 __rte_experimental
 int

@@ -23,6 +23,8 @@ static struct rte_vfio_user_limits limits = {
 	.max_dma_maps = VFIO_USER_DEF_MAX_DMA_MAPS,
 	.max_data_xfer_size = VFIO_USER_DEF_MAX_DATA_XFER,
 	.reply_timeout_ms = VFIO_USER_DEF_REPLY_TIMEOUT_MS,
+	.max_pending_msgs = VFIO_USER_DEF_MAX_PENDING_MSGS,
+	.max_dma_mapped_bytes = VFIO_USER_DEF_MAX_DMA_MAPPED_BYTES,
 };
 
 void
@@ -60,6 +62,8 @@ rte_vfio_user_limits_set(const struct rte_vfio_user_limits *lim)
 	next.max_dma_maps = PICK(max_dma_maps);
 	next.max_data_xfer_size = PICK(max_data_xfer_size);
 	next.reply_timeout_ms = PICK(reply_timeout_ms);
+	next.max_pending_msgs = PICK(max_pending_msgs);
+	next.max_dma_mapped_bytes = PICK(max_dma_mapped_bytes);
 
 	/* The largest data message is a header, a 16-byte access header and the data. */
 	if ((uint64_t)next.max_data_xfer_size + VFIO_USER_HDR_SIZE +

@@ -21,6 +21,7 @@ vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds)
 	memset(tbl, 0, sizeof(*tbl));
 	tbl->max = max;
 	tbl->map_fds = map_fds;
+	tbl->max_bytes = UINT64_MAX;
 }
 
 /* Index of the first window whose iova is above iova. */
@@ -50,10 +51,12 @@ last_byte(const struct rte_vfio_user_mem_reg *r)
  * Map a client descriptor. A descriptor shorter than the window would turn a
  * later access into SIGBUS, so only regular files (memfd, shm, hugetlbfs)
  * that cover the window are accepted, and a memfd is sealed against
- * shrinking where the client allows it.
+ * shrinking where the client allows it; with need_seal, a descriptor that
+ * stays shrinkable is refused.
  */
 static int
-map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vaddr)
+map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
+		void **vaddr)
 {
 	struct stat st;
 	void *va;
@@ -67,7 +70,13 @@ map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vadd
 		return -EINVAL;
 	if (size > SIZE_MAX)
 		return -EINVAL;
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 && need_seal) {
+		int seals = fcntl(fd, F_GET_SEALS);
+
+		/* Sealed already by the client is as good. */
+		if (seals < 0 || !(seals & F_SEAL_SHRINK))
+			return -EPERM;
+	}
 
 	va = mmap(NULL, size, (int)prot, MAP_SHARED, fd, (off_t)fd_offset);
 	if (va == MAP_FAILED)
@@ -77,12 +86,14 @@ map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vadd
 }
 
 static void
-release_window(const struct vfio_user_dma_table *tbl, struct rte_vfio_user_mem_reg *r)
+release_window(struct vfio_user_dma_table *tbl, struct rte_vfio_user_mem_reg *r)
 {
 	if (!tbl->map_fds)
 		return;
-	if (r->vaddr != NULL)
+	if (r->vaddr != NULL) {
 		munmap(r->vaddr, r->size);
+		tbl->mapped_bytes -= r->size;
+	}
 	if (r->fd >= 0)
 		close(r->fd);
 }
@@ -126,9 +137,14 @@ vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
 	if (tbl->map_fds) {
 		vaddr = NULL;
 		if (fd >= 0) {
-			ret = map_window(fd, fd_offset, size, prot, &vaddr);
+			if (size > tbl->max_bytes - tbl->mapped_bytes) {
+				ret = -ENOSPC;
+				goto fail;
+			}
+			ret = map_window(fd, fd_offset, size, prot, tbl->need_seal, &vaddr);
 			if (ret < 0)
 				goto fail;
+			tbl->mapped_bytes += size;
 		}
 	}
 

@@ -22,6 +22,9 @@ struct vfio_user_dma_table {
 	uint32_t cap;
 	uint32_t max;    /* max_dma_maps */
 	bool map_fds;    /* mmap received descriptors and own them (server) */
+	bool need_seal;  /* refuse descriptors that cannot be sealed against shrinking */
+	uint64_t max_bytes;    /* bytes mapped from descriptors, at most */
+	uint64_t mapped_bytes; /* bytes mapped from descriptors now */
 };
 
 void vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds);
@@ -33,7 +36,8 @@ void vfio_user_dma_fini(struct vfio_user_dma_table *tbl);
  * and owned by the table from then on (closed on removal), also on failure.
  * Returns 0; -EINVAL for size 0, iova + size past 2^64, bad prot, or a
  * failed mmap of a bad offset; -EEXIST when it overlaps a window; -ENOSPC at
- * max windows; -ENOMEM; other mmap errno.
+ * max windows or past max_bytes; -EPERM for an unsealable descriptor when
+ * need_seal is set; -ENOMEM; other mmap errno.
  */
 int vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
 		uint32_t prot, int fd, uint64_t fd_offset, void *vaddr);

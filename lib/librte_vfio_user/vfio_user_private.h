@@ -40,6 +40,8 @@ extern int vfio_user_logtype_client;
 #define VFIO_USER_DEF_MAX_MSG_FDS 16
 #define VFIO_USER_DEF_MAX_DMA_MAPS 65535
 #define VFIO_USER_DEF_REPLY_TIMEOUT_MS 5000
+#define VFIO_USER_DEF_MAX_PENDING_MSGS 1024
+#define VFIO_USER_DEF_MAX_DMA_MAPPED_BYTES (UINT64_C(1) << 40)
 
 /* Peer values the specification says to assume when a capability is absent. */
 #define VFIO_USER_SPEC_DEF_MAX_MSG_FDS 1

@@ -29,12 +29,14 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -64,11 +66,18 @@
 
 /* Messages handled per wake-up, so that one busy client does not starve the others. */
 #define SRV_BATCH 64
-/* Commands queued while the control thread waits for a DMA reply on the main socket. */
-#define SRV_MAX_DEFERRED 1024
 /* Sub-indexes of one interrupt type (PCI allows 2048 MSI-X vectors). */
 #define SRV_MAX_IRQ_COUNT 65536
 #define SRV_LISTEN_BACKLOG 16
+/*
+ * A message whose handling (device callbacks included) takes longer than
+ * this is logged: every other device of the process waited that long.
+ */
+#define SRV_SLOW_MS 1000
+/* Pause of the listening socket after accept() ran out of descriptors or memory. */
+#define SRV_ACCEPT_RETRY_MS 100
+#define SRV_SOCK_FLAGS (RTE_VFIO_USER_SOCK_F_PEER_UID | RTE_VFIO_USER_SOCK_F_PEER_GID | \
+		RTE_VFIO_USER_SOCK_F_SEALED_DMA)
 
 /* Handler results besides 0 (send the prepared reply) and -errno (error reply). */
 #define SRV_DONE  1 /* the handler replied itself */
@@ -155,8 +164,11 @@ struct vfio_user_server {
 	bool started;
 	bool busy; /* stop or unregister in progress */
 
+	struct rte_vfio_user_sock_opts sock_opts; /* g_api_lock, read-only while started */
+
 	/* Control thread (or the stopping thread once the fds are unwatched). */
 	int listen_fd;
+	int retry_fd;   /* timerfd: watch listen_fd again after a failed accept() */
 	bool listening;
 	dev_t sock_dev;
 	ino_t sock_ino;
@@ -1357,9 +1369,20 @@ srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
 	struct srv_session *s = arg;
 	struct srv_deferred *d = NULL;
 
-	RTE_SET_USED(chan);
-	if (s->nr_deferred < SRV_MAX_DEFERRED)
-		d = malloc(sizeof(*d));
+	if (s->nr_deferred >= s->lim.max_pending_msgs) {
+		/* Refused, not queued: the client learns it, the session goes on. */
+		VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "%u commands queued, refusing command %u",
+				s->nr_deferred, msg->hdr.cmd);
+		if (!(msg->hdr.flags & VFIO_USER_F_NO_REPLY) &&
+				vfio_user_msg_type(msg) == VFIO_USER_F_TYPE_COMMAND) {
+			if (vfio_user_chan_reply(chan, &msg->hdr, ENOBUFS, NULL, 0, NULL, 0) < 0)
+				s->fatal = true;
+		}
+		vfio_user_msg_release(msg);
+		srv_kick(s, 0);
+		return;
+	}
+	d = malloc(sizeof(*d));
 	if (d == NULL) {
 		VFIO_USER_SRV_LOG(ERR, s->srv->path, "too many commands queued, closing");
 		s->fatal = true;
@@ -1429,6 +1452,8 @@ srv_sess_create(struct vfio_user_server *srv, int fd)
 	s->peer_xfer = RTE_MIN((uint32_t)VFIO_USER_SPEC_DEF_MAX_DATA_XFER,
 			s->lim.max_data_xfer_size);
 	vfio_user_dma_init(&s->dma, s->lim.max_dma_maps, true);
+	s->dma.max_bytes = s->lim.max_dma_mapped_bytes;
+	s->dma.need_seal = srv->sock_opts.flags & RTE_VFIO_USER_SOCK_F_SEALED_DMA;
 	vfio_user_msg_init(&s->msg);
 	TAILQ_INIT(&s->deferred);
 	return s;
@@ -1487,6 +1512,22 @@ srv_sess_close(struct vfio_user_server *srv, bool relisten)
 	}
 }
 
+/* srv_process(), with a warning when the control thread was held too long. */
+static int
+srv_process_timed(struct srv_session *s, struct vfio_user_msg *msg)
+{
+	int64_t t0 = vfio_user_now_ms(), took;
+	int ret;
+
+	ret = srv_process(s, msg);
+	took = vfio_user_now_ms() - t0;
+	if (took >= SRV_SLOW_MS)
+		VFIO_USER_SRV_LOG(WARNING, s->srv->path,
+				"command %u held the control thread %" PRId64 " ms",
+				msg->hdr.cmd, took);
+	return ret;
+}
+
 static void
 srv_sess_cb(int fd, uint32_t events, void *arg)
 {
@@ -1517,7 +1558,7 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 			if (d->msg.fds_dropped)
 				ret = srv_too_many_fds(s, &d->msg);
 			else
-				ret = srv_process(s, &d->msg);
+				ret = srv_process_timed(s, &d->msg);
 			vfio_user_msg_release(&d->msg);
 			free(d);
 		} else {
@@ -1538,7 +1579,7 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 				VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "receive: %s",
 						strerror(-ret));
 			else if (ret == 0)
-				ret = srv_process(s, &s->msg);
+				ret = srv_process_timed(s, &s->msg);
 			else
 				ret = 0; /* a reply, handed to its waiter */
 			vfio_user_msg_close_fds(&s->msg);
@@ -1561,6 +1602,66 @@ close:
 	g_cur_srv = prev;
 }
 
+/* retry_fd expired: watch the listening socket again. */
+static void
+srv_retry_cb(int fd, uint32_t events, void *arg)
+{
+	struct vfio_user_server *srv = arg;
+	uint64_t expirations;
+
+	RTE_SET_USED(events);
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	if (srv->listening || srv->sess != NULL || srv->listen_fd < 0)
+		return;
+	if (vfio_user_ctrl_add(srv->listen_fd, EPOLLIN, srv_accept_cb, srv) == 0)
+		srv->listening = true;
+}
+
+/*
+ * accept() failed for lack of descriptors or memory: the connection stays
+ * in the backlog and the socket stays readable, so stop watching it for a
+ * while instead of spinning on it.
+ */
+static void
+srv_accept_pause(struct vfio_user_server *srv, int err)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = SRV_ACCEPT_RETRY_MS / 1000,
+		.tv_nsec = (SRV_ACCEPT_RETRY_MS % 1000) * 1000000 } };
+
+	VFIO_USER_SRV_LOG(WARNING, srv->path, "accept: %s, pausing %d ms", strerror(err),
+			SRV_ACCEPT_RETRY_MS);
+	if (srv->retry_fd < 0 || timerfd_settime(srv->retry_fd, 0, &its, NULL) < 0)
+		return; /* no timer: keep polling rather than stop serving */
+	vfio_user_ctrl_del(srv->listen_fd);
+	srv->listening = false;
+}
+
+/* The client's credentials pass the checks of rte_vfio_user_set_sock_opts(). */
+static bool
+srv_peer_allowed(struct vfio_user_server *srv, int conn)
+{
+	uint32_t checks = srv->sock_opts.flags &
+		(RTE_VFIO_USER_SOCK_F_PEER_UID | RTE_VFIO_USER_SOCK_F_PEER_GID);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (checks == 0)
+		return true;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+			len != sizeof(cred)) {
+		VFIO_USER_SRV_LOG(WARNING, srv->path, "no client credentials: refused");
+		return false;
+	}
+	if ((checks & RTE_VFIO_USER_SOCK_F_PEER_UID) && cred.uid == srv->sock_opts.uid)
+		return true;
+	if ((checks & RTE_VFIO_USER_SOCK_F_PEER_GID) && cred.gid == srv->sock_opts.gid)
+		return true;
+	VFIO_USER_SRV_LOG(WARNING, srv->path, "client pid %d uid %u gid %u refused",
+			(int)cred.pid, (unsigned int)cred.uid, (unsigned int)cred.gid);
+	return false;
+}
+
 static void
 srv_accept_cb(int fd, uint32_t events, void *arg)
 {
@@ -1571,12 +1672,14 @@ srv_accept_cb(int fd, uint32_t events, void *arg)
 	RTE_SET_USED(events);
 	conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (conn < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			srv_accept_pause(srv, errno);
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 				errno != ECONNABORTED)
 			VFIO_USER_SRV_LOG(ERR, srv->path, "accept: %s", strerror(errno));
 		return;
 	}
-	if (srv->sess != NULL) {
+	if (srv->sess != NULL || !srv_peer_allowed(srv, conn)) {
 		close(conn);
 		return;
 	}
@@ -1688,6 +1791,10 @@ srv_stop_ctrl(struct vfio_user_server *srv)
 		vfio_user_ctrl_del(srv->listen_fd);
 		srv->listening = false;
 	}
+	if (srv->retry_fd >= 0) {
+		vfio_user_ctrl_del(srv->retry_fd);
+		srv_close_fd(&srv->retry_fd);
+	}
 	/* Unwatched first: closing the session must not watch the socket again. */
 	if (srv->sess != NULL) {
 		vfio_user_ctrl_del(srv->sess->fd);
@@ -1762,6 +1869,8 @@ rte_vfio_user_register(const char *sock_addr, const struct rte_vfio_user_notify_
 	if (ops != NULL)
 		srv->ops = *ops;
 	srv->listen_fd = -1;
+	srv->retry_fd = -1;
+	srv->sock_opts.mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	pthread_mutex_init(&srv->irq_lock, NULL);
@@ -1836,6 +1945,25 @@ srv_config_begin(const char *sock_addr, struct vfio_user_server **out)
 		return -EBUSY;
 	}
 	*out = srv;
+	return 0;
+}
+
+int
+rte_vfio_user_set_sock_opts(const char *sock_addr, const struct rte_vfio_user_sock_opts *opts)
+{
+	struct vfio_user_server *srv;
+	int ret;
+
+	if (opts == NULL || (opts->flags & ~SRV_SOCK_FLAGS) != 0 ||
+			(opts->mode & ~(mode_t)0777) != 0)
+		return vfio_user_err(-EINVAL);
+	ret = srv_config_begin(sock_addr, &srv);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	srv->sock_opts = *opts;
+	if (srv->sock_opts.mode == 0)
+		srv->sock_opts.mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
+	pthread_mutex_unlock(&g_api_lock);
 	return 0;
 }
 
@@ -1984,46 +2112,137 @@ out:
 	return vfio_user_err(ret);
 }
 
+/*
+ * Warn about a parent directory others may write to without the sticky bit:
+ * they could swap the socket file for something else between our checks.
+ */
+static void
+srv_check_parent(struct vfio_user_server *srv)
+{
+	char dir[SRV_PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	rte_strlcpy(dir, srv->path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		rte_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) &&
+			!(st.st_mode & S_ISVTX))
+		VFIO_USER_SRV_LOG(WARNING, srv->path,
+				"directory %s is writable by others and not sticky", dir);
+}
+
+/*
+ * Give the socket file just bound its mode, before listen() lets anyone
+ * connect. The file is opened without following a symbolic link and must
+ * be a socket of ours: chmod() goes through that descriptor, never through
+ * the path again.
+ */
+static int
+srv_sock_chmod(struct vfio_user_server *srv)
+{
+	char proc_path[64];
+	struct stat st;
+	int pfd, ret = 0;
+
+	pfd = open(srv->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+		ret = -EADDRINUSE;
+		goto out;
+	}
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", pfd);
+	if (chmod(proc_path, srv->sock_opts.mode) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	srv->sock_dev = st.st_dev;
+	srv->sock_ino = st.st_ino;
+out:
+	close(pfd);
+	return ret;
+}
+
+/*
+ * A path that exists may be replaced only when it is a socket of this user
+ * that nobody listens on (left by a dead server). lstat() does not follow a
+ * symbolic link, which is thus refused like any other file.
+ */
+static int
+srv_remove_stale(struct vfio_user_server *srv, const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int probe, err;
+
+	if (lstat(srv->path, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		VFIO_USER_SRV_LOG(ERR, srv->path, "path exists and is not a socket");
+		return -EADDRINUSE;
+	}
+	if (st.st_uid != geteuid()) {
+		VFIO_USER_SRV_LOG(ERR, srv->path, "socket of uid %u left alone",
+				(unsigned int)st.st_uid);
+		return -EADDRINUSE;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	err = connect(probe, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ? 0 : errno;
+	close(probe);
+	if (err != ECONNREFUSED) {
+		VFIO_USER_SRV_LOG(ERR, srv->path, "socket in use");
+		return -EADDRINUSE;
+	}
+	VFIO_USER_SRV_LOG(INFO, srv->path, "removing stale socket");
+	if (unlink(srv->path) < 0)
+		return -errno;
+	return 0;
+}
+
 static int
 srv_listen(struct vfio_user_server *srv)
 {
 	struct sockaddr_un addr;
-	struct stat st;
-	int fd, probe, ret;
+	int fd, ret;
 
 	memset(&addr, 0, sizeof(addr));
 	addr.sun_family = AF_UNIX;
 	rte_strlcpy(addr.sun_path, srv->path, sizeof(addr.sun_path));
+	srv_check_parent(srv);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* bind() never follows a symbolic link: it fails on any existing path. */
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		ret = -errno;
 		if (ret != -EADDRINUSE)
 			goto fail;
-		/* Replace a socket left by a dead server, nothing else. */
-		if (lstat(srv->path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		ret = srv_remove_stale(srv, &addr);
+		if (ret < 0)
 			goto fail;
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe < 0)
-			goto fail;
-		if (connect(probe, (struct sockaddr *)&addr, sizeof(addr)) == 0 ||
-				errno != ECONNREFUSED) {
-			close(probe);
-			goto fail;
-		}
-		close(probe);
-		VFIO_USER_SRV_LOG(INFO, srv->path, "removing stale socket");
-		if (unlink(srv->path) < 0 ||
-				bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 			ret = -errno;
 			goto fail;
 		}
 	}
-	if (lstat(srv->path, &st) == 0) {
-		srv->sock_dev = st.st_dev;
-		srv->sock_ino = st.st_ino;
+	ret = srv_sock_chmod(srv);
+	if (ret < 0) {
+		/* Not the file bound (replaced meanwhile): leave it alone. */
+		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot set the socket mode: %s",
+				strerror(-ret));
+		goto fail;
 	}
 	if (listen(fd, SRV_LISTEN_BACKLOG) < 0) {
 		ret = -errno;
@@ -2067,10 +2286,18 @@ rte_vfio_user_start(const char *sock_addr)
 	}
 	srv->listen_fd = fd;
 	srv->listening = true;
-	ret = vfio_user_ctrl_add(fd, EPOLLIN, srv_accept_cb, srv);
+	srv->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ret = srv->retry_fd < 0 ? -errno :
+		vfio_user_ctrl_add(srv->retry_fd, EPOLLIN, srv_retry_cb, srv);
+	if (ret == 0) {
+		ret = vfio_user_ctrl_add(fd, EPOLLIN, srv_accept_cb, srv);
+		if (ret < 0)
+			vfio_user_ctrl_del(srv->retry_fd);
+	}
 	if (ret < 0) {
 		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot watch the socket: %s", strerror(-ret));
 		srv->listening = false;
+		srv_close_fd(&srv->retry_fd);
 		srv_close_fd(&srv->listen_fd);
 		unlink(srv->path);
 		goto out;

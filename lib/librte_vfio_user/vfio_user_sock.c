@@ -734,8 +734,11 @@ vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iove
 		return w.err;
 	}
 	if (reply->hdr.flags & VFIO_USER_F_ERROR) {
+		uint32_t err = reply->hdr.error;
+
 		vfio_user_msg_close_fds(reply);
-		return reply->hdr.error != 0 ? -(int)reply->hdr.error : -EIO;
+		/* The peer's number, when it can be an errno (negating INT_MIN is undefined). */
+		return err != 0 && err <= VFIO_USER_MAX_ERRNO ? -(int)err : -EIO;
 	}
 	return 0;
 }

@@ -24,6 +24,9 @@
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
 
+/* Largest errno value, as the kernel's MAX_ERRNO: a larger error field is not an errno. */
+#define VFIO_USER_MAX_ERRNO 4095
+
 /* A received message. Descriptors not taken are closed by vfio_user_msg_release(). */
 struct vfio_user_msg {
 	struct vfio_user_hdr hdr;
@@ -145,7 +148,8 @@ int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr
  * Send command cmd and wait for its reply, which is moved into *reply
  * (initialised by the caller; release it after use).
  * Returns 0 on a success reply; the peer's errno negated on an error reply
- * (-EIO when the error field is 0); -ENOTCONN; -ETIMEDOUT; a send error.
+ * (-EIO when the error field is 0 or above VFIO_USER_MAX_ERRNO); -ENOTCONN;
+ * -ETIMEDOUT; a send error.
  */
 int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
 		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply);

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The librte_vfio_user authors
+
+"""Write the seed corpus of the fuzz targets: valid sessions in the input
+format of fuzz/fuzz_common.h. Run from anywhere; it rewrites
+fuzz/corpus/server and fuzz/corpus/client."""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Record flags (fuzz_common.h).
+EVENTFD = 1 << 2
+NOWAIT = 1 << 3
+PATCH_ID = 1 << 4
+
+# Commands and flags (vfio_user_proto.h).
+VERSION, DMA_MAP, DMA_UNMAP, GET_INFO, GET_REGION_INFO, GET_REGION_IO_FDS, \
+    GET_IRQ_INFO, SET_IRQS, REGION_READ, REGION_WRITE, DMA_READ, DMA_WRITE, \
+    RESET = range(1, 14)
+WRITE_MULTI = 15
+F_REPLY = 1
+F_NO_REPLY = 1 << 4
+
+# linux/vfio.h
+IRQ_DATA_NONE, IRQ_DATA_BOOL, IRQ_DATA_EVENTFD = 1, 2, 4
+IRQ_ACT_MASK, IRQ_ACT_UNMASK, IRQ_ACT_TRIGGER = 8, 16, 32
+MSIX, INTX = 2, 0
+REG_READ, REG_WRITE, REG_MMAP = 1, 2, 4
+DEV_PCI, DEV_RESET = 2, 1
+
+CAPS = (b'{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":16384,'
+        b'"pgsizes":4096,"max_dma_maps":64,"twin_socket":{"supported":true},'
+        b'"write_multiple":true}}\0')
+CAPS_REPLY = (b'{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":16384,'
+              b'"pgsizes":4096,"max_dma_maps":64,"write_multiple":true}}\0')
+
+
+def msg(cmd, payload=b'', msg_id=0, flags=0, error=0):
+    return struct.pack('<HHIII', msg_id, cmd, 16 + len(payload), flags, error) + payload
+
+
+def rec(data, nfds=0, flags=0):
+    return struct.pack('<BH', nfds | flags, len(data)) + data
+
+
+def version(json=CAPS):
+    return msg(VERSION, struct.pack('<HH', 0, 0) + json, 1)
+
+
+def region_access(region, offset, count, data=b''):
+    return struct.pack('<QII', offset, region, count) + data
+
+
+def server_seeds():
+    s = {}
+    s['version'] = rec(version())
+    s['version_bare'] = rec(version(b''))
+    s['info'] = rec(version()) + b''.join(
+        rec(msg(GET_REGION_INFO, struct.pack('<IIIIQQ', 32, 0, i, 0, 0, 0), 10 + i))
+        for i in range(9)) + rec(msg(GET_INFO, struct.pack('<IIII', 16, 0, 0, 0), 2)) + \
+        b''.join(rec(msg(GET_IRQ_INFO, struct.pack('<IIII', 16, 0, i, 0), 30 + i))
+                 for i in range(5))
+    s['dma'] = rec(version()) + \
+        rec(msg(DMA_MAP, struct.pack('<IIQQQ', 32, 3, 0, 0x100000, 0x10000), 2), 1) + \
+        rec(msg(DMA_MAP, struct.pack('<IIQQQ', 32, 1, 0, 0x200000, 0x1000), 3)) + \
+        rec(msg(DMA_UNMAP, struct.pack('<IIQQ', 24, 0, 0x100000, 0x10000), 4)) + \
+        rec(msg(DMA_UNMAP, struct.pack('<IIQQ', 24, 2, 0, 0), 5))
+    s['region_rw'] = rec(version()) + \
+        rec(msg(REGION_READ, region_access(0, 0, 64), 2)) + \
+        rec(msg(REGION_WRITE, region_access(1, 8, 8, b'ABCDEFGH'), 3)) + \
+        rec(msg(REGION_READ, region_access(7, 0, 4), 4)) + \
+        rec(msg(REGION_WRITE, region_access(1, 0, 4, b'abcd'), 5, F_NO_REPLY)) + \
+        rec(msg(WRITE_MULTI, struct.pack('<Q', 2) +
+                struct.pack('<QII', 0, 1, 4) + b'wxyz\0\0\0\0' +
+                struct.pack('<QII', 16, 1, 8) + b'12345678', 6))
+    s['irqs'] = rec(version()) + \
+        rec(msg(SET_IRQS, struct.pack('<IIIII', 20, IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                                      MSIX, 0, 2), 2), 2, EVENTFD) + \
+        rec(msg(SET_IRQS, struct.pack('<IIIII', 20, IRQ_DATA_NONE | IRQ_ACT_TRIGGER,
+                                      MSIX, 1, 1), 3)) + \
+        rec(msg(SET_IRQS, struct.pack('<IIIII', 20, IRQ_DATA_NONE | IRQ_ACT_MASK,
+                                      INTX, 0, 1), 4)) + \
+        rec(msg(SET_IRQS, struct.pack('<IIIII', 21, IRQ_DATA_BOOL | IRQ_ACT_UNMASK,
+                                      INTX, 0, 1) + b'\1', 5)) + \
+        rec(msg(SET_IRQS, struct.pack('<IIIII', 20, IRQ_DATA_NONE | IRQ_ACT_TRIGGER,
+                                      MSIX, 0, 0), 6))
+    s['io_fds_reset'] = rec(version()) + \
+        rec(msg(GET_REGION_IO_FDS, struct.pack('<IIII', 16 + 40 * 4, 0, 0, 0), 2)) + \
+        rec(msg(RESET, b'', 3))
+    # A device DMA job over messages (no fd, no twin socket): the server's
+    # DMA_READ and DMA_WRITE take ids 0 and 1 of the session.
+    no_twin = b'{"capabilities":{"max_msg_fds":8,"pgsizes":4096}}\0'
+    dma_len = 64
+    s['dma_msg'] = rec(version(no_twin)) + \
+        rec(msg(DMA_MAP, struct.pack('<IIQQQ', 32, 3, 0, 0x100000, 0x2000), 2)) + \
+        rec(msg(REGION_WRITE, region_access(0, 0x810, 8, struct.pack('<Q', dma_len)), 3)) + \
+        rec(msg(REGION_WRITE, region_access(0, 0x800, 8, struct.pack('<Q', 0x100000)), 4)) + \
+        rec(msg(DMA_READ, struct.pack('<QQ', 0x100000, dma_len) + bytes(range(dma_len)), 0,
+                F_REPLY)) + \
+        rec(msg(DMA_WRITE, struct.pack('<QI', 0x100000 + dma_len, dma_len), 1, F_REPLY)) + \
+        rec(msg(REGION_READ, region_access(0, 0x808, 8), 5))
+    whole = version() + msg(GET_INFO, struct.pack('<IIII', 16, 0, 0, 0), 2)
+    s['split'] = rec(whole[:7]) + rec(whole[7:30]) + rec(whole[30:])
+    return s
+
+
+def reply(cmd, payload=b'', fds=0, flags=PATCH_ID, error=0):
+    hflags = F_REPLY | (1 << 5 if error else 0)
+    return rec(msg(cmd, payload, 0, hflags, error), fds, flags)
+
+
+def region_info(index, flags, size, offset=0):
+    return struct.pack('<IIIIQQ', 32, flags, index, 0, size, offset)
+
+
+def client_seeds():
+    s = {}
+    attach = reply(VERSION, struct.pack('<HH', 0, 0) + CAPS_REPLY)
+    session = attach + \
+        reply(GET_INFO, struct.pack('<IIII', 16, DEV_PCI | DEV_RESET, 9, 5)) + \
+        reply(GET_REGION_INFO, region_info(0, REG_READ | REG_WRITE, 0x1000)) + \
+        reply(GET_REGION_INFO, region_info(1, REG_READ | REG_WRITE, 0x1000)) + \
+        reply(GET_REGION_IO_FDS, struct.pack('<IIII', 16 + 40, 0, 0, 1) +
+              struct.pack('<QQIIIIQ', 0x100, 4, 0, 0, 0, 0, 0), 1, PATCH_ID | EVENTFD) + \
+        reply(GET_IRQ_INFO, struct.pack('<IIII', 16, 0, MSIX, 4)) + \
+        reply(REGION_READ, region_access(0, 0, 64, bytes(range(64)))) + \
+        reply(REGION_WRITE, region_access(1, 8, 8)) + \
+        reply(WRITE_MULTI, struct.pack('<Q', 2)) + \
+        reply(DMA_MAP) + \
+        rec(msg(DMA_READ, struct.pack('<QQ', 0x100000, 16), 100), 0, NOWAIT) + \
+        rec(msg(DMA_WRITE, struct.pack('<QQ', 0x100010, 4) + b'dmaw', 101), 0, NOWAIT)
+    s['attach'] = attach
+    s['attach_bare'] = reply(VERSION, struct.pack('<HH', 0, 0))
+    s['session'] = session + \
+        reply(SET_IRQS, b'') + \
+        reply(GET_REGION_INFO, region_info(3, REG_READ | REG_WRITE | REG_MMAP, 0x1000),
+              1) + \
+        reply(RESET) + \
+        reply(DMA_UNMAP, struct.pack('<IIQQ', 24, 0, 0x100000, 0x10000))
+    s['errors'] = attach + reply(GET_INFO, b'', error=22) + \
+        reply(GET_REGION_INFO, b'', error=5) + reply(GET_REGION_INFO, b'', error=1)
+    return s
+
+
+def main():
+    for name, seeds in (('server', server_seeds()), ('client', client_seeds())):
+        out = os.path.join(HERE, 'corpus', name)
+        os.makedirs(out, exist_ok=True)
+        for f in os.listdir(out):
+            os.unlink(os.path.join(out, f))
+        for seed, data in seeds.items():
+            with open(os.path.join(out, seed), 'wb') as f:
+                f.write(data)
+        print('%s: %d seeds in %s' % (name, len(seeds), out))
+
+
+if __name__ == '__main__':
+    main()
