@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/un.h>
 
 #include <linux/vfio.h>
@@ -73,6 +74,7 @@ struct emu_dma_chan {
 
 /** One emulated device. */
 struct emu_dma_dev {
+	TAILQ_ENTRY(emu_dma_dev) next;	/**< List of probed devices. */
 	char name[64];			/**< vdev name. */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /**< Socket path. */
 	int dev_id;			/**< vfio-user server device id, -1 before register. */

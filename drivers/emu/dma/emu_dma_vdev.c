@@ -42,13 +42,8 @@ static const char * const emu_dma_valid_args[] = {
 	NULL,
 };
 
-/* A probed device, found again by name at remove time. */
-struct emu_dma_entry {
-	TAILQ_ENTRY(emu_dma_entry) next;
-	struct emu_dma_dev *dev;
-};
-
-static TAILQ_HEAD(, emu_dma_entry) emu_dma_list = TAILQ_HEAD_INITIALIZER(emu_dma_list);
+/* Probed devices, found again by name at remove time. */
+static TAILQ_HEAD(, emu_dma_dev) emu_dma_list = TAILQ_HEAD_INITIALIZER(emu_dma_list);
 static pthread_mutex_t emu_dma_list_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
@@ -87,21 +82,31 @@ emu_dma_full_reset(struct emu_dma_dev *dev)
 	emu_dma_pci_reset(dev);
 }
 
-static int
-emu_dma_new_device(int dev_id)
+/*
+ * A client comes or goes: reset the device and drop the poller's view of the
+ * DMA table. Normally inside lock_dp(1): the poller is out and stays out.
+ */
+static void
+emu_dma_set_connected(struct emu_dma_dev *dev, bool connected)
 {
-	struct emu_dma_dev *dev = emu_dma_from_id(dev_id);
-	bool taken;
+	bool taken = emu_dma_ctrl_lock(dev);
 
-	if (dev == NULL)
-		return -ENODEV;
-	taken = emu_dma_ctrl_lock(dev);
 	emu_dma_full_reset(dev);
-	dev->connected = true;
+	dev->connected = connected;
 	dev->mt = NULL;
 	dev->mem_gen++;
 	if (taken)
 		rte_spinlock_unlock(&dev->dp_lock);
+}
+
+static int
+emu_dma_new_device(int dev_id)
+{
+	struct emu_dma_dev *dev = emu_dma_from_id(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	emu_dma_set_connected(dev, true);
 	EMU_DMA_LOG(INFO, "%s: client connected", dev->name);
 	return 0;
 }
@@ -110,18 +115,10 @@ static void
 emu_dma_destroy_device(int dev_id)
 {
 	struct emu_dma_dev *dev = emu_dma_from_id(dev_id);
-	bool taken;
 
 	if (dev == NULL)
 		return;
-	/* Normally inside lock_dp(1): the poller is out and stays out. */
-	taken = emu_dma_ctrl_lock(dev);
-	dev->connected = false;
-	dev->mt = NULL;
-	dev->mem_gen++;
-	emu_dma_full_reset(dev);
-	if (taken)
-		rte_spinlock_unlock(&dev->dp_lock);
+	emu_dma_set_connected(dev, false);
 	EMU_DMA_LOG(INFO, "%s: client gone, device reset", dev->name);
 }
 
@@ -420,7 +417,6 @@ emu_dma_probe(struct rte_vdev_device *vdev)
 		.channels = EMU_DMA_DEF_CHANNELS,
 		.service_lcore = -1,
 	};
-	struct emu_dma_entry *ent = NULL;
 	struct emu_dma_dev *dev;
 	void *va;
 	int ret;
@@ -432,12 +428,8 @@ emu_dma_probe(struct rte_vdev_device *vdev)
 		return ret;
 
 	dev = rte_zmalloc(name, sizeof(*dev), RTE_CACHE_LINE_SIZE);
-	ent = calloc(1, sizeof(*ent));
-	if (dev == NULL || ent == NULL) {
-		rte_free(dev);
-		free(ent);
+	if (dev == NULL)
 		return -ENOMEM;
-	}
 	strlcpy(dev->name, name, sizeof(dev->name));
 	strlcpy(dev->path, a.path, sizeof(dev->path));
 	dev->nb_chan = a.channels;
@@ -482,9 +474,8 @@ emu_dma_probe(struct rte_vdev_device *vdev)
 		goto fail;
 	}
 
-	ent->dev = dev;
 	pthread_mutex_lock(&emu_dma_list_lock);
-	TAILQ_INSERT_TAIL(&emu_dma_list, ent, next);
+	TAILQ_INSERT_TAIL(&emu_dma_list, dev, next);
 	pthread_mutex_unlock(&emu_dma_list_lock);
 	EMU_DMA_LOG(INFO, "%s: %u channel(s) served on %s, service \"emu_dma_%s\"%s", name,
 		dev->nb_chan, dev->path, name,
@@ -492,7 +483,6 @@ emu_dma_probe(struct rte_vdev_device *vdev)
 	return 0;
 fail:
 	emu_dma_free(dev);
-	free(ent);
 	return ret;
 }
 
@@ -500,21 +490,20 @@ static int
 emu_dma_remove(struct rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
-	struct emu_dma_entry *ent;
+	struct emu_dma_dev *dev;
 
 	if (name == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&emu_dma_list_lock);
-	TAILQ_FOREACH(ent, &emu_dma_list, next)
-		if (strcmp(ent->dev->name, name) == 0)
+	TAILQ_FOREACH(dev, &emu_dma_list, next)
+		if (strcmp(dev->name, name) == 0)
 			break;
-	if (ent != NULL)
-		TAILQ_REMOVE(&emu_dma_list, ent, next);
+	if (dev != NULL)
+		TAILQ_REMOVE(&emu_dma_list, dev, next);
 	pthread_mutex_unlock(&emu_dma_list_lock);
-	if (ent == NULL)
+	if (dev == NULL)
 		return -ENODEV;
-	emu_dma_free(ent->dev);
-	free(ent);
+	emu_dma_free(dev);
 	EMU_DMA_LOG(INFO, "%s: removed", name);
 	return 0;
 }
