@@ -235,14 +235,26 @@ vu_dma_submit(void *dev_private, uint16_t vchan)
 	return 0;
 }
 
-/* Status of the descriptor at the head, 0 while the engine has not done it. */
+/* Status of the oldest job not handed back, PENDING while there is none done. */
 static inline uint16_t
 vu_dma_head_status(const struct vu_dma_vchan *vc)
 {
-	const struct emu_dma_desc *d = &vc->ring[vc->head & vc->mask];
+	const struct emu_dma_desc *d;
 
+	if (vc->head == vc->submitted)
+		return EMU_DMA_STATUS_PENDING;
+	d = &vc->ring[vc->head & vc->mask];
 	/* Acquire: the data the engine wrote before the status is visible. */
 	return rte_le_to_cpu_16(__atomic_load_n(&d->status, __ATOMIC_ACQUIRE));
+}
+
+/* Hand back the n jobs just retired from the head. */
+static inline uint16_t
+vu_dma_retired(struct vu_dma_vchan *vc, uint16_t n, uint16_t *last_idx)
+{
+	vc->stats.completed += n;
+	*last_idx = (uint16_t)(vc->head - 1);
+	return n;
 }
 
 /*
@@ -259,10 +271,7 @@ vu_dma_completed(void *dev_private, uint16_t vchan, const uint16_t nb_cpls,
 	uint16_t n = 0;
 	uint16_t st;
 
-	while (n < nb_cpls && vc->head != vc->submitted) {
-		st = vu_dma_head_status(vc);
-		if (st == EMU_DMA_STATUS_PENDING)
-			break;
+	while (n < nb_cpls && (st = vu_dma_head_status(vc)) != EMU_DMA_STATUS_PENDING) {
 		if (unlikely(st != EMU_DMA_STATUS_SUCCESS)) {
 			*has_error = true;
 			break;
@@ -270,9 +279,7 @@ vu_dma_completed(void *dev_private, uint16_t vchan, const uint16_t nb_cpls,
 		vc->head++;
 		n++;
 	}
-	vc->stats.completed += n;
-	*last_idx = (uint16_t)(vc->head - 1);
-	return n;
+	return vu_dma_retired(vc, n, last_idx);
 }
 
 static inline enum rte_dma_status_code
@@ -304,19 +311,14 @@ vu_dma_completed_status(void *dev_private, uint16_t vchan, const uint16_t nb_cpl
 	uint16_t n = 0;
 	uint16_t st;
 
-	while (n < nb_cpls && vc->head != vc->submitted) {
-		st = vu_dma_head_status(vc);
-		if (st == EMU_DMA_STATUS_PENDING)
-			break;
+	while (n < nb_cpls && (st = vu_dma_head_status(vc)) != EMU_DMA_STATUS_PENDING) {
 		status[n] = vu_dma_status_code(st);
 		if (status[n] != RTE_DMA_STATUS_SUCCESSFUL)
 			vc->stats.errors++;
 		vc->head++;
 		n++;
 	}
-	vc->stats.completed += n;
-	*last_idx = (uint16_t)(vc->head - 1);
-	return n;
+	return vu_dma_retired(vc, n, last_idx);
 }
 
 static uint16_t
