@@ -192,7 +192,8 @@ rte_vfio_user_dev_region_write(struct rte_vfio_user_device *dev, uint32_t index,
  * @param len
  *   Bytes that must be reachable from the pointer.
  * @return
- *   The address of offset, or NULL (rte_errno set to ENOENT) when
+ *   The address of offset, or NULL with rte_errno set: EINVAL for a NULL
+ *   device or an index of no VFIO PCI region, ENOENT when
  *   [offset, offset + len) is not wholly inside one mapped area; such an
  *   area is then reached with region read/write messages instead.
  */

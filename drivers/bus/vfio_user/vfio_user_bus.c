@@ -81,7 +81,6 @@ struct vu_dev {
 	struct vu_window *wins;
 	uint32_t nr_wins;
 	uint32_t cap_wins;
-	bool attached;   /* dev_id valid */
 	bool dma_ready;  /* memory mapped, events follow; under vu_lock */
 };
 
@@ -629,7 +628,7 @@ vu_attach(struct vu_dev *vd)
 	struct vfio_device_info info;
 	int ret;
 
-	if (vd->attached)
+	if (dev->dev_id >= 0)
 		return 0;
 	ret = vu_parse_args(dev->device.devargs, dev->path);
 	if (ret < 0)
@@ -643,7 +642,6 @@ vu_attach(struct vu_dev *vd)
 	}
 	dev->dev_id = ret;
 	dev->removed = false;
-	vd->attached = true;
 
 	ret = rte_vfio_user_set_disconnect_cb(dev->dev_id, vu_server_gone, dev);
 	if (ret < 0)
@@ -725,13 +723,12 @@ vu_detach(struct vu_dev *vd)
 	bool unregister = false;
 	uint32_t i;
 
-	if (!vd->attached)
+	if (dev->dev_id < 0)
 		return;
 	vu_irq_release(vd);
 
 	/* The server drops every DMA mapping of a client that goes. */
 	pthread_mutex_lock(&vu_lock);
-	vd->attached = false;
 	vd->dma_ready = false;
 	free(vd->wins);
 	vd->wins = NULL;
