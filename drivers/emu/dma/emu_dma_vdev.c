@@ -363,9 +363,17 @@ emu_dma_service_stop(struct emu_dma_dev *dev)
 	dev->stopping = true;
 	rte_spinlock_unlock(&dev->dp_lock);
 	rte_service_runstate_set(dev->service_id, 0);
-	/* Wait (up to 1 s) for a service lcore in the middle of an iteration. */
-	for (i = 0; i < 1000 && rte_service_may_be_active(dev->service_id) == 1; i++)
+	/*
+	 * Wait for a service lcore in the middle of an iteration, however long
+	 * a starved core takes: the device is freed next. An iteration only
+	 * takes the lock and sees stopping, so this ends.
+	 */
+	for (i = 0; rte_service_may_be_active(dev->service_id) == 1; i++) {
+		if (i == 1000)
+			EMU_DMA_LOG(WARNING, "%s: service still running after 1 s, waiting",
+				dev->name);
 		rte_delay_ms(1);
+	}
 	rte_service_component_runstate_set(dev->service_id, 0);
 	if (dev->lcore_ref) {
 		pthread_mutex_lock(&emu_dma_lcore_lock);
