@@ -136,16 +136,6 @@ server_open(struct tdev *d, uint32_t class_id)
 	return ret;
 }
 
-static void
-server_close(struct tdev *d)
-{
-	unsigned int n = tdev_ev_count(d, TDEV_EV_NEW, -1);
-
-	if (n > 0)
-		tdev_ev_wait(d, TDEV_EV_DESTROY, -1, n, EV_TIMEOUT_MS);
-	tdev_destroy(d);
-}
-
 static int
 cmp_name(const struct rte_device *dev, const void *name)
 {
@@ -191,21 +181,6 @@ drop_dev(const char *name)
 
 	if (dev != NULL)
 		g_bus->unplug(&dev->device);
-}
-
-static int
-check_leaks(const struct leak_snap *before)
-{
-	struct leak_snap now;
-
-	if (leak_wait(before, LEAK_TIMEOUT_MS, &now) < 0) {
-		printf("leak: fds %d -> %d, file/memfd mappings %d -> %d\n",
-			before->fds, now.fds, before->maps, now.maps);
-		leak_dump_fds();
-	}
-	TEST_ASSERT_EQUAL(now.fds, before->fds, "fd leak");
-	TEST_ASSERT_EQUAL(now.maps, before->maps, "mapping leak");
-	return TEST_SUCCESS;
 }
 
 static int
@@ -266,7 +241,7 @@ test_no_server(void)
 	drop_dev("nosrv0");
 	TEST_ASSERT_NULL(find_dev("nosrv0"), "device not dropped");
 	TEST_ASSERT_EQUAL(count_bus_devargs(), 0, "devargs left");
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /* Hotplug by id table: the device's identity, regions, then removal. */
@@ -319,28 +294,41 @@ probe_match_body(struct tdev *d)
 	return TEST_SUCCESS;
 }
 
-/* Run @body against a fresh started test device; check fds and mappings after. */
+/*
+ * Run @body against @n fresh started test devices, of PCI classes @class_ids;
+ * check fds and mappings after.
+ */
 static int
-run_server(int (*body)(struct tdev *), uint32_t class_id)
+run_servers(int (*body)(struct tdev *), const uint32_t *class_ids, unsigned int n)
 {
 	struct leak_snap before;
 	struct tdev *d;
-	int ret;
+	unsigned int i;
+	int setup = 0, ret;
 
 	leak_snap(&before);
-	d = calloc(1, sizeof(*d));
+	d = calloc(n, sizeof(*d));
 	TEST_ASSERT_NOT_NULL(d, "no memory");
-	ret = server_open(d, class_id);
-	if (ret < 0) {
-		free(d);
-		TEST_ASSERT_SUCCESS(ret, "server setup");
+	for (i = 0; i < n; i++) {
+		setup = server_open(&d[i], class_ids[i]);
+		if (setup < 0)
+			break;
 	}
-	ret = body(d);
-	server_close(d);
+	ret = setup < 0 ? TEST_FAILED : body(d);
+	while (i-- > 0)
+		tdev_close(&d[i], EV_TIMEOUT_MS);
 	free(d);
+	TEST_ASSERT_SUCCESS(setup, "server setup");
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
+}
+
+/* run_servers() with one device. */
+static int
+run_server(int (*body)(struct tdev *), uint32_t class_id)
+{
+	return run_servers(body, &class_id, 1);
 }
 
 static int
@@ -397,42 +385,36 @@ test_probe_nomatch(void)
 
 /* Class ids: exact class with wildcard vendor, and the class a device lacks. */
 static int
-test_probe_class(void)
+probe_class_body(struct tdev *d)
 {
 	const struct rte_pci_id ids[] = {
 		{ TEST_CLASS, RTE_PCI_ANY_ID, RTE_PCI_ANY_ID, RTE_PCI_ANY_ID, RTE_PCI_ANY_ID },
 	};
-	struct leak_snap before;
-	struct tdev *d;
 	int ret = TEST_FAILED;
 
-	leak_snap(&before);
-	d = calloc(2, sizeof(*d));
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	if (server_open(&d[0], TEST_CLASS) < 0)
-		goto out_free;
-	if (server_open(&d[1], 0x020000) < 0)
-		goto out0;
 	set_ids(ids, RTE_DIM(ids));
 	if (hotplug("class0", d[0].path) != 0 || g_probe_calls != 1) {
 		printf("class match not probed\n");
-		goto out1;
+		goto out;
 	}
 	if (hotplug("class1", d[1].path) == 0 || g_probe_calls != 1) {
 		printf("other class probed\n");
-		goto out1;
+		goto out;
 	}
 	ret = TEST_SUCCESS;
-out1:
+out:
 	unplug("class0");
 	drop_dev("class1");
-	server_close(&d[1]);
-out0:
-	server_close(&d[0]);
-out_free:
-	free(d);
 	TEST_ASSERT_SUCCESS(ret, "class matching");
-	return check_leaks(&before);
+	return TEST_SUCCESS;
+}
+
+static int
+test_probe_class(void)
+{
+	const uint32_t classes[] = { TEST_CLASS, 0x020000 };
+
+	return run_servers(probe_class_body, classes, RTE_DIM(classes));
 }
 
 /* Devices from devargs as at EAL init: scan creates, probe attaches and binds. */
@@ -725,23 +707,14 @@ test_irq(void)
 
 /* Two devices on the bus at once stay apart. */
 static int
-test_two_devices(void)
+two_devices_body(struct tdev *d)
 {
 	struct rte_vfio_user_device *a, *b;
-	struct leak_snap before;
-	struct tdev *d;
 	uint32_t v = 0xa1, w = 0xb2, r;
 	int n = 0, ret = TEST_FAILED;
 	struct rte_dev_iterator it;
 	struct rte_device *rd;
 
-	leak_snap(&before);
-	d = calloc(2, sizeof(*d));
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	if (server_open(&d[0], TEST_CLASS) < 0)
-		goto out_free;
-	if (server_open(&d[1], TEST_CLASS) < 0)
-		goto out0;
 	ids_tdev();
 	if (hotplug("two0", d[0].path) != 0 || hotplug("two1", d[1].path) != 0) {
 		printf("hotplug\n");
@@ -792,13 +765,16 @@ test_two_devices(void)
 out:
 	unplug("two0");
 	unplug("two1");
-	server_close(&d[1]);
-out0:
-	server_close(&d[0]);
-out_free:
-	free(d);
 	TEST_ASSERT_SUCCESS(ret, "two devices");
-	return check_leaks(&before);
+	return TEST_SUCCESS;
+}
+
+static int
+test_two_devices(void)
+{
+	const uint32_t classes[] = { TEST_CLASS, TEST_CLASS };
+
+	return run_servers(two_devices_body, classes, RTE_DIM(classes));
 }
 
 /* Repeated hotplug cycles leak no descriptor and no mapping. */
@@ -823,7 +799,7 @@ hotplug_leak_body(struct tdev *d)
 			EV_TIMEOUT_MS), 0, "server did not see client %d go", i);
 	}
 	TEST_ASSERT_EQUAL(g_remove_calls, 6, "remove calls");
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 static int
@@ -884,21 +860,11 @@ check_gone(const char *name, struct rm_ev *ev)
 }
 
 static int
-test_server_stopped(void)
+server_stopped_body(struct tdev *d)
 {
 	struct rm_ev ev = { .count = 0 };
-	struct leak_snap before;
-	struct tdev *d;
 	int ret;
 
-	leak_snap(&before);
-	d = calloc(1, sizeof(*d));
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	ret = server_open(d, TEST_CLASS);
-	if (ret < 0) {
-		free(d);
-		TEST_ASSERT_SUCCESS(ret, "server");
-	}
 	ids_tdev();
 	TEST_ASSERT_SUCCESS(rte_dev_event_callback_register(NULL, dev_event_cb, &ev), "event cb");
 	ret = hotplug("gone0", d->path);
@@ -912,10 +878,14 @@ test_server_stopped(void)
 		unplug("gone0");
 	while (rte_dev_event_callback_unregister(NULL, dev_event_cb, &ev) == -EAGAIN)
 		usleep(1000);
-	server_close(d);
-	free(d);
 	TEST_ASSERT_SUCCESS(ret, "server stop");
-	return check_leaks(&before);
+	return TEST_SUCCESS;
+}
+
+static int
+test_server_stopped(void)
+{
+	return run_server(server_stopped_body, TEST_CLASS);
 }
 
 /* The application removes the device from its event callback, as EAL allows. */
@@ -1001,7 +971,7 @@ test_server_killed(void)
 		usleep(1000);
 	unlink(path);
 	TEST_ASSERT_SUCCESS(ret, "server killed");
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /*
@@ -1021,7 +991,7 @@ warmup(void)
 		ret = hotplug("warm0", d->path);
 		if (ret == 0)
 			ret = unplug("warm0");
-		server_close(d);
+		tdev_close(d, EV_TIMEOUT_MS);
 	}
 	free(d);
 	return ret;
@@ -1045,26 +1015,13 @@ static void
 suite_teardown(void)
 {
 	struct rte_device *dev;
-	struct dirent *e;
-	char path[400];
-	DIR *dir;
 
 	/* Whatever a failed case left on the bus. */
 	while ((dev = g_bus->find_device(NULL, cmp_any, NULL)) != NULL)
 		if (g_bus->unplug(dev) != 0)
 			break;
 	rte_vfio_user_unregister_driver(&test_drv);
-	dir = opendir(g_dir);
-	if (dir != NULL) {
-		while ((e = readdir(dir)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", g_dir, e->d_name);
-			unlink(path);
-		}
-		closedir(dir);
-	}
-	rmdir(g_dir);
+	dir_remove(g_dir);
 }
 
 static struct unit_test_suite bus_vfio_user_suite = {

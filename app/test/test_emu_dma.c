@@ -316,6 +316,17 @@ desc_status(const struct emu_dma_desc *d)
  * Test cases.
  */
 
+/* Write @v to @len bytes of config space at @off; what reads back there (0 if nothing). */
+static uint32_t
+cfg_write_read(struct tdma *t, uint64_t off, uint32_t v, size_t len)
+{
+	uint32_t r = 0;
+
+	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, off, &v, len);
+	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, off, &r, len);
+	return r;
+}
+
 static int
 test_identity(void)
 {
@@ -386,40 +397,20 @@ test_identity(void)
 	TEST_ASSERT_EQUAL(v, (uint32_t)(EMU_DMA_MSIX_PBA_OFFSET | EMU_DMA_MSIX_BAR), "PBA");
 
 	/* BAR sizing: all-ones reads back the size mask (with the type bits). */
-	v = 0xffffffff;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0,
-		&v, 4);
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0,
-		&v, 4);
-	TEST_ASSERT_EQUAL(v, ~(uint32_t)(EMU_DMA_CTRL_BAR_SIZE - 1), "BAR0 size mask");
-	v = 0xffffffff;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_1,
-		&v, 4);
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_1,
-		&v, 4);
-	TEST_ASSERT_EQUAL(v, 0, "BAR1 not implemented");
-	v = 0xffffffff;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_2,
-		&v, 4);
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_2,
-		&v, 4);
-	TEST_ASSERT_EQUAL(v, ~(uint32_t)(EMU_DMA_MSIX_BAR_SIZE - 1), "BAR2 size mask");
-	v = 0xfebc1000;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0,
-		&v, 4);
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0,
-		&v, 4);
-	TEST_ASSERT_EQUAL(v, 0xfebc1000, "BAR0 address");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_BASE_ADDRESS_0, 0xffffffff, 4),
+		~(uint32_t)(EMU_DMA_CTRL_BAR_SIZE - 1), "BAR0 size mask");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_BASE_ADDRESS_1, 0xffffffff, 4), 0,
+		"BAR1 not implemented");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_BASE_ADDRESS_2, 0xffffffff, 4),
+		~(uint32_t)(EMU_DMA_MSIX_BAR_SIZE - 1), "BAR2 size mask");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_BASE_ADDRESS_0, 0xfebc1000, 4), 0xfebc1000,
+		"BAR0 address");
 	/* Command register: memory and bus master stick, the vendor id does not. */
-	v = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | 0xf800;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &v, 2);
-	v = 0;
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &v, 2);
-	TEST_ASSERT_EQUAL(v, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, "command register");
-	v = 0x1234;
-	rte_vfio_user_region_write(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_VENDOR_ID, &v, 2);
-	rte_vfio_user_region_read(t->cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_VENDOR_ID, &v, 2);
-	TEST_ASSERT_EQUAL(v, EMU_DMA_VENDOR_ID, "vendor id read-only");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_COMMAND,
+		PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | 0xf800, 2),
+		PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, "command register");
+	TEST_ASSERT_EQUAL(cfg_write_read(t, PCI_VENDOR_ID, 0x1234, 2), EMU_DMA_VENDOR_ID,
+		"vendor id read-only");
 
 	/* Global registers, through the mapping and by message. */
 	TEST_ASSERT_EQUAL(rd(t, EMU_DMA_REG_MAGIC), EMU_DMA_MAGIC_VALUE, "MAGIC");

@@ -83,36 +83,13 @@ fix_open(struct fix *f, const struct tdev_cfg *cfg)
 static void
 fix_close(struct fix *f)
 {
-	unsigned int n;
-
 	if (f->cid >= 0) {
 		rte_vfio_user_detach_dev(f->cid);
 		f->cid = -1;
 	}
-	n = tdev_ev_count(&f->dev, TDEV_EV_NEW, -1);
-	if (n > 0)
-		tdev_ev_wait(&f->dev, TDEV_EV_DESTROY, -1, n, EV_TIMEOUT_MS);
-	tdev_destroy(&f->dev);
+	tdev_close(&f->dev, EV_TIMEOUT_MS);
 }
 
-static int
-check_leaks(const struct leak_snap *before)
-{
-	struct leak_snap now;
-
-	if (leak_wait(before, LEAK_TIMEOUT_MS, &now) < 0) {
-		printf("leak: fds %d -> %d, file/memfd mappings %d -> %d\n",
-			before->fds, now.fds, before->maps, now.maps);
-		leak_dump_fds();
-	}
-	TEST_ASSERT_EQUAL(now.fds, before->fds, "fd leak: %d before, %d after",
-		before->fds, now.fds);
-	TEST_ASSERT_EQUAL(now.maps, before->maps, "mapping leak: %d before, %d after",
-		before->maps, now.maps);
-	return TEST_SUCCESS;
-}
-
-/* Run @body against a fresh device + client; check fds and mappings after teardown. */
 static int
 run_fix(int (*body)(struct fix *), const struct tdev_cfg *cfg)
 {
@@ -133,7 +110,7 @@ run_fix(int (*body)(struct fix *), const struct tdev_cfg *cfg)
 	free(f);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 static int
@@ -278,22 +255,8 @@ suite_setup(void)
 static void
 suite_teardown(void)
 {
-	struct dirent *e;
-	char path[400];
-	DIR *dir;
-
 	rte_vfio_user_limits_set(&g_def_limits);
-	dir = opendir(g_dir);
-	if (dir != NULL) {
-		while ((e = readdir(dir)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", g_dir, e->d_name);
-			unlink(path);
-		}
-		closedir(dir);
-	}
-	rmdir(g_dir);
+	dir_remove(g_dir);
 	g_dir[0] = '\0';
 }
 
@@ -600,7 +563,7 @@ test_server_api(void)
 	free(t);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /*
@@ -660,7 +623,7 @@ test_client_api(void)
 		"region_write");
 	TEST_ASSERT_EQUAL(rte_vfio_user_dma_unmap(100000, NULL, 0), -ENODEV, "dma_unmap");
 	TEST_ASSERT_EQUAL(rte_vfio_user_reset(100000), -ENODEV, "reset");
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /* Client calls with bad arguments on a live connection, and detach semantics. */
@@ -2497,18 +2460,13 @@ test_max_devices(void)
 	for (i = 0; i < 3; i++) {
 		if (cids[i] >= 0)
 			rte_vfio_user_detach_dev(cids[i]);
-		if (t[i].path[0] != '\0') {
-			unsigned int n = tdev_ev_count(&t[i], TDEV_EV_NEW, -1);
-
-			if (n > 0)
-				tdev_ev_wait(&t[i], TDEV_EV_DESTROY, -1, n, EV_TIMEOUT_MS);
-			tdev_destroy(&t[i]);
-		}
+		if (t[i].path[0] != '\0')
+			tdev_close(&t[i], EV_TIMEOUT_MS);
 	}
 	free(t);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /* A 4 KiB max_data_xfer_size: region and DMA transfers are split at it. */
@@ -2786,7 +2744,7 @@ test_multi_dev(void)
 	free(tid);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 static struct unit_test_suite vfio_user_multi_dev_suite = {
@@ -2981,7 +2939,7 @@ test_server_dies(void)
 	rte_vfio_user_limits_set(&g_def_limits);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /* One DMA job in the child's region callback; checks its results. */
@@ -3091,7 +3049,7 @@ test_dma_msg_from_callback(void)
 	free(mem);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 /* A server that accepts but never answers VERSION: attach times out, nothing is left. */
@@ -3173,7 +3131,7 @@ run_with_child(int (*body)(pid_t, const char *, int *), uint32_t timeout_ms)
 	rte_vfio_user_limits_set(&g_def_limits);
 	if (ret != TEST_SUCCESS)
 		return ret;
-	return check_leaks(&before);
+	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
 static int

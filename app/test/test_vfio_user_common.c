@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,13 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
 
+#include "test.h"
 #include "test_vfio_user_common.h"
 
 /* Server device id -> test device, for the notify callbacks. */
@@ -398,6 +402,17 @@ tdev_destroy(struct tdev *d)
 	pthread_mutex_destroy(&d->ev_lock);
 }
 
+void
+tdev_close(struct tdev *d, int timeout_ms)
+{
+	unsigned int n = tdev_ev_count(d, TDEV_EV_NEW, -1);
+
+	/* A session still open would hold descriptors the leak check counts. */
+	if (n > 0)
+		tdev_ev_wait(d, TDEV_EV_DESTROY, -1, n, timeout_ms);
+	tdev_destroy(d);
+}
+
 int
 tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool start)
 {
@@ -620,6 +635,114 @@ leak_dump_fds(void)
 		printf("  fd %s -> %s\n", e->d_name, target);
 	}
 	closedir(dir);
+}
+
+void
+dir_remove(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+int
+leak_check(const struct leak_snap *before, int timeout_ms)
+{
+	struct leak_snap now;
+
+	if (leak_wait(before, timeout_ms, &now) < 0) {
+		printf("leak: fds %d -> %d, file/memfd mappings %d -> %d\n",
+			before->fds, now.fds, before->maps, now.maps);
+		leak_dump_fds();
+	}
+	TEST_ASSERT_EQUAL(now.fds, before->fds, "fd leak: %d before, %d after",
+		before->fds, now.fds);
+	TEST_ASSERT_EQUAL(now.maps, before->maps, "mapping leak: %d before, %d after",
+		before->maps, now.maps);
+	return TEST_SUCCESS;
+}
+
+int
+raw_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 3 };
+	int s;
+
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	/* A server that stops reading must not hang the test in send(). */
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+int
+raw_sendv(int s, struct iovec *iov, int iovcnt, const int *fds, int nr_fds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * RAW_MAX_FDS)];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = iovcnt };
+	struct cmsghdr *c;
+	size_t total = 0, sent = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (nr_fds > 0) {
+		if (nr_fds > RAW_MAX_FDS)
+			return -EINVAL;
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
+	}
+	while (sent < total) {
+		n = sendmsg(s, &mh, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		sent += n;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		/* Skip what went out. */
+		while (n > 0 && mh.msg_iovlen > 0) {
+			if ((size_t)n >= mh.msg_iov->iov_len) {
+				n -= mh.msg_iov->iov_len;
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			} else {
+				mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + n;
+				mh.msg_iov->iov_len -= n;
+				n = 0;
+			}
+		}
+	}
+	return 0;
 }
 
 uint64_t

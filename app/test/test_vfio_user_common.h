@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <rte_vfio_user.h>
 
@@ -118,6 +119,8 @@ struct tdev {
 int tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool start);
 /* Unregister the device and free everything it holds. */
 void tdev_destroy(struct tdev *d);
+/* Wait up to @timeout_ms for every client the device saw to go, then destroy it. */
+void tdev_close(struct tdev *d, int timeout_ms);
 
 /* Events: number recorded so far, count of a given event, wait for a count. */
 unsigned int tdev_ev_num(struct tdev *d);
@@ -142,10 +145,22 @@ void leak_snap(struct leak_snap *s);
 /* Wait up to @timeout_ms for the counts to come back to @s; 0 if they do. */
 int leak_wait(const struct leak_snap *s, int timeout_ms, struct leak_snap *now);
 void leak_dump_fds(void);
+/* leak_wait() as a test verdict: TEST_SUCCESS, or TEST_FAILED with the leak printed. */
+int leak_check(const struct leak_snap *before, int timeout_ms);
+
+/* Raw client: connect to @path; the socket or -errno. A send blocks at most 3 s. */
+int raw_connect(const char *path);
+/* Most descriptors raw_sendv() passes in one message. */
+#define RAW_MAX_FDS 64
+/* Send all of @iov, @nr_fds descriptors with its first byte: 0 or -errno. Changes @iov. */
+int raw_sendv(int s, struct iovec *iov, int iovcnt, const int *fds, int nr_fds);
 
 /* Eventfd helpers: value read (> 0) or 0 if not signalled within @timeout_ms. */
 uint64_t efd_wait(int fd, int timeout_ms);
 
 uint64_t now_ms(void);
+
+/* Remove the files in the flat directory @dir, then @dir. */
+void dir_remove(const char *dir);
 
 #endif /* _TEST_VFIO_USER_COMMON_H_ */

@@ -67,6 +67,30 @@ mkpath(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "%s/%s%u.sock", g_dir, tag, g_seq++);
 }
 
+/* A test device on a new socket path named after @tag, written to @path; NULL on failure. */
+static struct tdev *
+dev_new(char path[PATH_LEN], const char *tag, bool start)
+{
+	struct tdev *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	mkpath(path, PATH_LEN, tag);
+	if (tdev_create(d, path, NULL, start) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Undo dev_new(). */
+static void
+dev_free(struct tdev *d)
+{
+	tdev_destroy(d);
+	free(d);
+}
+
 /*
  * Raw client
  */
@@ -89,58 +113,13 @@ rmsg_close_fds(struct rmsg *m)
 	m->nr_fds = 0;
 }
 
+/* One buffer with @nr_fds descriptors on its first byte: 0 or -errno. */
 static int
-raw_connect(const char *path)
+raw_sendb(int s, const void *buf, size_t len, const int *fds, int nr_fds)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 3 };
-	int s;
-
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-
-		close(s);
-		return err;
-	}
-	return s;
-}
-
-static int
-raw_sendv(int s, const void *buf, size_t len, const int *fds, int nr_fds)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * 8)];
 	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-	ssize_t n;
 
-	if (nr_fds > 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
-	while (iov.iov_len > 0) {
-		n = sendmsg(s, &mh, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		iov.iov_base = (uint8_t *)iov.iov_base + n;
-		iov.iov_len -= n;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-	}
-	return 0;
+	return raw_sendv(s, &iov, 1, fds, nr_fds);
 }
 
 static int
@@ -156,7 +135,7 @@ raw_send(int s, uint16_t id, uint16_t cmd, uint32_t flags, const void *pl, uint3
 	memcpy(buf, &hdr, sizeof(hdr));
 	if (len > 0)
 		memcpy(buf + sizeof(hdr), pl, len);
-	return raw_sendv(s, buf, sizeof(hdr) + len, fds, nr_fds);
+	return raw_sendb(s, buf, sizeof(hdr) + len, fds, nr_fds);
 }
 
 /* Read exactly len bytes (buf NULL: drop them), collecting fds into m. */
@@ -311,6 +290,25 @@ memfd_of(size_t size, unsigned int flags)
 	return fd;
 }
 
+/* A raw client on @path past negotiation: the socket, or -1 after saying what failed. */
+static int
+raw_session(const char *path, struct rmsg *r)
+{
+	int s = raw_connect(path), ret;
+
+	if (s < 0) {
+		printf("connect(%s): %d\n", path, s);
+		return -1;
+	}
+	ret = raw_negotiate(s, r);
+	if (ret != 0) {
+		printf("negotiate: %d\n", ret);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
 /* A fresh well-behaved client is served: the device survived. */
 static int
 served(struct tdev *d)
@@ -350,14 +348,13 @@ static int
 test_sock_mode(void)
 {
 	struct rte_vfio_user_sock_opts opts = { .mode = 0660 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	char path[PATH_LEN];
 	struct stat st;
 	int ret;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "mode");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "mode", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	TEST_ASSERT_SUCCESS(stat(path, &st), "stat");
 	TEST_ASSERT(S_ISSOCK(st.st_mode), "not a socket");
 	TEST_ASSERT_EQUAL(st.st_mode & 07777, 0600, "default mode %o", st.st_mode & 07777);
@@ -424,14 +421,13 @@ start_refused(struct tdev *d, const char *what)
 static int
 test_sock_paths(void)
 {
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	char path[PATH_LEN], target[160], buf[16];
 	struct stat st;
 	int fd, s, c;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "paths");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, false), "tdev_create");
+	d = dev_new(path, "paths", false);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 
 	/* A regular file is left alone. */
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
@@ -489,8 +485,7 @@ test_sock_paths(void)
 	TEST_ASSERT_SUCCESS(rte_vfio_user_start(path), "stale socket not replaced");
 	d->started = true;
 	TEST_ASSERT_SUCCESS(served(d), "client not served");
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -563,13 +558,12 @@ child_as(const char *path, uid_t uid)
 static int
 test_peer_cred(void)
 {
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	unsigned int news;
 	char path[PATH_LEN];
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "cred");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "cred", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	TEST_ASSERT_EQUAL(try_client(path), 0, "no check: refused");
 
 	/* Another uid only: we are refused, before any message is read. */
@@ -614,8 +608,7 @@ test_peer_cred(void)
 	} else {
 		printf("not root: the other-user process cases are skipped\n");
 	}
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -634,25 +627,22 @@ static int
 test_limit_dma_maps(void)
 {
 	struct rte_vfio_user_limits lim = { .max_dma_maps = 2 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	char path[PATH_LEN];
 	struct rmsg r;
 	int s;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
-	mkpath(path, sizeof(path), "maps");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	d = dev_new(path, "maps", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, 0x10000, 0x1000, 0, -1, &r), "map 1");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 3, 0x20000, 0x1000, 0, -1, &r), "map 2");
 	TEST_ASSERT_EQUAL(raw_dma_map(s, 4, 0x30000, 0x1000, 0, -1, &r), ENOSPC, "map 3");
 	TEST_ASSERT_SUCCESS(raw_get_info(s, 5, &r), "session lost");
 	close(s);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return rte_vfio_user_limits_set(&g_lim0);
 }
 
@@ -662,20 +652,18 @@ test_limit_mapped_bytes(void)
 	struct rte_vfio_user_limits lim = { .max_dma_mapped_bytes = 0x20000 };
 	struct vfio_user_dma_unmap unmap = { .argsz = sizeof(unmap), .addr = 0x100000,
 		.size = 0x10000 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	char path[PATH_LEN];
 	struct rmsg r;
 	int s, mfd;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
-	mkpath(path, sizeof(path), "bytes");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "bytes", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	mfd = memfd_of(0x40000, 0);
 	TEST_ASSERT(mfd >= 0, "memfd");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, 0x100000, 0x10000, 0, mfd, &r), "64 KiB");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 3, 0x200000, 0x10000, 0x10000, mfd, &r), "128 KiB");
 	TEST_ASSERT_EQUAL(raw_dma_map(s, 4, 0x300000, 0x1000, 0x20000, mfd, &r), ENOSPC,
@@ -689,8 +677,7 @@ test_limit_mapped_bytes(void)
 		"room not given back");
 	close(s);
 	close(mfd);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return rte_vfio_user_limits_set(&g_lim0);
 }
 
@@ -700,25 +687,22 @@ test_limit_msg_size(void)
 	struct rte_vfio_user_limits lim = { .max_msg_size = 65536, .max_data_xfer_size = 32768 };
 	struct vfio_user_hdr hdr = { .msg_id = 2, .cmd = VFIO_USER_DEVICE_GET_INFO,
 		.size = 65537 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	char path[PATH_LEN];
 	struct rmsg r;
 	int s;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
-	mkpath(path, sizeof(path), "size");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	d = dev_new(path, "size", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	/* Only the header is sent: the server must not wait for (or allocate) the rest. */
-	TEST_ASSERT_SUCCESS(raw_sendv(s, &hdr, sizeof(hdr), NULL, 0), "send");
+	TEST_ASSERT_SUCCESS(raw_sendb(s, &hdr, sizeof(hdr), NULL, 0), "send");
 	TEST_ASSERT_SUCCESS(expect_closed(s, RX_MS), "oversized message: not closed");
 	close(s);
 	TEST_ASSERT_SUCCESS(served(d), "not served after");
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return rte_vfio_user_limits_set(&g_lim0);
 }
 
@@ -731,7 +715,7 @@ static int
 test_limit_pending(void)
 {
 	struct rte_vfio_user_limits lim = { .max_pending_msgs = 4 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	uint8_t wr[sizeof(struct vfio_user_region_access) + 8];
 	struct vfio_user_region_access acc = { .offset = TDEV_REG_DMA_IOVA, .region = TDEV_BAR_CB,
 		.count = 8 };
@@ -744,15 +728,13 @@ test_limit_pending(void)
 	struct rmsg r;
 	int s;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
-	mkpath(path, sizeof(path), "pend");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "pend", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	d->cb_dma_job = true;
 	memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, iova, 0x1000, 0, -1, &r), "map");
 
 	memcpy(wr, &acc, sizeof(acc));
@@ -806,8 +788,7 @@ test_limit_pending(void)
 	TEST_ASSERT_EQUAL(nobufs, 4, "ENOBUFS replies");
 	TEST_ASSERT_SUCCESS(raw_get_info(s, 200, &r), "session lost");
 	close(s);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return rte_vfio_user_limits_set(&g_lim0);
 }
 
@@ -815,31 +796,28 @@ test_limit_pending(void)
 static int
 test_sealed_dma(void)
 {
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	int s, plain, sealable, seals;
 	char path[PATH_LEN];
 	struct rmsg r;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "seal");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "seal", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	plain = memfd_of(0x10000, 0);
 	sealable = memfd_of(0x10000, MFD_ALLOW_SEALING);
 	TEST_ASSERT(plain >= 0 && sealable >= 0, "memfd");
 
 	/* Default: an unsealable memfd is accepted (DPDK and QEMU memory often is). */
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, 0x100000, 0x10000, 0, plain, &r), "default");
 	close(s);
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 1), "session not closed");
 
 	TEST_ASSERT_SUCCESS(set_opts_restart(d, RTE_VFIO_USER_SOCK_F_SEALED_DMA, 0, 0, 0),
 		"restart");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_EQUAL(raw_dma_map(s, 2, 0x100000, 0x10000, 0, plain, &r), EPERM,
 		"unsealable memfd mapped");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 3, 0x100000, 0x10000, 0, sealable, &r),
@@ -850,8 +828,7 @@ test_sealed_dma(void)
 	close(s);
 	close(plain);
 	close(sealable);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -866,16 +843,15 @@ test_peer_dies(void)
 		.size = 0x10000 };
 	struct vfio_user_hdr hdr = { .msg_id = 2, .cmd = VFIO_USER_DMA_MAP,
 		.size = VFIO_USER_HDR_SIZE + sizeof(map) };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	struct leak_snap before, after;
 	uint8_t buf[sizeof(hdr) + sizeof(map)];
 	char path[PATH_LEN];
 	struct rmsg r;
 	int s, mfd;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "dies");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "dies", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	TEST_ASSERT_SUCCESS(served(d), "warm-up");
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 1), "warm-up session");
 	leak_snap(&before);
@@ -883,7 +859,7 @@ test_peer_dies(void)
 	/* Mid-header, before VERSION. */
 	s = raw_connect(path);
 	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_sendv(s, &hdr, 7, NULL, 0), "send");
+	TEST_ASSERT_SUCCESS(raw_sendb(s, &hdr, 7, NULL, 0), "send");
 	close(s);
 	TEST_ASSERT_SUCCESS(served(d), "not served after a half header");
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 2), "session");
@@ -891,12 +867,11 @@ test_peer_dies(void)
 	/* Mid-DMA_MAP: the header, 10 bytes of payload and the fd, then gone. */
 	mfd = memfd_of(0x10000, 0);
 	TEST_ASSERT(mfd >= 0, "memfd");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), &map, sizeof(map));
-	TEST_ASSERT_SUCCESS(raw_sendv(s, buf, sizeof(hdr) + 10, &mfd, 1), "send");
+	TEST_ASSERT_SUCCESS(raw_sendb(s, buf, sizeof(hdr) + 10, &mfd, 1), "send");
 	usleep(20 * 1000);
 	close(s);
 	close(mfd);
@@ -909,7 +884,7 @@ test_peer_dies(void)
 	TEST_ASSERT(s >= 0 && mfd >= 0, "connect");
 	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, 0x100000, 0x10000, 0, mfd, &r), "map");
-	TEST_ASSERT_SUCCESS(raw_sendv(s, buf, 20, NULL, 0), "send");
+	TEST_ASSERT_SUCCESS(raw_sendb(s, buf, 20, NULL, 0), "send");
 	close(s);
 	close(mfd);
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 5), "session");
@@ -924,9 +899,8 @@ test_peer_dies(void)
 
 		d->cb_dma_job = true;
 		memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
-		s = raw_connect(path);
-		TEST_ASSERT(s >= 0, "connect");
-		TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+		s = raw_session(path, &r);
+		TEST_ASSERT(s >= 0, "connect or negotiate");
 		TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, iova, 0x1000, 0, -1, &r), "map");
 		memcpy(wr, &acc, sizeof(acc));
 		memcpy(wr + sizeof(acc), &iova, sizeof(iova));
@@ -945,8 +919,7 @@ test_peer_dies(void)
 	TEST_ASSERT_SUCCESS(leak_wait(&before, LEAK_MS, &after),
 		"leak: fds %d -> %d, maps %d -> %d", before.fds, after.fds, before.maps,
 		after.maps);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -962,7 +935,7 @@ test_dma_error_reply(void)
 	const int64_t want[] = { -EIO, -EIO, -EIO, -EIO, -EFAULT };
 	struct vfio_user_region_access acc = { .offset = TDEV_REG_DMA_IOVA,
 		.region = TDEV_BAR_CB, .count = 8 };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	const uint64_t iova = 0x100000, len = 64;
 	uint8_t wr[sizeof(acc) + 8];
 	char path[PATH_LEN];
@@ -972,14 +945,12 @@ test_dma_error_reply(void)
 	int64_t rc;
 	int s;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "dmaerr");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "dmaerr", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	d->cb_dma_job = true;
 	memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_SUCCESS(raw_dma_map(s, 2, iova, 0x1000, 0, -1, &r), "map");
 	memcpy(wr, &acc, sizeof(acc));
 	memcpy(wr + sizeof(acc), &iova, sizeof(iova));
@@ -991,7 +962,7 @@ test_dma_error_reply(void)
 		h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id, .cmd = r.hdr.cmd,
 			.size = VFIO_USER_HDR_SIZE,
 			.flags = VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR, .error = errs[i] };
-		TEST_ASSERT_SUCCESS(raw_sendv(s, &h, sizeof(h), NULL, 0), "send error reply");
+		TEST_ASSERT_SUCCESS(raw_sendb(s, &h, sizeof(h), NULL, 0), "send error reply");
 		/* The failed read skips nothing: the job still writes back (unmapped: no fd). */
 		do {
 			TEST_ASSERT_SUCCESS(raw_recv(s, &r, RX_MS), "no REGION_WRITE reply");
@@ -999,7 +970,7 @@ test_dma_error_reply(void)
 				h = (struct vfio_user_hdr){ .msg_id = r.hdr.msg_id,
 					.cmd = r.hdr.cmd, .size = VFIO_USER_HDR_SIZE,
 					.flags = VFIO_USER_F_TYPE_REPLY };
-				TEST_ASSERT_SUCCESS(raw_sendv(s, &h, sizeof(h), NULL, 0),
+				TEST_ASSERT_SUCCESS(raw_sendb(s, &h, sizeof(h), NULL, 0),
 					"send");
 			}
 		} while (r.hdr.msg_id != 10 + i || r.hdr.cmd != VFIO_USER_REGION_WRITE);
@@ -1009,8 +980,7 @@ test_dma_error_reply(void)
 	}
 	TEST_ASSERT_SUCCESS(raw_get_info(s, 100, &r), "session lost");
 	close(s);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -1021,7 +991,7 @@ test_partial_writes(void)
 	struct vfio_user_device_info info = { .argsz = sizeof(info) };
 	struct vfio_user_hdr hdr = { .msg_id = 7, .cmd = VFIO_USER_DEVICE_GET_INFO,
 		.size = VFIO_USER_HDR_SIZE + sizeof(info) };
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	uint8_t buf[sizeof(hdr) + sizeof(info)];
 	struct vfio_user_device_info got;
 	char path[PATH_LEN];
@@ -1029,16 +999,14 @@ test_partial_writes(void)
 	size_t i;
 	int s;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "part");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	d = dev_new(path, "part", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), &info, sizeof(info));
 	for (i = 0; i < sizeof(buf); i++) {
-		TEST_ASSERT_SUCCESS(raw_sendv(s, buf + i, 1, NULL, 0), "send");
+		TEST_ASSERT_SUCCESS(raw_sendb(s, buf + i, 1, NULL, 0), "send");
 		usleep(2000);
 	}
 	TEST_ASSERT_SUCCESS(raw_recv(s, &r, RX_MS), "no reply");
@@ -1047,8 +1015,7 @@ test_partial_writes(void)
 	memcpy(&got, r.data, sizeof(got));
 	TEST_ASSERT_EQUAL(got.num_regions, d->dev_info.num_regions, "num_regions");
 	close(s);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -1093,7 +1060,7 @@ fake_srv_run(void *arg)
 		memcpy(whole, &h, sizeof(h));
 		memcpy(whole + sizeof(h), &info, sizeof(info));
 		for (i = 0; i < sizeof(whole); i++) {
-			if (raw_sendv(s, whole + i, 1, NULL, 0) < 0)
+			if (raw_sendb(s, whole + i, 1, NULL, 0) < 0)
 				break;
 			usleep(1000);
 		}
@@ -1107,7 +1074,7 @@ fake_srv_run(void *arg)
 		.size = VFIO_USER_HDR_SIZE + 64, .flags = VFIO_USER_F_TYPE_REPLY };
 	memcpy(half, &h, sizeof(h));
 	memset(half + sizeof(h), 0, 8);
-	raw_sendv(s, half, sizeof(half), NULL, 0);
+	raw_sendb(s, half, sizeof(half), NULL, 0);
 	usleep(50 * 1000);
 out:
 	close(s);
@@ -1214,7 +1181,7 @@ static int
 test_eintr(void)
 {
 	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	struct sig_arg a = { .target = pthread_self(), .stop = false };
 	uint8_t buf[256];
 	pthread_t thr;
@@ -1223,9 +1190,8 @@ test_eintr(void)
 	uint64_t t0;
 	ssize_t n;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "intr");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "intr", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: system calls return EINTR */
 	TEST_ASSERT_SUCCESS(sigaction(SIGUSR1, &sa, &old), "sigaction");
@@ -1252,8 +1218,7 @@ test_eintr(void)
 	printf("%d signals delivered\n", g_sigs);
 	TEST_ASSERT_SUCCESS(ret, "cycle %d failed under signals: %d", i, ret);
 	TEST_ASSERT(g_sigs >= 20, "only %d signals delivered", g_sigs);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -1293,7 +1258,7 @@ highest_fd(void)
 static int
 test_fd_exhaustion(void)
 {
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	struct rlimit rl0, rl;
 	static int fillers[4096];
 	int nfill = 0, s, top, ret, dev;
@@ -1301,9 +1266,8 @@ test_fd_exhaustion(void)
 	char path[PATH_LEN];
 	struct rmsg r;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "mfile");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "mfile", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	TEST_ASSERT_SUCCESS(served(d), "warm-up");
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 1), "session");
 	/* The session closes its descriptors after destroy_device: let them go. */
@@ -1368,8 +1332,7 @@ restore:
 	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "waiting client not served");
 	TEST_ASSERT_SUCCESS(raw_get_info(s, 2, &r), "GET_INFO");
 	close(s);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -1377,23 +1340,21 @@ restore:
 static int
 test_mmap_failures(void)
 {
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	struct leak_snap before, after;
 	int s, small, efd, dirfd;
 	char path[PATH_LEN];
 	struct rmsg r;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
-	mkpath(path, sizeof(path), "mmap");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "mmap", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	small = memfd_of(0x1000, 0);
 	efd = eventfd(0, EFD_CLOEXEC);
 	dirfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	TEST_ASSERT(small >= 0 && efd >= 0 && dirfd >= 0, "descriptors");
 	leak_snap(&before);
-	s = raw_connect(path);
-	TEST_ASSERT(s >= 0, "connect");
-	TEST_ASSERT_SUCCESS(raw_negotiate(s, &r), "negotiate");
+	s = raw_session(path, &r);
+	TEST_ASSERT(s >= 0, "connect or negotiate");
 	TEST_ASSERT_EQUAL(raw_dma_map(s, 2, 0x100000, 0x10000, 0, small, &r), EINVAL,
 		"file smaller than the window");
 	TEST_ASSERT_EQUAL(raw_dma_map(s, 3, 0x100000, 0x1000, 0x1000, small, &r), EINVAL,
@@ -1412,8 +1373,7 @@ test_mmap_failures(void)
 	close(small);
 	close(efd);
 	close(dirfd);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	return TEST_SUCCESS;
 }
 
@@ -1589,17 +1549,16 @@ static int
 test_vfio_user_soak(void)
 {
 	struct leak_snap before, after;
-	struct tdev *d = calloc(1, sizeof(*d));
+	struct tdev *d;
 	size_t heap0, heap1;
 	uint64_t t0;
 	uint8_t *mem;
 	char path[PATH_LEN];
 	int i, mfd, ret = 0;
 
-	TEST_ASSERT_NOT_NULL(d, "no memory");
 	TEST_ASSERT_SUCCESS(suite_setup(), "setup");
-	mkpath(path, sizeof(path), "soak");
-	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "tdev_create");
+	d = dev_new(path, "soak", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
 	mfd = memfd_of(0x10000, 0);
 	TEST_ASSERT(mfd >= 0, "memfd");
 	mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
@@ -1625,8 +1584,7 @@ test_vfio_user_soak(void)
 	TEST_ASSERT(heap1 < heap0 + SOAK_MEM_SLACK, "heap grew by %zu bytes", heap1 - heap0);
 	munmap(mem, 0x10000);
 	close(mfd);
-	tdev_destroy(d);
-	free(d);
+	dev_free(d);
 	suite_teardown();
 	return TEST_SUCCESS;
 }

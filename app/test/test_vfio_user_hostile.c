@@ -285,85 +285,12 @@ rmsg_close_fds(struct rmsg *r)
 	r->nr_fds = 0;
 }
 
-static int
-raw_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 3 };
-	int s;
-
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	/* A server that stops reading must not hang the test in send(). */
-	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-
-		close(s);
-		return err;
-	}
-	return s;
-}
-
 static void
 raw_close(int *s)
 {
 	if (*s >= 0)
 		close(*s);
 	*s = -1;
-}
-
-/* Send iov with fds (attached to the first byte). Returns 0 or -errno. */
-static int
-raw_sendv(int s, struct iovec *iov, int iovcnt, const int *fds, int nr_fds)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * MAX_RX_FDS)];
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = iovcnt };
-	struct cmsghdr *c;
-	size_t total = 0, sent = 0;
-	ssize_t n;
-	int i;
-
-	for (i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	if (nr_fds > 0) {
-		if (nr_fds > MAX_RX_FDS)
-			return -EINVAL;
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
-	while (sent < total) {
-		n = sendmsg(s, &mh, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		sent += n;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		/* Skip what went out. */
-		while (n > 0 && mh.msg_iovlen > 0) {
-			if ((size_t)n >= mh.msg_iov->iov_len) {
-				n -= mh.msg_iov->iov_len;
-				mh.msg_iov++;
-				mh.msg_iovlen--;
-			} else {
-				mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + n;
-				mh.msg_iov->iov_len -= n;
-				n = 0;
-			}
-		}
-	}
-	return 0;
 }
 
 static int
