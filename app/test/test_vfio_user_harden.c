@@ -1258,6 +1258,7 @@ highest_fd(void)
 static int
 test_fd_exhaustion(void)
 {
+	struct leak_snap idle, now;
 	struct tdev *d;
 	struct rlimit rl0, rl;
 	static int fillers[4096];
@@ -1268,10 +1269,14 @@ test_fd_exhaustion(void)
 
 	d = dev_new(path, "mfile", true);
 	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	leak_snap(&idle);
 	TEST_ASSERT_SUCCESS(served(d), "warm-up");
 	TEST_ASSERT_SUCCESS(wait_destroyed(d, 1), "session");
-	/* The session closes its descriptors after destroy_device: let them go. */
-	usleep(100 * 1000);
+	/*
+	 * The session closes its descriptors after destroy_device: wait until
+	 * they are gone, or they would free slots under the limit set below.
+	 */
+	TEST_ASSERT_SUCCESS(leak_wait(&idle, LEAK_MS, &now), "warm-up session not closed");
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	TEST_ASSERT(s >= 0, "socket");
 	TEST_ASSERT_SUCCESS(getrlimit(RLIMIT_NOFILE, &rl0), "getrlimit");
