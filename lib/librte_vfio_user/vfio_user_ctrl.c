@@ -236,3 +236,65 @@ vfio_user_ctrl_is_self(void)
 {
 	return ctrl.started && pthread_equal(pthread_self(), ctrl.tid);
 }
+
+/*
+ * Running a function on the control thread
+ */
+
+struct ctrl_call {
+	void (*fn)(void *arg);
+	void *arg;
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void
+ctrl_call_cb(int fd, uint32_t events __rte_unused, void *arg)
+{
+	struct ctrl_call *c = arg;
+	eventfd_t v;
+
+	(void)eventfd_read(fd, &v);
+	vfio_user_ctrl_del(fd);
+	c->fn(c->arg);
+	pthread_mutex_lock(&c->lock);
+	c->done = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+vfio_user_ctrl_run(void (*fn)(void *arg), void *arg)
+{
+	struct ctrl_call c = { .fn = fn, .arg = arg, .done = false };
+	int efd;
+
+	if (vfio_user_ctrl_is_self()) {
+		fn(arg);
+		return;
+	}
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
+		goto direct;
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	if (vfio_user_ctrl_add(efd, EPOLLIN, ctrl_call_cb, &c) < 0) {
+		pthread_cond_destroy(&c.cond);
+		pthread_mutex_destroy(&c.lock);
+		close(efd);
+		goto direct;
+	}
+	(void)eventfd_write(efd, 1);
+	pthread_mutex_lock(&c.lock);
+	while (!c.done)
+		pthread_cond_wait(&c.cond, &c.lock);
+	pthread_mutex_unlock(&c.lock);
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	close(efd);
+	return;
+
+direct:
+	fn(arg);
+}

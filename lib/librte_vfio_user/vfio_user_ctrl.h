@@ -30,5 +30,13 @@ int vfio_user_ctrl_mod(int fd, uint32_t events);
 int vfio_user_ctrl_del(int fd);
 /* True on the control thread. */
 bool vfio_user_ctrl_is_self(void);
+/*
+ * Run fn(arg) on the control thread and return when it has returned, so
+ * that it never runs concurrently with a callback. Called on the control
+ * thread, fn runs at once. When the thread cannot be reached (no memory for
+ * an eventfd or a watch), fn runs on the caller's thread: it must then
+ * unwatch its descriptors first, which waits for their callbacks.
+ */
+void vfio_user_ctrl_run(void (*fn)(void *arg), void *arg);
 
 #endif /* _VFIO_USER_CTRL_H_ */

@@ -1715,72 +1715,13 @@ srv_accept_cb(int fd, uint32_t events, void *arg)
 }
 
 /*
- * Running teardown on the control thread
+ * Teardown, run on the control thread
  */
 
-struct srv_tramp {
-	void (*fn)(struct vfio_user_server *srv);
-	struct vfio_user_server *srv;
-	bool done;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-};
-
 static void
-srv_tramp_cb(int fd, uint32_t events, void *arg)
+srv_stop_ctrl(void *arg)
 {
-	struct srv_tramp *t = arg;
-	eventfd_t v;
-
-	RTE_SET_USED(events);
-	(void)eventfd_read(fd, &v);
-	vfio_user_ctrl_del(fd);
-	t->fn(t->srv);
-	pthread_mutex_lock(&t->lock);
-	t->done = true;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
-}
-
-static void
-srv_run_on_ctrl(void (*fn)(struct vfio_user_server *srv), struct vfio_user_server *srv)
-{
-	struct srv_tramp t = { .fn = fn, .srv = srv, .done = false };
-	int efd;
-
-	if (vfio_user_ctrl_is_self()) {
-		fn(srv);
-		return;
-	}
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (efd < 0)
-		goto direct;
-	pthread_mutex_init(&t.lock, NULL);
-	pthread_cond_init(&t.cond, NULL);
-	if (vfio_user_ctrl_add(efd, EPOLLIN, srv_tramp_cb, &t) < 0) {
-		pthread_cond_destroy(&t.cond);
-		pthread_mutex_destroy(&t.lock);
-		close(efd);
-		goto direct;
-	}
-	(void)eventfd_write(efd, 1);
-	pthread_mutex_lock(&t.lock);
-	while (!t.done)
-		pthread_cond_wait(&t.cond, &t.lock);
-	pthread_mutex_unlock(&t.lock);
-	pthread_cond_destroy(&t.cond);
-	pthread_mutex_destroy(&t.lock);
-	close(efd);
-	return;
-
-direct:
-	/* fn unwatches the descriptors first, which waits for their callbacks. */
-	fn(srv);
-}
-
-static void
-srv_stop_ctrl(struct vfio_user_server *srv)
-{
+	struct vfio_user_server *srv = arg;
 	bool self = vfio_user_ctrl_is_self();
 	struct vfio_user_server *prev = g_cur_srv;
 	struct stat st;
@@ -1903,7 +1844,7 @@ rte_vfio_user_unregister(const char *sock_addr)
 	if (ret < 0)
 		return vfio_user_err(ret);
 	if (srv->started)
-		srv_run_on_ctrl(srv_stop_ctrl, srv);
+		vfio_user_ctrl_run(srv_stop_ctrl, srv);
 
 	pthread_mutex_lock(&g_api_lock);
 	pthread_rwlock_wrlock(&g_lock);
@@ -2323,7 +2264,7 @@ rte_vfio_user_stop(const char *sock_addr)
 	if (!srv->started) {
 		ret = -EALREADY;
 	} else {
-		srv_run_on_ctrl(srv_stop_ctrl, srv);
+		vfio_user_ctrl_run(srv_stop_ctrl, srv);
 		VFIO_USER_SRV_LOG(INFO, srv->path, "stopped");
 	}
 	pthread_mutex_lock(&g_api_lock);
