@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
+
+#include <rte_common.h>
 
 #include "vfio_user_caps.h"
 #include "vfio_user_private.h"
@@ -240,4 +243,87 @@ vfio_user_caps_format(const struct vfio_user_caps *caps, size_t *len)
 out:
 	json_object_put(root);
 	return out;
+}
+
+/*
+ * Negotiation policy
+ */
+
+#define CAPS_ALL (VFIO_USER_CAP_MAX_MSG_FDS | VFIO_USER_CAP_MAX_DATA_XFER | \
+		VFIO_USER_CAP_PGSIZES | VFIO_USER_CAP_MAX_DMA_MAPS | \
+		VFIO_USER_CAP_TWIN_SOCKET | VFIO_USER_CAP_WRITE_MULTIPLE)
+
+void
+vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_user_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->present = CAPS_ALL;
+	caps->max_msg_fds = lim->max_msg_fds;
+	caps->max_data_xfer_size = lim->max_data_xfer_size;
+	/* Any power-of-two page size from the host page up can back our windows. */
+	caps->pgsizes = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+	caps->max_dma_maps = lim->max_dma_maps;
+	caps->twin_supported = true;
+	caps->write_multiple = true;
+}
+
+int
+vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
+		struct vfio_user_caps *reply, struct vfio_user_negotiated *use)
+{
+	memset(reply, 0, sizeof(*reply));
+	if (peer->present & VFIO_USER_CAP_MAX_MSG_FDS) {
+		reply->present |= VFIO_USER_CAP_MAX_MSG_FDS;
+		reply->max_msg_fds = lim->max_msg_fds;
+	}
+	if (peer->present & VFIO_USER_CAP_MAX_DATA_XFER) {
+		reply->present |= VFIO_USER_CAP_MAX_DATA_XFER;
+		reply->max_data_xfer_size = lim->max_data_xfer_size;
+	}
+	if (peer->present & VFIO_USER_CAP_PGSIZES) {
+		/* We map whole host pages: nothing below 4 KiB. */
+		reply->pgsizes = peer->pgsizes & ~(uint64_t)0xfff;
+		if (reply->pgsizes == 0)
+			return -EINVAL;
+		reply->present |= VFIO_USER_CAP_PGSIZES;
+	}
+	if (peer->present & VFIO_USER_CAP_MAX_DMA_MAPS) {
+		reply->present |= VFIO_USER_CAP_MAX_DMA_MAPS;
+		reply->max_dma_maps = RTE_MIN(peer->max_dma_maps, (uint64_t)lim->max_dma_maps);
+	}
+	if ((peer->present & VFIO_USER_CAP_WRITE_MULTIPLE) && peer->write_multiple) {
+		reply->present |= VFIO_USER_CAP_WRITE_MULTIPLE;
+		reply->write_multiple = true;
+	}
+
+	use->max_msg_fds = RTE_MIN(peer->max_msg_fds, (uint64_t)VFIO_USER_SCM_MAX_FDS);
+	use->max_data_xfer = RTE_MIN(peer->max_data_xfer_size,
+			(uint64_t)lim->max_data_xfer_size);
+	if (use->max_data_xfer == 0)
+		use->max_data_xfer = 1;
+	use->max_dma_maps = (reply->present & VFIO_USER_CAP_MAX_DMA_MAPS) ?
+		(uint32_t)reply->max_dma_maps : lim->max_dma_maps;
+	use->pgsizes = (reply->present & VFIO_USER_CAP_PGSIZES) ? reply->pgsizes :
+		peer->pgsizes;
+	use->write_multiple = reply->write_multiple;
+	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported;
+	return 0;
+}
+
+int
+vfio_user_caps_accept(const struct vfio_user_caps *peer,
+		const struct rte_vfio_user_limits *lim, struct vfio_user_negotiated *use)
+{
+	if (peer->max_data_xfer_size == 0)
+		return -EPROTO;
+	use->max_data_xfer = (uint32_t)RTE_MIN(peer->max_data_xfer_size,
+			(uint64_t)lim->max_data_xfer_size);
+	use->max_msg_fds = (uint32_t)RTE_MIN(peer->max_msg_fds,
+			(uint64_t)VFIO_USER_SCM_MAX_FDS);
+	use->max_dma_maps = (uint32_t)RTE_MIN(peer->max_dma_maps, (uint64_t)lim->max_dma_maps);
+	use->pgsizes = peer->pgsizes;
+	use->write_multiple = (peer->present & VFIO_USER_CAP_WRITE_MULTIPLE) &&
+		peer->write_multiple;
+	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported;
+	return 0;
 }

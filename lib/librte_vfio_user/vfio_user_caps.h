@@ -6,7 +6,9 @@
 #define _VFIO_USER_CAPS_H_
 
 /*
- * The JSON capabilities of VFIO_USER_VERSION, read and written with json-c.
+ * The JSON capabilities of VFIO_USER_VERSION, read and written with json-c,
+ * and the negotiation policy of both halves: what a client proposes, what a
+ * server grants from a proposal, what a client accepts from the reply.
  * The version data is {"capabilities": {...}}; keys we do not know (such as
  * "migration") are ignored; a known key of the wrong type is an error.
  */
@@ -14,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rte_vfio_user.h"
 
 /* Bits of vfio_user_caps.present */
 #define VFIO_USER_CAP_MAX_MSG_FDS    (1u << 0)
@@ -52,5 +56,35 @@ int vfio_user_caps_parse(const char *data, size_t len, struct vfio_user_caps *ca
  * NUL in *len, or NULL on ENOMEM.
  */
 char *vfio_user_caps_format(const struct vfio_user_caps *caps, size_t *len);
+
+/* What a session uses once VERSION is done, the same way on both sides. */
+struct vfio_user_negotiated {
+	uint32_t max_msg_fds;   /* descriptors the peer takes in one message */
+	uint32_t max_data_xfer; /* largest data transfer we send in one message */
+	uint32_t max_dma_maps;  /* DMA windows the client may have */
+	uint64_t pgsizes;       /* page sizes of the DMA windows */
+	bool write_multiple;    /* REGION_WRITE_MULTI may be used */
+	bool twin;              /* the peer offers (client) or wants (server) a twin socket */
+};
+
+/* Client: the capabilities proposed in VERSION, from the limits in force. */
+void vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_user_caps *caps);
+
+/*
+ * Server: from the client's proposal (peer, defaults for absent keys), the
+ * keys of the reply (the proposed keys and only those; the twin socket keys
+ * are left to the caller, which creates the socket) and what the session
+ * uses. Returns 0, or -EINVAL when no proposed page size is usable.
+ */
+int vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
+		struct vfio_user_caps *reply, struct vfio_user_negotiated *use);
+
+/*
+ * Client: what the session uses from the server's reply (peer, defaults for
+ * absent keys). Returns 0, or -EPROTO when the reply cannot be worked with
+ * (max_data_xfer_size 0).
+ */
+int vfio_user_caps_accept(const struct vfio_user_caps *peer,
+		const struct rte_vfio_user_limits *lim, struct vfio_user_negotiated *use);
 
 #endif /* _VFIO_USER_CAPS_H_ */

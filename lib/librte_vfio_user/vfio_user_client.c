@@ -514,6 +514,7 @@ static int
 cli_negotiate(struct vfio_user_client *cli)
 {
 	struct vfio_user_caps caps, peer;
+	struct vfio_user_negotiated use;
 	struct vfio_user_version ver;
 	struct vfio_user_msg reply;
 	struct iovec iov[2];
@@ -522,18 +523,7 @@ cli_negotiate(struct vfio_user_client *cli)
 	struct stat st;
 	int ret, fd, fl;
 
-	memset(&caps, 0, sizeof(caps));
-	caps.present = VFIO_USER_CAP_MAX_MSG_FDS | VFIO_USER_CAP_MAX_DATA_XFER |
-		VFIO_USER_CAP_PGSIZES | VFIO_USER_CAP_MAX_DMA_MAPS |
-		VFIO_USER_CAP_TWIN_SOCKET | VFIO_USER_CAP_WRITE_MULTIPLE;
-	caps.max_msg_fds = cli->lim.max_msg_fds;
-	caps.max_data_xfer_size = cli->lim.max_data_xfer_size;
-	/* Any power-of-two page size from the host page up can back our windows. */
-	caps.pgsizes = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
-	caps.max_dma_maps = cli->lim.max_dma_maps;
-	caps.twin_supported = true;
-	caps.write_multiple = true;
-
+	vfio_user_caps_propose(&cli->lim, &caps);
 	json = vfio_user_caps_format(&caps, &json_len);
 	if (json == NULL)
 		return -ENOMEM;
@@ -571,12 +561,12 @@ cli_negotiate(struct vfio_user_client *cli)
 		VFIO_USER_CLI_LOG(ERR, cli->path, "invalid capabilities in VERSION reply");
 		goto out;
 	}
-	if (peer.max_data_xfer_size == 0) {
+	if (vfio_user_caps_accept(&peer, &cli->lim, &use) < 0) {
 		VFIO_USER_CLI_LOG(ERR, cli->path, "server max_data_xfer_size is 0");
 		goto out;
 	}
 
-	if ((peer.present & VFIO_USER_CAP_TWIN_SOCKET) && peer.twin_supported) {
+	if (use.twin) {
 		if (!peer.twin_has_fd_index || peer.twin_fd_index >= reply.nr_fds) {
 			VFIO_USER_CLI_LOG(ERR, cli->path, "twin socket without a valid fd_index");
 			goto out;
@@ -601,13 +591,11 @@ cli_negotiate(struct vfio_user_client *cli)
 		cli->twin_fd = fd;
 	}
 
-	cli->xfer_size = (uint32_t)RTE_MIN(peer.max_data_xfer_size,
-		(uint64_t)cli->lim.max_data_xfer_size);
-	cli->peer_max_fds = (uint32_t)RTE_MIN(peer.max_msg_fds, (uint64_t)VFIO_USER_SCM_MAX_FDS);
-	cli->dma.max = (uint32_t)RTE_MIN(peer.max_dma_maps, (uint64_t)cli->lim.max_dma_maps);
-	cli->pgsizes = peer.pgsizes;
-	cli->write_multiple = (peer.present & VFIO_USER_CAP_WRITE_MULTIPLE) &&
-		peer.write_multiple;
+	cli->xfer_size = use.max_data_xfer;
+	cli->peer_max_fds = use.max_msg_fds;
+	cli->dma.max = use.max_dma_maps;
+	cli->pgsizes = use.pgsizes;
+	cli->write_multiple = use.write_multiple;
 	if (reply.nr_fds > (cli->twin_fd >= 0 ? 1u : 0u))
 		VFIO_USER_CLI_LOG(WARNING, cli->path, "closing unexpected descriptors of VERSION");
 	VFIO_USER_CLI_LOG(DEBUG, cli->path,

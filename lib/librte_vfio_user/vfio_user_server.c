@@ -608,6 +608,7 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	bool no_reply = msg->hdr.flags & VFIO_USER_F_NO_REPLY;
 	struct vfio_user_version ver;
 	struct vfio_user_caps peer, mine;
+	struct vfio_user_negotiated use;
 	struct iovec iov[2];
 	char *json = NULL;
 	size_t json_len = 0;
@@ -636,32 +637,11 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	}
 
 	/* Reply with the keys the client proposed, and only those. */
-	memset(&mine, 0, sizeof(mine));
-	if (peer.present & VFIO_USER_CAP_MAX_MSG_FDS) {
-		mine.present |= VFIO_USER_CAP_MAX_MSG_FDS;
-		mine.max_msg_fds = s->lim.max_msg_fds;
+	if (vfio_user_caps_grant(&peer, &s->lim, &mine, &use) < 0) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "no usable page size proposed");
+		return -EINVAL;
 	}
-	if (peer.present & VFIO_USER_CAP_MAX_DATA_XFER) {
-		mine.present |= VFIO_USER_CAP_MAX_DATA_XFER;
-		mine.max_data_xfer_size = s->lim.max_data_xfer_size;
-	}
-	if (peer.present & VFIO_USER_CAP_PGSIZES) {
-		mine.pgsizes = peer.pgsizes & ~(uint64_t)0xfff;
-		if (mine.pgsizes == 0) {
-			VFIO_USER_SRV_LOG(INFO, srv->path, "no usable page size proposed");
-			return -EINVAL;
-		}
-		mine.present |= VFIO_USER_CAP_PGSIZES;
-	}
-	if (peer.present & VFIO_USER_CAP_MAX_DMA_MAPS) {
-		mine.present |= VFIO_USER_CAP_MAX_DMA_MAPS;
-		mine.max_dma_maps = RTE_MIN(peer.max_dma_maps, (uint64_t)s->lim.max_dma_maps);
-	}
-	if ((peer.present & VFIO_USER_CAP_WRITE_MULTIPLE) && peer.write_multiple) {
-		mine.present |= VFIO_USER_CAP_WRITE_MULTIPLE;
-		mine.write_multiple = true;
-	}
-	if ((peer.present & VFIO_USER_CAP_TWIN_SOCKET) && peer.twin_supported && !no_reply) {
+	if (use.twin && !no_reply) {
 		ret = vfio_user_sock_pair(sv);
 		if (ret < 0) {
 			VFIO_USER_SRV_LOG(WARNING, srv->path, "no twin socket: %s",
@@ -701,14 +681,11 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 		s->twin_fd = sv[0];
 		s->twin_ok = true;
 	}
-	s->peer_max_fds = RTE_MIN(peer.max_msg_fds, (uint64_t)VFIO_USER_SCM_MAX_FDS);
-	s->peer_xfer = RTE_MIN(peer.max_data_xfer_size, (uint64_t)s->lim.max_data_xfer_size);
-	if (s->peer_xfer == 0)
-		s->peer_xfer = 1;
-	s->write_multiple = mine.write_multiple;
+	s->peer_max_fds = use.max_msg_fds;
+	s->peer_xfer = use.max_data_xfer;
+	s->write_multiple = use.write_multiple;
 	pthread_rwlock_wrlock(&srv->dp_lock);
-	if (mine.present & VFIO_USER_CAP_MAX_DMA_MAPS)
-		s->dma.max = mine.max_dma_maps;
+	s->dma.max = use.max_dma_maps;
 	pthread_rwlock_unlock(&srv->dp_lock);
 	s->negotiated = true;
 
