@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#ifndef _VFIO_USER_SERVER_H_
+#define _VFIO_USER_SERVER_H_
+
+/*
+ * Server half of vfio-user.
+ *
+ * Each registered socket path is one struct vfio_user_server, found by its
+ * device id in a registry array. A started server has a listening socket
+ * watched by the control thread; an accepted client becomes the session of
+ * the device, and the listening socket is not watched until it goes away, so
+ * the next client waits in the backlog.
+ *
+ * All messages of a session are read and handled on the control thread. The
+ * only work done elsewhere is what the device asks for from its own threads:
+ * DMA (rte_vfio_user_dma_read/write, iova_to_vva) and interrupts.
+ *
+ * Locking, outermost first:
+ * - srv_api_lock: the registry and the configuration of every server (device
+ *   description, started, busy). Held briefly, never while waiting for the
+ *   control thread or calling the device.
+ * - srv_id_lock (rwlock): device id lookups of the data path functions.
+ * - srv->dp_lock (rwlock): the session pointer and its DMA table.
+ * - srv->lock: session references taken by threads that wait for a
+ *   DMA_READ/DMA_WRITE reply, so that a closing session waits for them.
+ * - srv->irq_lock: the interrupt eventfds and masks.
+ * Stop and unregister run their teardown on the control thread, so that
+ * device callbacks never run concurrently.
+ *
+ * Files of the server:
+ * - vfio_user_server.c: registry and configuration API, start and stop;
+ * - vfio_user_server_session.c: listening socket, accept, session life and loop;
+ * - vfio_user_server_msg.c: the command table and its handlers;
+ * - vfio_user_server_dp.c: what the device calls from its own threads
+ *   (interrupts, DMA, IOVA translation).
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rte_vfio_user.h"
+#include "vfio_user_dma.h"
+#include "vfio_user_private.h"
+#include "vfio_user_proto.h"
+#include "vfio_user_sock.h"
+
+#define SRV_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+struct vfio_user_server;
+
+/* Interrupt state of one sub-index. */
+struct srv_irq_vec {
+	int trigger;   /* eventfd signalled when the device raises the interrupt */
+	int mask_fd;   /* signalled when the interrupt becomes masked */
+	int unmask_fd; /* signalled when it becomes unmasked */
+	bool masked;
+	bool pending;  /* raised while masked */
+	bool automask; /* VFIO_IRQ_INFO_AUTOMASKED: masked each time it fires */
+};
+
+struct srv_irq {
+	struct vfio_irq_info info;
+	struct srv_irq_vec *vec; /* info.count entries */
+};
+
+/* A region mapped by the library itself (rw and base NULL, fd given). */
+struct srv_reg_map {
+	void *addr;
+	size_t len;
+};
+
+struct srv_deferred {
+	TAILQ_ENTRY(srv_deferred) next;
+	struct vfio_user_msg msg;
+};
+
+struct srv_session {
+	struct vfio_user_server *srv;
+	struct rte_vfio_user_limits lim;
+	int fd;
+	/*
+	 * A timerfd: an immediate expiry wakes the control thread for queued
+	 * commands, a later one ends a session whose message stalls halfway.
+	 */
+	int kick_fd;
+	uint64_t stall_id;     /* vfio_user_chan_partial_id() being timed */
+	int64_t stall_deadline; /* ms, CLOCK_MONOTONIC */
+	int twin_fd;
+	struct vfio_user_chan chan;
+	struct vfio_user_chan twin_chan;
+	bool twin_ok;
+	bool negotiated;
+	bool dev_ready;   /* new_device succeeded: destroy_device is owed */
+	bool fatal;       /* close once the current message is done */
+	bool close_after; /* close after the reply of the current message */
+	bool write_multiple;
+	uint32_t peer_max_fds;
+	uint32_t peer_xfer;   /* chunk size of DMA_READ/DMA_WRITE we send */
+	struct vfio_user_dma_table dma; /* srv->dp_lock */
+	struct vfio_user_msg msg;
+	TAILQ_HEAD(, srv_deferred) deferred;
+	uint32_t nr_deferred;
+	uint8_t *xfer_buf;
+	/* srv->lock */
+	bool closing;
+	uint32_t refs;
+};
+
+struct vfio_user_server {
+	char path[SRV_PATH_MAX];
+	int dev_id;
+	struct rte_vfio_user_notify_ops ops;
+	void *priv;
+
+	/* Device description: srv_api_lock, read-only while started. */
+	bool has_dev_info;
+	struct vfio_user_device_info dev_info;
+	uint32_t nr_regs;
+	struct rte_vfio_user_reg_info *regs; /* deep copies */
+	struct srv_reg_map *maps;            /* control thread */
+	uint32_t nr_irqs;
+	struct srv_irq *irqs;
+
+	/* srv_api_lock */
+	bool started;
+	bool busy; /* stop or unregister in progress */
+
+	struct rte_vfio_user_sock_opts sock_opts; /* srv_api_lock, read-only while started */
+
+	/* Control thread (or the stopping thread once the fds are unwatched). */
+	int listen_fd;
+	int retry_fd;   /* timerfd: watch listen_fd again after a failed accept() */
+	bool listening;
+	dev_t sock_dev;
+	ino_t sock_ino;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_rwlock_t dp_lock;
+	pthread_mutex_t irq_lock;
+	struct srv_session *sess; /* dp_lock; written on the control thread */
+};
+
+/* Registry: servers by device id (vfio_user_server.c). */
+extern pthread_rwlock_t srv_id_lock;
+/* The device whose callback the control thread is running, for -EDEADLK. */
+extern struct vfio_user_server *srv_current;
+
+static inline void
+srv_close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* A negative errno from a device callback, or -EIO when it returned nonsense. */
+static inline int
+srv_cb_err(long ret)
+{
+	if (ret < 0 && ret >= -4095)
+		return (int)ret;
+	return -EIO;
+}
+
+static inline void
+srv_lock_dp(struct vfio_user_server *srv, int lock)
+{
+	if (srv->ops.lock_dp != NULL)
+		srv->ops.lock_dp(srv->dev_id, lock);
+}
+
+static inline void
+srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
+{
+	if (srv->ops.update_status != NULL)
+		srv->ops.update_status(srv->dev_id, type);
+}
+
+/* srv_id_lock (read) or srv_api_lock held: the server of a device id, or NULL. */
+struct vfio_user_server *srv_get(int dev_id);
+
+/* Session (vfio_user_server_session.c), control thread. */
+int srv_open(struct vfio_user_server *srv);
+void srv_stop_ctrl(void *arg);
+
+/* Commands (vfio_user_server_msg.c), control thread. */
+int srv_process(struct srv_session *s, struct vfio_user_msg *msg);
+int srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg);
+
+/* Interrupt state (vfio_user_server_dp.c), irq_lock held except srv_irq_reset(). */
+int srv_irq_fire(struct srv_irq_vec *v);
+void srv_irq_mask(struct srv_irq_vec *v, bool mask);
+void srv_irq_vec_reset(struct srv_irq_vec *v);
+void srv_irq_reset(struct vfio_user_server *srv);
+
+#endif /* _VFIO_USER_SERVER_H_ */

@@ -1,0 +1,829 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+/*
+ * Server commands (control thread): one table indexed by command, the
+ * dispatcher that validates what every command shares, and the handlers.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_common.h>
+
+#include "vfio_user_caps.h"
+#include "vfio_user_server.h"
+
+#ifndef VFIO_DMA_UNMAP_FLAG_ALL
+#define VFIO_DMA_UNMAP_FLAG_ALL (1u << 1)
+#endif
+
+/* Handler results besides 0 (send the prepared reply) and -errno (error reply). */
+#define SRV_DONE  1 /* the handler replied itself */
+#define SRV_CLOSE 2 /* close the connection, no reply */
+
+/* Reply prepared by a handler. */
+struct srv_rep {
+	struct iovec iov[2];
+	int iovcnt;
+	int fds[VFIO_USER_SCM_MAX_FDS];
+	uint32_t nr_fds;
+	void *to_free;
+	union {
+		struct vfio_user_device_info dev;
+		struct vfio_region_info reg;
+		struct vfio_user_region_io_fds_req io;
+		struct vfio_irq_info irq;
+		struct vfio_user_dma_unmap unmap;
+		struct vfio_user_region_access acc;
+		struct vfio_user_write_multi wm;
+	} u;
+};
+
+/*
+ * Region access (control thread)
+ */
+
+static void *
+srv_region_map(struct vfio_user_server *srv, uint32_t idx)
+{
+	struct rte_vfio_user_reg_info *reg = &srv->regs[idx];
+	struct srv_reg_map *map = &srv->maps[idx];
+	int prot = 0;
+	void *addr;
+
+	if (map->addr != NULL)
+		return map->addr;
+	if (reg->fd < 0 || reg->info->size > SIZE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (reg->info->flags & VFIO_REGION_INFO_FLAG_READ)
+		prot |= PROT_READ;
+	if (reg->info->flags & VFIO_REGION_INFO_FLAG_WRITE)
+		prot |= PROT_WRITE;
+	addr = mmap(NULL, reg->info->size, prot, MAP_SHARED, reg->fd, (off_t)reg->info->offset);
+	if (addr == MAP_FAILED) {
+		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot map region %u: %s", idx,
+				strerror(errno));
+		return NULL;
+	}
+	map->addr = addr;
+	map->len = reg->info->size;
+	return addr;
+}
+
+/* Bounds are checked by the caller. */
+static int
+srv_region_access(struct vfio_user_server *srv, uint32_t idx, char *buf, uint32_t count,
+		uint64_t off, bool write)
+{
+	struct rte_vfio_user_reg_info *reg = &srv->regs[idx];
+	uint8_t *base;
+	ssize_t ret;
+
+	if (reg->rw != NULL) {
+		ret = reg->rw(srv->dev_id, reg, buf, count, off, write);
+		if (ret < 0)
+			return srv_cb_err(ret);
+		if ((size_t)ret != count)
+			return -EIO;
+		return 0;
+	}
+	base = reg->base;
+	if (base == NULL) {
+		base = srv_region_map(srv, idx);
+		if (base == NULL)
+			return -errno;
+	}
+	if (write)
+		memcpy(base + off, buf, count);
+	else
+		memcpy(buf, base + off, count);
+	return 0;
+}
+
+static int
+srv_check_access(struct vfio_user_server *srv, uint32_t idx, uint64_t off, uint64_t count,
+		uint32_t flag, uint64_t max)
+{
+	const struct vfio_region_info *info;
+
+	if (idx >= srv->nr_regs)
+		return -EINVAL;
+	info = srv->regs[idx].info;
+	if (!(info->flags & flag))
+		return -EINVAL;
+	if (count == 0 || count > max)
+		return -EINVAL;
+	if (off > info->size || count > info->size - off)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Message handlers (control thread). Each returns 0 with rep filled, a
+ * negative errno for an error reply, SRV_DONE or SRV_CLOSE.
+ */
+
+static int
+srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	bool no_reply = msg->hdr.flags & VFIO_USER_F_NO_REPLY;
+	struct vfio_user_version ver;
+	struct vfio_user_caps peer, mine;
+	struct vfio_user_negotiated use;
+	struct iovec iov[2];
+	char *json = NULL;
+	size_t json_len = 0;
+	int sv[2] = { -1, -1 };
+	bool twin = false;
+	int ret;
+
+	RTE_SET_USED(rep);
+	if (s->negotiated)
+		return -EINVAL;
+	if (msg->len < sizeof(ver)) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "VERSION too short");
+		return SRV_CLOSE;
+	}
+	memcpy(&ver, msg->data, sizeof(ver));
+	if (ver.major != RTE_VFIO_USER_VERSION_MAJOR) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "unsupported protocol major %u", ver.major);
+		return SRV_CLOSE;
+	}
+	vfio_user_caps_defaults(&peer);
+	if (vfio_user_caps_parse((const char *)msg->data + sizeof(ver), msg->len - sizeof(ver),
+			&peer) < 0) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "invalid VERSION capabilities");
+		s->close_after = true;
+		return -EINVAL;
+	}
+
+	/* Reply with the keys the client proposed, and only those. */
+	if (vfio_user_caps_grant(&peer, &s->lim, &mine, &use) < 0) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "no usable page size proposed");
+		return -EINVAL;
+	}
+	if (use.twin && !no_reply) {
+		ret = vfio_user_sock_pair(sv);
+		if (ret < 0) {
+			VFIO_USER_SRV_LOG(WARNING, srv->path, "no twin socket: %s",
+					strerror(-ret));
+			sv[0] = sv[1] = -1;
+		} else if (vfio_user_chan_init(&s->twin_chan, sv[0], &s->lim) < 0) {
+			close(sv[0]);
+			close(sv[1]);
+			sv[0] = sv[1] = -1;
+		} else {
+			/*
+			 * Only replies come on the twin; the waiting thread reads them
+			 * (a stray command gets the channel's EINVAL reply).
+			 */
+			s->twin_chan.ctrl_reads_only = false;
+			s->twin_chan.on_cmd = NULL;
+			s->twin_chan.on_idle = NULL;
+			s->twin_chan.arg = s;
+			twin = true;
+			mine.present |= VFIO_USER_CAP_TWIN_SOCKET;
+			mine.twin_supported = true;
+			mine.twin_has_fd_index = true;
+			mine.twin_fd_index = 0;
+		}
+	}
+	/* A client that sent no JSON gets none back. */
+	if (msg->len > sizeof(ver)) {
+		json = vfio_user_caps_format(&mine, &json_len);
+		if (json == NULL) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
+
+	/* Negotiated: from here the session owns the twin socket. */
+	if (twin) {
+		s->twin_fd = sv[0];
+		s->twin_ok = true;
+	}
+	s->peer_max_fds = use.max_msg_fds;
+	s->peer_xfer = use.max_data_xfer;
+	s->write_multiple = use.write_multiple;
+	pthread_rwlock_wrlock(&srv->dp_lock);
+	s->dma.max = use.max_dma_maps;
+	pthread_rwlock_unlock(&srv->dp_lock);
+	s->negotiated = true;
+
+	/*
+	 * The device accepts the client before the reply goes out, so that a
+	 * client that sees the reply sees a device in use; a refusal closes the
+	 * connection without a reply.
+	 */
+	if (srv->ops.new_device != NULL) {
+		ret = srv->ops.new_device(srv->dev_id);
+		if (ret < 0) {
+			VFIO_USER_SRV_LOG(INFO, srv->path, "new_device refused the client (%d)",
+					ret);
+			ret = SRV_CLOSE;
+			goto out;
+		}
+	}
+	s->dev_ready = true;
+
+	ver.major = RTE_VFIO_USER_VERSION_MAJOR;
+	ver.minor = RTE_MIN(ver.minor, (uint16_t)RTE_VFIO_USER_VERSION_MINOR);
+	iov[0].iov_base = &ver;
+	iov[0].iov_len = sizeof(ver);
+	iov[1].iov_base = json;
+	iov[1].iov_len = json_len;
+	ret = SRV_DONE;
+	if (!no_reply &&
+			vfio_user_chan_reply(&s->chan, &msg->hdr, 0, iov, json != NULL ? 2 : 1,
+				twin ? &sv[1] : NULL, twin ? 1 : 0) < 0) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "cannot send the VERSION reply");
+		ret = SRV_CLOSE;
+		goto out;
+	}
+	VFIO_USER_SRV_LOG(INFO, srv->path, "client negotiated version %u.%u%s%s", ver.major,
+			ver.minor, s->twin_ok ? ", twin socket" : "",
+			s->write_multiple ? ", write_multiple" : "");
+out:
+	free(json);
+	srv_close_fd(&sv[1]);
+	return ret;
+
+fail:
+	if (twin) {
+		vfio_user_chan_fini(&s->twin_chan);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return ret;
+}
+
+static int
+srv_h_dma_map(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_dma_map map;
+	uint32_t prot = 0;
+	int fd = -1;
+	int ret;
+
+	RTE_SET_USED(rep);
+	if (msg->len != sizeof(map) || msg->nr_fds > 1)
+		return -EINVAL;
+	memcpy(&map, msg->data, sizeof(map));
+	if (map.argsz < sizeof(map))
+		return -EINVAL;
+	if (map.flags & ~(VFIO_USER_F_DMA_REGION_READ | VFIO_USER_F_DMA_REGION_WRITE))
+		return -EINVAL;
+	/* The last byte must be at most 2^64 - 1. */
+	if (map.size == 0 || map.size - 1 > UINT64_MAX - map.addr)
+		return -EINVAL;
+	if (map.flags & VFIO_USER_F_DMA_REGION_READ)
+		prot |= PROT_READ;
+	if (map.flags & VFIO_USER_F_DMA_REGION_WRITE)
+		prot |= PROT_WRITE;
+	if (msg->nr_fds == 1)
+		fd = vfio_user_msg_take_fd(msg, 0);
+
+	srv_lock_dp(srv, 1);
+	pthread_rwlock_wrlock(&srv->dp_lock);
+	ret = vfio_user_dma_add(&s->dma, map.addr, map.size, prot, fd, map.offset, NULL);
+	pthread_rwlock_unlock(&srv->dp_lock);
+	srv_lock_dp(srv, 0);
+	if (ret < 0) {
+		VFIO_USER_SRV_LOG(DEBUG, srv->path,
+				"DMA_MAP 0x%" PRIx64 "+0x%" PRIx64 " failed: %s",
+				map.addr, map.size, strerror(-ret));
+		return ret;
+	}
+	srv_update(srv, RTE_VFIO_USER_UPDATE_DMA);
+	return 0;
+}
+
+static int
+srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_dma_unmap *unmap = &rep->u.unmap;
+	bool all;
+	int ret = 0;
+
+	if (msg->len != sizeof(*unmap))
+		return -EINVAL;
+	memcpy(unmap, msg->data, sizeof(*unmap));
+	if (unmap->argsz < sizeof(*unmap))
+		return -EINVAL;
+	if (unmap->flags == 0)
+		all = false;
+	else if (unmap->flags == VFIO_DMA_UNMAP_FLAG_ALL && unmap->addr == 0 &&
+			unmap->size == 0)
+		all = true;
+	else
+		return -EINVAL;
+
+	srv_lock_dp(srv, 1);
+	pthread_rwlock_wrlock(&srv->dp_lock);
+	if (all)
+		vfio_user_dma_remove_all(&s->dma);
+	else
+		ret = vfio_user_dma_remove(&s->dma, unmap->addr, unmap->size);
+	pthread_rwlock_unlock(&srv->dp_lock);
+	srv_lock_dp(srv, 0);
+	if (ret < 0)
+		return ret;
+	srv_update(srv, RTE_VFIO_USER_UPDATE_DMA);
+
+	/* The reply echoes the request. */
+	rep->iov[0].iov_base = unmap;
+	rep->iov[0].iov_len = sizeof(*unmap);
+	rep->iovcnt = 1;
+	return 0;
+}
+
+static int
+srv_h_get_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_device_info *info = &rep->u.dev;
+
+	if (msg->len != sizeof(*info))
+		return -EINVAL;
+	memcpy(info, msg->data, sizeof(*info));
+	if (info->argsz < sizeof(*info))
+		return -EINVAL;
+	*info = s->srv->dev_info;
+	info->argsz = sizeof(*info);
+	rep->iov[0].iov_base = info;
+	rep->iov[0].iov_len = sizeof(*info);
+	rep->iovcnt = 1;
+	return 0;
+}
+
+static int
+srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_region_info *req = &rep->u.reg;
+	struct rte_vfio_user_reg_info *reg;
+
+	if (msg->len != sizeof(*req))
+		return -EINVAL;
+	memcpy(req, msg->data, sizeof(*req));
+	if (req->argsz < sizeof(*req) || req->index >= srv->nr_regs)
+		return -EINVAL;
+	reg = &srv->regs[req->index];
+	if (req->argsz >= reg->info->argsz) {
+		rep->iov[0].iov_base = reg->info;
+		rep->iov[0].iov_len = reg->info->argsz;
+	} else {
+		/*
+		 * Too small for the capabilities: tell the size needed, as Linux VFIO
+		 * does, but without the CAPS flag: QEMU refuses CAPS with cap_offset 0.
+		 */
+		*req = *reg->info;
+		req->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
+		req->cap_offset = 0;
+		rep->iov[0].iov_base = req;
+		rep->iov[0].iov_len = sizeof(*req);
+	}
+	rep->iovcnt = 1;
+	if ((reg->info->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
+			s->peer_max_fds >= 1) {
+		rep->fds[0] = reg->fd;
+		rep->nr_fds = 1;
+	}
+	return 0;
+}
+
+static int
+srv_h_get_region_io_fds(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_region_io_fds_req *req = &rep->u.io;
+	struct vfio_user_sub_region_io_fd *ent;
+	const struct rte_vfio_user_reg_info *reg;
+	uint32_t i, j, n, needed, max_fds;
+
+	if (msg->len != sizeof(*req))
+		return -EINVAL;
+	memcpy(req, msg->data, sizeof(*req));
+	if (req->argsz < sizeof(*req) || req->flags != 0 || req->index >= srv->nr_regs)
+		return -EINVAL;
+	reg = &srv->regs[req->index];
+	n = reg->nr_io_fds;
+	/* Fits: checked by rte_vfio_user_set_reg_info(). */
+	needed = sizeof(*req) + n * sizeof(*ent);
+
+	rep->iov[0].iov_base = req;
+	rep->iov[0].iov_len = sizeof(*req);
+	rep->iovcnt = 1;
+	if (n == 0 || req->argsz < needed) {
+		req->argsz = needed;
+		req->count = n;
+		return 0;
+	}
+
+	ent = calloc(n, sizeof(*ent));
+	if (ent == NULL)
+		return -ENOMEM;
+	max_fds = RTE_MIN(s->peer_max_fds, (uint32_t)VFIO_USER_SCM_MAX_FDS);
+	for (i = 0; i < n; i++) {
+		const struct rte_vfio_user_io_fd *io = &reg->io_fds[i];
+
+		/* Sub-regions may share a descriptor: send each one once. */
+		for (j = 0; j < rep->nr_fds; j++)
+			if (rep->fds[j] == io->fd)
+				break;
+		if (j == rep->nr_fds) {
+			if (rep->nr_fds >= max_fds) {
+				VFIO_USER_SRV_LOG(DEBUG, srv->path,
+						"region %u has more io fds than the client takes",
+						req->index);
+				free(ent);
+				rep->nr_fds = 0;
+				return -EINVAL;
+			}
+			rep->fds[rep->nr_fds++] = io->fd;
+		}
+		ent[i].offset = io->offset;
+		ent[i].size = io->size;
+		ent[i].fd_index = j;
+		ent[i].type = io->type;
+		ent[i].flags = io->flags;
+		ent[i].padding = 0;
+		ent[i].datamatch = io->datamatch;
+	}
+	req->argsz = needed;
+	req->flags = 0;
+	req->count = n;
+	rep->iov[1].iov_base = ent;
+	rep->iov[1].iov_len = (size_t)n * sizeof(*ent);
+	rep->iovcnt = 2;
+	rep->to_free = ent;
+	return 0;
+}
+
+static int
+srv_h_get_irq_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_irq_info *info = &rep->u.irq;
+
+	if (msg->len != sizeof(*info))
+		return -EINVAL;
+	memcpy(info, msg->data, sizeof(*info));
+	if (info->argsz < sizeof(*info) || info->index >= srv->nr_irqs)
+		return -EINVAL;
+	*info = srv->irqs[info->index].info;
+	info->argsz = sizeof(*info);
+	rep->iov[0].iov_base = info;
+	rep->iov[0].iov_len = sizeof(*info);
+	rep->iovcnt = 1;
+	return 0;
+}
+
+static int
+srv_h_set_irqs(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	const uint8_t *bools = NULL;
+	struct vfio_irq_set set;
+	uint32_t data, action, i;
+	struct srv_irq *irq;
+	bool use_fds;
+
+	RTE_SET_USED(rep);
+	if (msg->len < sizeof(set))
+		return -EINVAL;
+	memcpy(&set, msg->data, sizeof(set));
+	if (set.argsz < msg->len)
+		return -EINVAL;
+	if (set.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK))
+		return -EINVAL;
+	data = set.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	action = set.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	if (!rte_is_power_of_2(data) || !rte_is_power_of_2(action))
+		return -EINVAL;
+	if (set.index >= srv->nr_irqs)
+		return -EINVAL;
+	irq = &srv->irqs[set.index];
+	if (set.start > irq->info.count || set.count > irq->info.count - set.start)
+		return -EINVAL;
+	if (set.count == 0 && (set.start != 0 || data != VFIO_IRQ_SET_DATA_NONE ||
+			action != VFIO_IRQ_SET_ACTION_TRIGGER))
+		return -EINVAL;
+	if (data == VFIO_IRQ_SET_DATA_BOOL) {
+		if (msg->len - sizeof(set) != set.count)
+			return -EINVAL;
+		bools = msg->data + sizeof(set);
+	} else if (msg->len != sizeof(set)) {
+		return -EINVAL;
+	}
+	if (data == VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (msg->nr_fds != 0 && msg->nr_fds != set.count)
+			return -EINVAL;
+	} else if (msg->nr_fds != 0) {
+		return -EINVAL;
+	}
+	if (action != VFIO_IRQ_SET_ACTION_TRIGGER && !(irq->info.flags & VFIO_IRQ_INFO_MASKABLE))
+		return -EINVAL;
+
+	/* The client raising the interrupt itself is no configuration change. */
+	if (action == VFIO_IRQ_SET_ACTION_TRIGGER && data != VFIO_IRQ_SET_DATA_EVENTFD &&
+			set.count != 0) {
+		pthread_mutex_lock(&srv->irq_lock);
+		for (i = 0; i < set.count; i++)
+			if (bools == NULL || bools[i])
+				(void)srv_irq_fire(&irq->vec[set.start + i]);
+		pthread_mutex_unlock(&srv->irq_lock);
+		return 0;
+	}
+
+	srv_lock_dp(srv, 1);
+	pthread_mutex_lock(&srv->irq_lock);
+	if (set.count == 0) {
+		/* Disable the whole index. */
+		for (i = 0; i < irq->info.count; i++)
+			srv_irq_vec_reset(&irq->vec[i]);
+	} else if (data == VFIO_IRQ_SET_DATA_EVENTFD) {
+		use_fds = msg->nr_fds != 0;
+		for (i = 0; i < set.count; i++) {
+			struct srv_irq_vec *v = &irq->vec[set.start + i];
+			int *slot;
+
+			if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+				slot = &v->trigger;
+			else if (action == VFIO_IRQ_SET_ACTION_MASK)
+				slot = &v->mask_fd;
+			else
+				slot = &v->unmask_fd;
+			srv_close_fd(slot);
+			if (use_fds)
+				*slot = vfio_user_msg_take_fd(msg, i);
+			else if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+				v->pending = false;
+		}
+	} else {
+		for (i = 0; i < set.count; i++)
+			if (bools == NULL || bools[i])
+				srv_irq_mask(&irq->vec[set.start + i],
+						action == VFIO_IRQ_SET_ACTION_MASK);
+	}
+	pthread_mutex_unlock(&srv->irq_lock);
+	srv_lock_dp(srv, 0);
+	srv_update(srv, RTE_VFIO_USER_UPDATE_IRQ);
+	return 0;
+}
+
+static int
+srv_h_region_read(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_region_access *acc = &rep->u.acc;
+	int ret;
+
+	if (msg->len != sizeof(*acc))
+		return -EINVAL;
+	memcpy(acc, msg->data, sizeof(*acc));
+	ret = srv_check_access(srv, acc->region, acc->offset, acc->count,
+			VFIO_REGION_INFO_FLAG_READ, s->lim.max_data_xfer_size);
+	if (ret < 0)
+		return ret;
+	if (s->xfer_buf == NULL) {
+		s->xfer_buf = malloc(s->lim.max_data_xfer_size);
+		if (s->xfer_buf == NULL)
+			return -ENOMEM;
+	}
+	ret = srv_region_access(srv, acc->region, (char *)s->xfer_buf, acc->count, acc->offset,
+			false);
+	if (ret < 0)
+		return ret;
+	rep->iov[0].iov_base = acc;
+	rep->iov[0].iov_len = sizeof(*acc);
+	rep->iov[1].iov_base = s->xfer_buf;
+	rep->iov[1].iov_len = acc->count;
+	rep->iovcnt = 2;
+	return 0;
+}
+
+static int
+srv_h_region_write(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_region_access *acc = &rep->u.acc;
+	int ret;
+
+	if (msg->len < sizeof(*acc))
+		return -EINVAL;
+	memcpy(acc, msg->data, sizeof(*acc));
+	if (msg->len - sizeof(*acc) != acc->count)
+		return -EINVAL;
+	ret = srv_check_access(srv, acc->region, acc->offset, acc->count,
+			VFIO_REGION_INFO_FLAG_WRITE, s->lim.max_data_xfer_size);
+	if (ret < 0)
+		return ret;
+	ret = srv_region_access(srv, acc->region, (char *)msg->data + sizeof(*acc), acc->count,
+			acc->offset, true);
+	if (ret < 0)
+		return ret;
+	rep->iov[0].iov_base = acc;
+	rep->iov[0].iov_len = sizeof(*acc);
+	rep->iovcnt = 1;
+	return 0;
+}
+
+static int
+srv_h_write_multi(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	struct vfio_user_write_multi *wm = &rep->u.wm;
+	struct vfio_user_write_multi_entry e;
+	const uint8_t *p;
+	uint64_t i;
+	int ret;
+
+	if (!s->write_multiple)
+		return -EINVAL;
+	if (msg->len < sizeof(*wm))
+		return -EINVAL;
+	memcpy(wm, msg->data, sizeof(*wm));
+	if (wm->wr_cnt == 0 || wm->wr_cnt > (msg->len - sizeof(*wm)) / sizeof(e) ||
+			msg->len - sizeof(*wm) != wm->wr_cnt * sizeof(e))
+		return -EINVAL;
+	/* All or nothing as far as validation goes. */
+	p = msg->data + sizeof(*wm);
+	for (i = 0; i < wm->wr_cnt; i++) {
+		memcpy(&e, p + i * sizeof(e), sizeof(e));
+		ret = srv_check_access(srv, e.region, e.offset, e.count,
+				VFIO_REGION_INFO_FLAG_WRITE, sizeof(e.data));
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < wm->wr_cnt; i++) {
+		memcpy(&e, p + i * sizeof(e), sizeof(e));
+		ret = srv_region_access(srv, e.region, (char *)e.data, e.count, e.offset, true);
+		if (ret < 0)
+			return ret;
+	}
+	rep->iov[0].iov_base = wm;
+	rep->iov[0].iov_len = sizeof(*wm);
+	rep->iovcnt = 1;
+	return 0;
+}
+
+static int
+srv_h_reset(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	struct vfio_user_server *srv = s->srv;
+	int ret;
+
+	RTE_SET_USED(rep);
+	if (msg->len != 0)
+		return -EINVAL;
+	if (!(srv->dev_info.flags & VFIO_DEVICE_FLAGS_RESET))
+		return -EINVAL;
+	if (srv->ops.reset_device != NULL) {
+		ret = srv->ops.reset_device(srv->dev_id);
+		if (ret < 0)
+			return srv_cb_err(ret);
+	}
+	return 0;
+}
+
+/* DMA_READ/DMA_WRITE go from server to client only. */
+static int
+srv_h_wrong_dir(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	RTE_SET_USED(s);
+	RTE_SET_USED(msg);
+	RTE_SET_USED(rep);
+	return -EINVAL;
+}
+
+/* Migration is not implemented yet. */
+static int
+srv_h_notsup(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	RTE_SET_USED(s);
+	RTE_SET_USED(msg);
+	RTE_SET_USED(rep);
+	return -ENOTSUP;
+}
+
+typedef int (*srv_handler_t)(struct srv_session *s, struct vfio_user_msg *msg,
+		struct srv_rep *rep);
+
+/* One line per command: id, handler, whether it may carry descriptors. */
+#define SRV_COMMANDS(X) \
+	X(VFIO_USER_VERSION, srv_h_version, false) \
+	X(VFIO_USER_DMA_MAP, srv_h_dma_map, true) \
+	X(VFIO_USER_DMA_UNMAP, srv_h_dma_unmap, false) \
+	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, false) \
+	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, false) \
+	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, false) \
+	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, false) \
+	X(VFIO_USER_DEVICE_SET_IRQS, srv_h_set_irqs, true) \
+	X(VFIO_USER_REGION_READ, srv_h_region_read, false) \
+	X(VFIO_USER_REGION_WRITE, srv_h_region_write, false) \
+	X(VFIO_USER_DMA_READ, srv_h_wrong_dir, false) \
+	X(VFIO_USER_DMA_WRITE, srv_h_wrong_dir, false) \
+	X(VFIO_USER_DEVICE_RESET, srv_h_reset, false) \
+	X(VFIO_USER_REGION_WRITE_MULTI, srv_h_write_multi, false) \
+	X(VFIO_USER_DEVICE_FEATURE, srv_h_notsup, false) \
+	X(VFIO_USER_MIG_DATA_READ, srv_h_notsup, false) \
+	X(VFIO_USER_MIG_DATA_WRITE, srv_h_notsup, false)
+
+static const struct srv_cmd {
+	const char *name;
+	srv_handler_t fn;
+	bool takes_fds;
+} srv_cmds[VFIO_USER_MAX_COMMAND] = {
+#define SRV_CMD_ENTRY(id, fn, fds) [id] = { #id, fn, fds },
+	SRV_COMMANDS(SRV_CMD_ENTRY)
+#undef SRV_CMD_ENTRY
+};
+
+/*
+ * Dispatch
+ */
+
+/* Returns 0, or a negative value to close the connection. */
+int
+srv_process(struct srv_session *s, struct vfio_user_msg *msg)
+{
+	struct vfio_user_server *srv = s->srv;
+	uint32_t type = vfio_user_msg_type(msg);
+	uint16_t cmd = msg->hdr.cmd;
+	struct srv_rep rep;
+	int ret;
+
+	if (type == VFIO_USER_F_TYPE_REPLY) {
+		/* Nobody waits for it (the channel hands out awaited replies). */
+		VFIO_USER_SRV_LOG(DEBUG, srv->path, "dropped unexpected reply id %u cmd %u",
+				msg->hdr.msg_id, cmd);
+		return 0;
+	}
+
+	memset(&rep, 0, offsetof(struct srv_rep, fds));
+	rep.nr_fds = 0;
+	rep.to_free = NULL;
+	s->close_after = false;
+	if (type != VFIO_USER_F_TYPE_COMMAND) {
+		ret = -EINVAL;
+	} else if (!s->negotiated && cmd != VFIO_USER_VERSION) {
+		VFIO_USER_SRV_LOG(INFO, srv->path, "command %u before VERSION", cmd);
+		return -EPROTO;
+	} else if (cmd >= VFIO_USER_MAX_COMMAND || srv_cmds[cmd].fn == NULL) {
+		ret = -ENOSYS;
+	} else if (msg->nr_fds != 0 && !srv_cmds[cmd].takes_fds) {
+		ret = -EINVAL;
+	} else {
+		VFIO_USER_SRV_LOG(DEBUG, srv->path, "%s id %u size %u fds %u",
+				srv_cmds[cmd].name, msg->hdr.msg_id, msg->hdr.size, msg->nr_fds);
+		ret = srv_cmds[cmd].fn(s, msg, &rep);
+	}
+	/* Descriptors no handler took are not kept. */
+	vfio_user_msg_close_fds(msg);
+
+	if (ret == SRV_CLOSE)
+		return -ECONNRESET;
+	if (ret == SRV_DONE)
+		return 0;
+	if (ret < 0)
+		VFIO_USER_SRV_LOG(DEBUG, srv->path, "command %u id %u failed: %s", cmd,
+				msg->hdr.msg_id, strerror(-ret));
+	if (!(msg->hdr.flags & VFIO_USER_F_NO_REPLY)) {
+		if (ret < 0)
+			ret = vfio_user_chan_reply(&s->chan, &msg->hdr, -ret, NULL, 0, NULL, 0);
+		else
+			ret = vfio_user_chan_reply(&s->chan, &msg->hdr, 0, rep.iov, rep.iovcnt,
+					rep.fds, rep.nr_fds);
+		if (ret < 0) {
+			VFIO_USER_SRV_LOG(INFO, srv->path, "cannot reply: %s", strerror(-ret));
+			s->close_after = true;
+		}
+	}
+	free(rep.to_free);
+	return s->close_after ? -ECONNRESET : 0;
+}
+
+/* A message came with more descriptors than we accept (they were closed). */
+int
+srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg)
+{
+	VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "too many descriptors with command %u",
+			msg->hdr.cmd);
+	if (vfio_user_msg_type(msg) != VFIO_USER_F_TYPE_COMMAND)
+		return 0;
+	if (!s->negotiated && msg->hdr.cmd != VFIO_USER_VERSION)
+		return -EPROTO;
+	if (msg->hdr.flags & VFIO_USER_F_NO_REPLY)
+		return 0;
+	return vfio_user_chan_reply(&s->chan, &msg->hdr, EINVAL, NULL, 0, NULL, 0);
+}
