@@ -23,8 +23,9 @@
 #endif
 
 /* Handler results besides 0 (send the prepared reply) and -errno (error reply). */
-#define SRV_DONE  1 /* the handler replied itself */
-#define SRV_CLOSE 2 /* close the connection, no reply */
+#define SRV_DONE      1 /* the handler replied itself */
+#define SRV_CLOSE     2 /* close the connection, no reply */
+#define SRV_UNCHANGED 3 /* send the prepared reply; nothing for update_status() */
 
 /* Reply prepared by a handler. */
 struct srv_rep {
@@ -146,12 +147,6 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	int ret;
 
 	RTE_SET_USED(rep);
-	if (s->negotiated)
-		return -EINVAL;
-	if (msg->len < sizeof(ver)) {
-		VFIO_USER_SRV_LOG(INFO, srv->path, "VERSION too short");
-		return SRV_CLOSE;
-	}
 	memcpy(&ver, msg->data, sizeof(ver));
 	if (ver.major != RTE_VFIO_USER_VERSION_MAJOR) {
 		VFIO_USER_SRV_LOG(INFO, srv->path, "unsupported protocol major %u", ver.major);
@@ -275,8 +270,6 @@ srv_h_dma_map(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	int ret;
 
 	RTE_SET_USED(rep);
-	if (msg->len != sizeof(map) || msg->nr_fds > 1)
-		return -EINVAL;
 	memcpy(&map, msg->data, sizeof(map));
 	if (map.argsz < sizeof(map))
 		return -EINVAL;
@@ -292,19 +285,14 @@ srv_h_dma_map(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	if (msg->nr_fds == 1)
 		fd = vfio_user_msg_take_fd(msg, 0);
 
-	srv_lock_dp(srv, 1);
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	ret = vfio_user_dma_add(&s->dma, map.addr, map.size, prot, fd, map.offset, NULL);
 	pthread_rwlock_unlock(&srv->dp_lock);
-	srv_lock_dp(srv, 0);
-	if (ret < 0) {
+	if (ret < 0)
 		VFIO_USER_SRV_LOG(DEBUG, srv->path,
 				"DMA_MAP 0x%" PRIx64 "+0x%" PRIx64 " failed: %s",
 				map.addr, map.size, strerror(-ret));
-		return ret;
-	}
-	srv_update(srv, RTE_VFIO_USER_UPDATE_DMA);
-	return 0;
+	return ret;
 }
 
 static int
@@ -315,8 +303,6 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 	bool all;
 	int ret = 0;
 
-	if (msg->len != sizeof(*unmap))
-		return -EINVAL;
 	memcpy(unmap, msg->data, sizeof(*unmap));
 	if (unmap->argsz < sizeof(*unmap))
 		return -EINVAL;
@@ -328,17 +314,14 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 	else
 		return -EINVAL;
 
-	srv_lock_dp(srv, 1);
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	if (all)
 		vfio_user_dma_remove_all(&s->dma);
 	else
 		ret = vfio_user_dma_remove(&s->dma, unmap->addr, unmap->size);
 	pthread_rwlock_unlock(&srv->dp_lock);
-	srv_lock_dp(srv, 0);
 	if (ret < 0)
 		return ret;
-	srv_update(srv, RTE_VFIO_USER_UPDATE_DMA);
 
 	/* The reply echoes the request. */
 	rep->iov[0].iov_base = unmap;
@@ -352,8 +335,6 @@ srv_h_get_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep 
 {
 	struct vfio_user_device_info *info = &rep->u.dev;
 
-	if (msg->len != sizeof(*info))
-		return -EINVAL;
 	memcpy(info, msg->data, sizeof(*info));
 	if (info->argsz < sizeof(*info))
 		return -EINVAL;
@@ -372,8 +353,6 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 	struct vfio_region_info *req = &rep->u.reg;
 	struct rte_vfio_user_reg_info *reg;
 
-	if (msg->len != sizeof(*req))
-		return -EINVAL;
 	memcpy(req, msg->data, sizeof(*req));
 	if (req->argsz < sizeof(*req) || req->index >= srv->nr_regs)
 		return -EINVAL;
@@ -410,8 +389,6 @@ srv_h_get_region_io_fds(struct srv_session *s, struct vfio_user_msg *msg, struct
 	const struct rte_vfio_user_reg_info *reg;
 	uint32_t i, j, n, needed, max_fds;
 
-	if (msg->len != sizeof(*req))
-		return -EINVAL;
 	memcpy(req, msg->data, sizeof(*req));
 	if (req->argsz < sizeof(*req) || req->flags != 0 || req->index >= srv->nr_regs)
 		return -EINVAL;
@@ -475,8 +452,6 @@ srv_h_get_irq_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_
 	struct vfio_user_server *srv = s->srv;
 	struct vfio_irq_info *info = &rep->u.irq;
 
-	if (msg->len != sizeof(*info))
-		return -EINVAL;
 	memcpy(info, msg->data, sizeof(*info));
 	if (info->argsz < sizeof(*info) || info->index >= srv->nr_irqs)
 		return -EINVAL;
@@ -499,8 +474,6 @@ srv_h_set_irqs(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep 
 	bool use_fds;
 
 	RTE_SET_USED(rep);
-	if (msg->len < sizeof(set))
-		return -EINVAL;
 	memcpy(&set, msg->data, sizeof(set));
 	if (set.argsz < msg->len)
 		return -EINVAL;
@@ -542,10 +515,9 @@ srv_h_set_irqs(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep 
 			if (bools == NULL || bools[i])
 				(void)srv_irq_fire(&irq->vec[set.start + i]);
 		pthread_mutex_unlock(&srv->irq_lock);
-		return 0;
+		return SRV_UNCHANGED;
 	}
 
-	srv_lock_dp(srv, 1);
 	pthread_mutex_lock(&srv->irq_lock);
 	if (set.count == 0) {
 		/* Disable the whole index. */
@@ -576,8 +548,6 @@ srv_h_set_irqs(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep 
 						action == VFIO_IRQ_SET_ACTION_MASK);
 	}
 	pthread_mutex_unlock(&srv->irq_lock);
-	srv_lock_dp(srv, 0);
-	srv_update(srv, RTE_VFIO_USER_UPDATE_IRQ);
 	return 0;
 }
 
@@ -588,8 +558,6 @@ srv_h_region_read(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 	struct vfio_user_region_access *acc = &rep->u.acc;
 	int ret;
 
-	if (msg->len != sizeof(*acc))
-		return -EINVAL;
 	memcpy(acc, msg->data, sizeof(*acc));
 	ret = srv_check_access(srv, acc->region, acc->offset, acc->count,
 			VFIO_REGION_INFO_FLAG_READ, s->lim.max_data_xfer_size);
@@ -619,8 +587,6 @@ srv_h_region_write(struct srv_session *s, struct vfio_user_msg *msg, struct srv_
 	struct vfio_user_region_access *acc = &rep->u.acc;
 	int ret;
 
-	if (msg->len < sizeof(*acc))
-		return -EINVAL;
 	memcpy(acc, msg->data, sizeof(*acc));
 	if (msg->len - sizeof(*acc) != acc->count)
 		return -EINVAL;
@@ -649,8 +615,6 @@ srv_h_write_multi(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 	int ret;
 
 	if (!s->write_multiple)
-		return -EINVAL;
-	if (msg->len < sizeof(*wm))
 		return -EINVAL;
 	memcpy(wm, msg->data, sizeof(*wm));
 	if (wm->wr_cnt == 0 || wm->wr_cnt > (msg->len - sizeof(*wm)) / sizeof(e) ||
@@ -684,8 +648,6 @@ srv_h_reset(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *re
 	int ret;
 
 	RTE_SET_USED(rep);
-	if (msg->len != 0)
-		return -EINVAL;
 	if (!(srv->dev_info.flags & VFIO_DEVICE_FLAGS_RESET))
 		return -EINVAL;
 	if (srv->ops.reset_device != NULL) {
@@ -719,32 +681,69 @@ srv_h_notsup(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *r
 typedef int (*srv_handler_t)(struct srv_session *s, struct vfio_user_msg *msg,
 		struct srv_rep *rep);
 
-/* One line per command: id, handler, whether it may carry descriptors. */
+/* The payload a command needs, checked by the dispatcher before the handler runs. */
+struct srv_len {
+	uint32_t len;
+	uint8_t rule;
+};
+#define SRV_LEN_EQ    0 /* exactly len bytes, else EINVAL */
+#define SRV_LEN_MIN   1 /* at least len bytes, else EINVAL */
+#define SRV_LEN_HELLO 2 /* at least len bytes, else close: the peer cannot even say hello */
+
+#define LEN_EQ(type)    { sizeof(type), SRV_LEN_EQ }
+#define LEN_MIN(type)   { sizeof(type), SRV_LEN_MIN }
+#define LEN_HELLO(type) { sizeof(type), SRV_LEN_HELLO }
+#define LEN_NONE        { 0, SRV_LEN_EQ }
+#define LEN_ANY         { 0, SRV_LEN_MIN }
+/* Commands that change what the data path uses: DMA table or interrupt configuration. */
+#define QUIESCE(what)   true, RTE_VFIO_USER_UPDATE_ ## what
+#define NO_QUIESCE      false, 0
+
+/*
+ * One line per command: id and handler; the descriptors it may carry (more
+ * get EINVAL); its payload (LEN_*); whether the dispatcher quiesces the data
+ * path around it: lock_dp(1) before, lock_dp(0) after, then update_status()
+ * when the handler succeeded (and did not return SRV_UNCHANGED).
+ */
 #define SRV_COMMANDS(X) \
-	X(VFIO_USER_VERSION, srv_h_version, false) \
-	X(VFIO_USER_DMA_MAP, srv_h_dma_map, true) \
-	X(VFIO_USER_DMA_UNMAP, srv_h_dma_unmap, false) \
-	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, false) \
-	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, false) \
-	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, false) \
-	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, false) \
-	X(VFIO_USER_DEVICE_SET_IRQS, srv_h_set_irqs, true) \
-	X(VFIO_USER_REGION_READ, srv_h_region_read, false) \
-	X(VFIO_USER_REGION_WRITE, srv_h_region_write, false) \
-	X(VFIO_USER_DMA_READ, srv_h_wrong_dir, false) \
-	X(VFIO_USER_DMA_WRITE, srv_h_wrong_dir, false) \
-	X(VFIO_USER_DEVICE_RESET, srv_h_reset, false) \
-	X(VFIO_USER_REGION_WRITE_MULTI, srv_h_write_multi, false) \
-	X(VFIO_USER_DEVICE_FEATURE, srv_h_notsup, false) \
-	X(VFIO_USER_MIG_DATA_READ, srv_h_notsup, false) \
-	X(VFIO_USER_MIG_DATA_WRITE, srv_h_notsup, false)
+	X(VFIO_USER_VERSION, srv_h_version, 0, \
+		LEN_HELLO(struct vfio_user_version), NO_QUIESCE) \
+	X(VFIO_USER_DMA_MAP, srv_h_dma_map, 1, \
+		LEN_EQ(struct vfio_user_dma_map), QUIESCE(DMA)) \
+	X(VFIO_USER_DMA_UNMAP, srv_h_dma_unmap, 0, \
+		LEN_EQ(struct vfio_user_dma_unmap), QUIESCE(DMA)) \
+	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, 0, \
+		LEN_EQ(struct vfio_user_device_info), NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, 0, \
+		LEN_EQ(struct vfio_region_info), NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, 0, \
+		LEN_EQ(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, 0, \
+		LEN_EQ(struct vfio_irq_info), NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_SET_IRQS, srv_h_set_irqs, VFIO_USER_SCM_MAX_FDS, \
+		LEN_MIN(struct vfio_irq_set), QUIESCE(IRQ)) \
+	X(VFIO_USER_REGION_READ, srv_h_region_read, 0, \
+		LEN_EQ(struct vfio_user_region_access), NO_QUIESCE) \
+	X(VFIO_USER_REGION_WRITE, srv_h_region_write, 0, \
+		LEN_MIN(struct vfio_user_region_access), NO_QUIESCE) \
+	X(VFIO_USER_DMA_READ, srv_h_wrong_dir, 0, LEN_ANY, NO_QUIESCE) \
+	X(VFIO_USER_DMA_WRITE, srv_h_wrong_dir, 0, LEN_ANY, NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_RESET, srv_h_reset, 0, LEN_NONE, NO_QUIESCE) \
+	X(VFIO_USER_REGION_WRITE_MULTI, srv_h_write_multi, 0, \
+		LEN_MIN(struct vfio_user_write_multi), NO_QUIESCE) \
+	X(VFIO_USER_DEVICE_FEATURE, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE) \
+	X(VFIO_USER_MIG_DATA_READ, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE) \
+	X(VFIO_USER_MIG_DATA_WRITE, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE)
 
 static const struct srv_cmd {
 	const char *name;
 	srv_handler_t fn;
-	bool takes_fds;
+	uint32_t max_fds;
+	struct srv_len len;
+	bool quiesce;
+	enum rte_vfio_user_update update;
 } srv_cmds[VFIO_USER_MAX_COMMAND] = {
-#define SRV_CMD_ENTRY(id, fn, fds) [id] = { #id, fn, fds },
+#define SRV_CMD_ENTRY(id, fn, fds, len, quiesce) [id] = { #id, fn, fds, len, quiesce },
 	SRV_COMMANDS(SRV_CMD_ENTRY)
 #undef SRV_CMD_ENTRY
 };
@@ -753,6 +752,31 @@ static const struct srv_cmd {
  * Dispatch
  */
 
+static bool
+srv_len_ok(const struct srv_len *need, uint32_t len)
+{
+	return need->rule == SRV_LEN_EQ ? len == need->len : len >= need->len;
+}
+
+/* Run the handler of a well-formed command, quiescing the data path if it says so. */
+static int
+srv_run(struct srv_session *s, const struct srv_cmd *c, struct vfio_user_msg *msg,
+		struct srv_rep *rep)
+{
+	int ret;
+
+	if (!c->quiesce)
+		return c->fn(s, msg, rep);
+	srv_lock_dp(s->srv, 1);
+	ret = c->fn(s, msg, rep);
+	srv_lock_dp(s->srv, 0);
+	if (ret == 0)
+		srv_update(s->srv, c->update);
+	else if (ret == SRV_UNCHANGED)
+		ret = 0;
+	return ret;
+}
+
 /* Returns 0, or a negative value to close the connection. */
 int
 srv_process(struct srv_session *s, struct vfio_user_msg *msg)
@@ -760,6 +784,7 @@ srv_process(struct srv_session *s, struct vfio_user_msg *msg)
 	struct vfio_user_server *srv = s->srv;
 	uint32_t type = vfio_user_msg_type(msg);
 	uint16_t cmd = msg->hdr.cmd;
+	const struct srv_cmd *c;
 	struct srv_rep rep;
 	int ret;
 
@@ -781,12 +806,22 @@ srv_process(struct srv_session *s, struct vfio_user_msg *msg)
 		return -EPROTO;
 	} else if (cmd >= VFIO_USER_MAX_COMMAND || srv_cmds[cmd].fn == NULL) {
 		ret = -ENOSYS;
-	} else if (msg->nr_fds != 0 && !srv_cmds[cmd].takes_fds) {
+	} else if (cmd == VFIO_USER_VERSION && s->negotiated) {
+		ret = -EINVAL; /* once per session */
+	} else if (msg->nr_fds > srv_cmds[cmd].max_fds) {
 		ret = -EINVAL;
+	} else if (!srv_len_ok(&srv_cmds[cmd].len, msg->len)) {
+		ret = -EINVAL;
+		if (srv_cmds[cmd].len.rule == SRV_LEN_HELLO) {
+			VFIO_USER_SRV_LOG(INFO, srv->path, "%s of %u bytes, closing",
+					srv_cmds[cmd].name, msg->len);
+			ret = SRV_CLOSE;
+		}
 	} else {
+		c = &srv_cmds[cmd];
 		VFIO_USER_SRV_LOG(DEBUG, srv->path, "%s id %u size %u fds %u",
-				srv_cmds[cmd].name, msg->hdr.msg_id, msg->hdr.size, msg->nr_fds);
-		ret = srv_cmds[cmd].fn(s, msg, &rep);
+				c->name, msg->hdr.msg_id, msg->hdr.size, msg->nr_fds);
+		ret = srv_run(s, c, msg, &rep);
 	}
 	/* Descriptors no handler took are not kept. */
 	vfio_user_msg_close_fds(msg);
