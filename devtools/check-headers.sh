@@ -4,7 +4,9 @@
 
 # Check that every public header (rte_*.h) compiles on its own, first thing
 # in a translation unit and included twice, as C (gcc) and as C++ (g++), with
-# -Wall -Wextra -Werror and the compiler flags of libdpdk.
+# -Wall -Wextra -Werror and the compiler flags of libdpdk. In the source tree,
+# also check that each one is installed (listed in the headers of its
+# meson.build) and documented (an input of doxygen in doc/api/meson.build).
 #
 # Usage: devtools/check-headers.sh [-l c|c++|all] [include dir...]
 #   The include directories default to lib/*/ of the tree; give the
@@ -37,13 +39,27 @@ for d in "${dirs[@]}"; do
 done
 [ ${#headers[@]} -gt 0 ] || die "no public header found in ${dirs[*]}"
 
+failed=0
+if [ $# -eq 0 ]; then
+	for h in "${headers[@]}"; do
+		name=$(basename "$h")
+		if ! grep -q "'$name'" "$(dirname "$h")/meson.build"; then
+			echo "FAILED: $name is not installed (headers of its meson.build)"
+			failed=1
+		fi
+		if ! grep -q "'$name'" "$ROOT/doc/api/meson.build"; then
+			echo "FAILED: $name is not in the API reference (doc/api/meson.build)"
+			failed=1
+		fi
+	done
+fi
+
 read -r -a dpdk_cflags <<<"$(pkg-config --cflags libdpdk)"
 warn_flags=(-Wall -Wextra -Werror)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-failed=0
 check()
 {
 	local compiler=$1 std=$2 suffix=$3 h=$4 src

@@ -46,11 +46,13 @@ version=$(pkg-config --modversion librte_vfio_user)
 expected=$(cat "$ROOT/VERSION")
 [ "$version" = "$expected" ] || die "installed version $version, expected $expected"
 includedir=$(pkg-config --variable=includedir librte_vfio_user)
-[ -f "$includedir/rte_vfio_user.h" ] || die "rte_vfio_user.h not installed in $includedir"
+for h in "$ROOT"/lib/librte_vfio_user/rte_*.h; do
+	[ -f "$includedir/$(basename "$h")" ] || die "$(basename "$h") not installed in $includedir"
+done
 ls "$libdir"/librte_vfio_user.so* >/dev/null 2>&1 || die "shared library not installed in $libdir"
 log "installed librte_vfio_user $version: $pc"
 
-log "checking the installed header"
+log "checking the installed headers"
 "$ROOT/devtools/check-headers.sh" "$includedir"
 
 # Copy the whole examples directory so that includes between examples keep

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rte_vfio_user.h"
+#include "rte_vfio_user_common.h"
 
 /* Bits of vfio_user_caps.present */
 #define VFIO_USER_CAP_MAX_MSG_FDS    (1u << 0)

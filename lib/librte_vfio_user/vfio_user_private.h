@@ -13,7 +13,7 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 
-#include "rte_vfio_user.h"
+#include "rte_vfio_user_common.h"
 
 extern int vfio_user_logtype;
 extern int vfio_user_logtype_server;

@@ -48,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "rte_vfio_user.h"
+#include "rte_vfio_user_server.h"
 #include "vfio_user_dma.h"
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+#ifndef _RTE_VFIO_USER_CLIENT_H_
+#define _RTE_VFIO_USER_CLIENT_H_
+
+/**
+ * @file
+ * RTE vfio-user client: use a device
+ *
+ * Client side: rte_vfio_user_attach_dev() connects and negotiates; the
+ * returned device id is then used like a kernel VFIO device fd. The client
+ * calls are thread safe; replies are matched to callers by message id, and a
+ * server that does not answer within the reply timeout of
+ * struct rte_vfio_user_limits makes the call fail with -ETIMEDOUT.
+ *
+ * @warning
+ * @b EXPERIMENTAL:
+ * All functions in this file may be changed or removed without prior notice.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/vfio.h>
+
+#include <rte_compat.h>
+
+#include "rte_vfio_user_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A mapped part of a client-side region, see rte_vfio_user_region_mmap(). */
+struct rte_vfio_user_region_map {
+	uint64_t offset; /**< Offset of the mapping in the region. */
+	uint64_t size;   /**< Length of the mapping. */
+	void *addr;      /**< Address in this process. */
+};
+
+/** One write of VFIO_USER_REGION_WRITE_MULTI, see rte_vfio_user_region_write_multi(). */
+struct rte_vfio_user_region_wr {
+	uint64_t offset; /**< Offset in the region. */
+	uint32_t index;  /**< Region index. */
+	uint32_t count;  /**< Bytes, 1 to 8. */
+	uint8_t data[8]; /**< Data to write. */
+};
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Connect to a vfio-user server and negotiate the protocol version and
+ * capabilities (twin socket and write_multiple are requested).
+ *
+ * @param sock_addr
+ *   Socket path of the server.
+ * @return
+ *   The client device id (>= 0) on success; -EINVAL for a bad path;
+ *   -ENOSPC when max_devices clients are attached; -ECONNREFUSED, -ENOENT
+ *   and other connect errors; -EPROTO when the server's VERSION reply breaks
+ *   the specification; -ETIMEDOUT; -ENOMEM.
+ */
+__rte_experimental
+int
+rte_vfio_user_attach_dev(const char *sock_addr);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Close the connection: region mappings made by rte_vfio_user_region_mmap()
+ * are unmapped, and calls in progress on other threads fail with -ENOTCONN.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @return
+ *   0 on success, -ENODEV for an unknown device id, -EDEADLK when called
+ *   from the device's own disconnect callback.
+ */
+__rte_experimental
+int
+rte_vfio_user_detach_dev(int dev_id);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_GET_INFO.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param info
+ *   Filled with the device info (argsz is set by the library).
+ * @return
+ *   0 on success; -EINVAL (NULL info); -ENODEV; -ENOTCONN (server gone);
+ *   -ETIMEDOUT; -EPROTO (malformed reply); the server's errno.
+ */
+__rte_experimental
+int
+rte_vfio_user_get_dev_info(int dev_id, struct vfio_device_info *info);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_GET_REGION_INFO, with the semantics of the kernel ioctl:
+ * set info->index and info->argsz (the size of the buffer @p info points
+ * to); on return argsz is the size the full info needs, and the capability
+ * chain is copied when it fits.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param info
+ *   Buffer of info->argsz bytes, at least sizeof(struct vfio_region_info).
+ * @param fd
+ *   If not NULL, receives the region's mmap file descriptor (caller closes
+ *   it) or -1. If NULL, a received descriptor is closed.
+ * @return
+ *   As rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+int
+rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_GET_REGION_IO_FDS.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param io_fds
+ *   Array of *@p count entries to fill; each fd is a new descriptor that
+ *   the caller closes. May be NULL when *@p count is 0.
+ * @param count
+ *   In: entries in @p io_fds. Out: sub-regions the server has; when that is
+ *   more than the array holds, nothing is filled.
+ * @return
+ *   As rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+int
+rte_vfio_user_get_reg_io_fds(int dev_id, uint32_t index, struct rte_vfio_user_io_fd *io_fds,
+		uint32_t *count);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_GET_IRQ_INFO: set info->index; the rest is filled.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param info
+ *   IRQ info, index set by the caller.
+ * @return
+ *   As rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+int
+rte_vfio_user_get_irq_info(int dev_id, struct vfio_irq_info *info);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_SET_IRQS, with the layout of the kernel ioctl: for
+ * VFIO_IRQ_SET_DATA_EVENTFD, data holds @c count int32 descriptors, all >= 0
+ * (they are passed to the server), or none at all when argsz equals
+ * sizeof(struct vfio_irq_set) (de-assign); for VFIO_IRQ_SET_DATA_BOOL,
+ * @c count bytes.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param set
+ *   The request, argsz bytes long.
+ * @return
+ *   As rte_vfio_user_get_dev_info(); -EINVAL for an inconsistent @p set or
+ *   more descriptors than the server accepts in one message.
+ */
+__rte_experimental
+int
+rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DMA_MAP: make client memory available to the server.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param mem
+ *   @p num windows: iova, size, prot, fd_offset, and vaddr, the memory in
+ *   this process (needed to serve the server's DMA_READ/DMA_WRITE).
+ * @param fds
+ *   @p num descriptors backing the windows (passed to the server, which can
+ *   then mmap them), -1 for a window reached only by messages; NULL means
+ *   all -1.
+ * @param num
+ *   Number of windows. Windows are mapped in order; on failure the ones
+ *   already mapped stay mapped.
+ * @return
+ *   As rte_vfio_user_get_dev_info(); -EEXIST when a window overlaps an
+ *   existing mapping; -ENOSPC when the server's max_dma_maps is reached.
+ */
+__rte_experimental
+int
+rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, uint32_t num);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DMA_UNMAP: each window must match an earlier mapping exactly
+ * (iova and size). With @p mem NULL and @p num 0, every mapping is removed
+ * (VFIO_DMA_UNMAP_FLAG_ALL).
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param mem
+ *   @p num windows (iova and size are used), or NULL.
+ * @param num
+ *   Number of windows, or 0 with @p mem NULL.
+ * @return
+ *   As rte_vfio_user_get_dev_info(); -ENOENT when no mapping matches.
+ */
+__rte_experimental
+int
+rte_vfio_user_dma_unmap(int dev_id, struct rte_vfio_user_mem_reg *mem, uint32_t num);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Read a device region with VFIO_USER_REGION_READ messages (split at the
+ * server's max_data_xfer_size).
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   Destination buffer of @p count bytes.
+ * @param count
+ *   Bytes to read (0 sends nothing).
+ * @return
+ *   Bytes read (@p count) on success, or as rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+ssize_t
+rte_vfio_user_region_read(int dev_id, uint32_t index, uint64_t offset, void *buf, size_t count);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Write a device region with VFIO_USER_REGION_WRITE messages.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   Source buffer of @p count bytes.
+ * @param count
+ *   Bytes to write (0 sends nothing).
+ * @return
+ *   Bytes written (@p count) on success, or as rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+ssize_t
+rte_vfio_user_region_write(int dev_id, uint32_t index, uint64_t offset, const void *buf,
+		size_t count);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Coalesce small writes into VFIO_USER_REGION_WRITE_MULTI messages when the
+ * server negotiated write_multiple, else send them one by one.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param wrs
+ *   @p num writes, performed in order.
+ * @param num
+ *   Number of writes.
+ * @return
+ *   Number of writes completed (@p num) on success, or as
+ *   rte_vfio_user_get_dev_info(); -EINVAL for a count outside 1..8.
+ */
+__rte_experimental
+int
+rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_wr *wrs,
+		uint32_t num);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Map a mappable region into this process: the whole region, or each sparse
+ * mmap area when the region has VFIO_REGION_INFO_CAP_SPARSE_MMAP. The
+ * mappings belong to the library and are unmapped by
+ * rte_vfio_user_detach_dev(); calling again returns the same mappings.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param index
+ *   Region index.
+ * @param maps
+ *   Array of *@p nr_maps entries to fill.
+ * @param nr_maps
+ *   In: entries in @p maps. Out: number of mappings.
+ * @return
+ *   0 on success; -ENOTSUP when the region is not mappable; -ENOSPC when
+ *   @p maps is too small (*@p nr_maps then tells the need); as
+ *   rte_vfio_user_get_dev_info(); mmap errors.
+ */
+__rte_experimental
+int
+rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_region_map *maps,
+		uint32_t *nr_maps);
+
+/**
+ * Called once when the server of a client device goes away: it closed the
+ * connection (it stopped or died) or broke the protocol. Runs on the control
+ * thread; every call on the device then fails with -ENOTCONN, and the device
+ * stays attached until rte_vfio_user_detach_dev(). The callback must return
+ * quickly; it cannot detach the device (-EDEADLK) and must not wait for
+ * another thread that detaches it.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param arg
+ *   The pointer given to rte_vfio_user_set_disconnect_cb().
+ */
+typedef void (*rte_vfio_user_disconnect_cb_t)(int dev_id, void *arg);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Be told when the server of a client device goes away. A detach is not a
+ * disconnection: once rte_vfio_user_detach_dev() has started, the callback
+ * is not called, and when it returns no callback is running.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param cb
+ *   The callback, or NULL to stop being told.
+ * @param arg
+ *   Opaque pointer passed to @p cb.
+ * @return
+ *   0 on success; -ENODEV for an unknown device id; -ENOTCONN when the
+ *   server is already gone (the callback was called, or would have been);
+ *   -EDEADLK when called from the device's own callback.
+ */
+__rte_experimental
+int
+rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, void *arg);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * VFIO_USER_DEVICE_RESET.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @return
+ *   As rte_vfio_user_get_dev_info().
+ */
+__rte_experimental
+int
+rte_vfio_user_reset(int dev_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _RTE_VFIO_USER_CLIENT_H_ */
