@@ -45,6 +45,15 @@ struct srv_rep {
 	} u;
 };
 
+/* Append data to the reply payload. */
+static void
+srv_rep_add(struct srv_rep *rep, void *data, size_t len)
+{
+	rep->iov[rep->iovcnt].iov_base = data;
+	rep->iov[rep->iovcnt].iov_len = len;
+	rep->iovcnt++;
+}
+
 /*
  * Region access (control thread)
  */
@@ -324,9 +333,7 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 		return ret;
 
 	/* The reply echoes the request. */
-	rep->iov[0].iov_base = unmap;
-	rep->iov[0].iov_len = sizeof(*unmap);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, unmap, sizeof(*unmap));
 	return 0;
 }
 
@@ -340,9 +347,7 @@ srv_h_get_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep 
 		return -EINVAL;
 	*info = s->srv->dev_info;
 	info->argsz = sizeof(*info);
-	rep->iov[0].iov_base = info;
-	rep->iov[0].iov_len = sizeof(*info);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, info, sizeof(*info));
 	return 0;
 }
 
@@ -358,8 +363,7 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 		return -EINVAL;
 	reg = &srv->regs[req->index];
 	if (req->argsz >= reg->info->argsz) {
-		rep->iov[0].iov_base = reg->info;
-		rep->iov[0].iov_len = reg->info->argsz;
+		srv_rep_add(rep, reg->info, reg->info->argsz);
 	} else {
 		/*
 		 * Too small for the capabilities: tell the size needed, as Linux VFIO
@@ -368,10 +372,8 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 		*req = *reg->info;
 		req->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
 		req->cap_offset = 0;
-		rep->iov[0].iov_base = req;
-		rep->iov[0].iov_len = sizeof(*req);
+		srv_rep_add(rep, req, sizeof(*req));
 	}
-	rep->iovcnt = 1;
 	if ((reg->info->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
 			s->peer_max_fds >= 1) {
 		rep->fds[0] = reg->fd;
@@ -397,9 +399,7 @@ srv_h_get_region_io_fds(struct srv_session *s, struct vfio_user_msg *msg, struct
 	/* Fits: checked by rte_vfio_user_set_reg_info(). */
 	needed = sizeof(*req) + n * sizeof(*ent);
 
-	rep->iov[0].iov_base = req;
-	rep->iov[0].iov_len = sizeof(*req);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, req, sizeof(*req));
 	if (n == 0 || req->argsz < needed) {
 		req->argsz = needed;
 		req->count = n;
@@ -439,9 +439,7 @@ srv_h_get_region_io_fds(struct srv_session *s, struct vfio_user_msg *msg, struct
 	req->argsz = needed;
 	req->flags = 0;
 	req->count = n;
-	rep->iov[1].iov_base = ent;
-	rep->iov[1].iov_len = (size_t)n * sizeof(*ent);
-	rep->iovcnt = 2;
+	srv_rep_add(rep, ent, (size_t)n * sizeof(*ent));
 	rep->to_free = ent;
 	return 0;
 }
@@ -457,9 +455,7 @@ srv_h_get_irq_info(struct srv_session *s, struct vfio_user_msg *msg, struct srv_
 		return -EINVAL;
 	*info = srv->irqs[info->index].info;
 	info->argsz = sizeof(*info);
-	rep->iov[0].iov_base = info;
-	rep->iov[0].iov_len = sizeof(*info);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, info, sizeof(*info));
 	return 0;
 }
 
@@ -572,11 +568,8 @@ srv_h_region_read(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 			false);
 	if (ret < 0)
 		return ret;
-	rep->iov[0].iov_base = acc;
-	rep->iov[0].iov_len = sizeof(*acc);
-	rep->iov[1].iov_base = s->xfer_buf;
-	rep->iov[1].iov_len = acc->count;
-	rep->iovcnt = 2;
+	srv_rep_add(rep, acc, sizeof(*acc));
+	srv_rep_add(rep, s->xfer_buf, acc->count);
 	return 0;
 }
 
@@ -598,9 +591,7 @@ srv_h_region_write(struct srv_session *s, struct vfio_user_msg *msg, struct srv_
 			acc->offset, true);
 	if (ret < 0)
 		return ret;
-	rep->iov[0].iov_base = acc;
-	rep->iov[0].iov_len = sizeof(*acc);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, acc, sizeof(*acc));
 	return 0;
 }
 
@@ -635,9 +626,7 @@ srv_h_write_multi(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 		if (ret < 0)
 			return ret;
 	}
-	rep->iov[0].iov_base = wm;
-	rep->iov[0].iov_len = sizeof(*wm);
-	rep->iovcnt = 1;
+	srv_rep_add(rep, wm, sizeof(*wm));
 	return 0;
 }
 
