@@ -137,7 +137,9 @@ srv_check_access(struct vfio_user_server *srv, uint32_t idx, uint64_t off, uint6
 
 /*
  * Message handlers (control thread). Each returns 0 with rep filled, a
- * negative errno for an error reply, SRV_DONE or SRV_CLOSE.
+ * negative errno for an error reply, SRV_DONE, SRV_CLOSE or SRV_UNCHANGED.
+ * The dispatcher has checked the descriptor count and the payload size
+ * given by the command table, and quiesced the data path if it says so.
  */
 
 static int
