@@ -430,23 +430,10 @@ test_client_args(void)
 	return run_fix(client_args_body, NULL);
 }
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_api_suite = {
 	.suite_name = "vfio-user API",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_limits),
 		TEST_CASE(test_server_api),
@@ -456,10 +443,4 @@ static struct unit_test_suite vfio_user_api_suite = {
 	},
 };
 
-static int
-test_vfio_user_api(void)
-{
-	return unit_test_suite_runner(&vfio_user_api_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_api_autotest, test_vfio_user_api);
+REGISTER_VFU_SUITE(vfio_user_api_autotest, vfio_user_api_suite, 0);

@@ -518,7 +518,12 @@ tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool s
 	d->irqs[VFIO_PCI_MSI_IRQ_INDEX].flags |= VFIO_IRQ_INFO_MASKABLE;
 	d->irqs[VFIO_PCI_MSI_IRQ_INDEX].count = TDEV_MSI_COUNT;
 	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags |= VFIO_IRQ_INFO_NORESIZE;
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = TDEV_MSIX_COUNT;
+	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = d->cfg.msix_count != 0 ? d->cfg.msix_count :
+		TDEV_MSIX_COUNT;
+	if (d->cfg.no_msi) {
+		d->irqs[VFIO_PCI_MSI_IRQ_INDEX].flags = 0;
+		d->irqs[VFIO_PCI_MSI_IRQ_INDEX].count = 0;
+	}
 
 	ret = rte_vfio_user_register(d->path, &tdev_ops);
 	if (ret < 0)

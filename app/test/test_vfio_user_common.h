@@ -60,6 +60,8 @@ struct tdev_cfg {
 	uint64_t cb_size;   /* BAR0 size (>= 4 KiB) */
 	uint64_t base_size; /* BAR1 size */
 	bool no_reset;      /* leave out VFIO_DEVICE_FLAGS_RESET */
+	uint32_t msix_count; /* MSI-X vectors, 0: TDEV_MSIX_COUNT */
+	bool no_msi;        /* an MSI index without vectors */
 };
 
 enum tdev_ev_type {

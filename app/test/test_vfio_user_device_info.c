@@ -235,7 +235,7 @@ static int
 case_fd_on_get_info(int *sp)
 {
 	struct vfio_user_device_info info = { .argsz = sizeof(info) };
-	struct vfio_user_region_access a = { .region = 0, .count = 4 };
+	struct vfio_user_region_access a = { .region = HDEV_BAR_RW, .count = 4 };
 	int fd, base, ret;
 
 	if (open_eventfds(&fd, 1) < 0)
@@ -259,9 +259,9 @@ static int
 case_bad_argsz(int *sp)
 {
 	struct vfio_user_device_info di = { .argsz = 8 };
-	struct vfio_region_info ri = { .argsz = 16, .index = 0 };
+	struct vfio_region_info ri = { .argsz = 16, .index = HDEV_BAR_RW };
 	struct vfio_irq_info ii = { .argsz = 4, .index = VFIO_PCI_MSIX_IRQ_INDEX };
-	struct vfio_user_region_io_fds_req io = { .argsz = 8, .index = 0 };
+	struct vfio_user_region_io_fds_req io = { .argsz = 8, .index = HDEV_BAR_RW };
 	struct vfio_user_dma_map map = { .argsz = 16, .flags = 3, .addr = 0x40000000,
 		.size = 0x1000 };
 	struct vfio_user_dma_unmap um = { .argsz = 16, .addr = 0x40000000, .size = 0x1000 };
@@ -308,7 +308,7 @@ static int
 case_large_argsz(int *sp)
 {
 	struct vfio_user_device_info di = { .argsz = 4096 }, dr;
-	struct vfio_region_info ri = { .argsz = 4096, .index = VFIO_PCI_BAR0_REGION_INDEX }, rr;
+	struct vfio_region_info ri = { .argsz = 4096, .index = HDEV_BAR_RW }, rr;
 	struct vfio_irq_info ii = { .argsz = 64, .index = VFIO_PCI_MSIX_IRQ_INDEX }, ir;
 
 	/* Larger argsz is fine; replies carry the size needed. */
@@ -319,7 +319,7 @@ case_large_argsz(int *sp)
 	CHECK(cmd_ok(*sp, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), NULL, 0, sizeof(rr),
 		"GET_REGION_INFO argsz 4096"));
 	memcpy(&rr, rx.data, sizeof(rr));
-	TEST_ASSERT(rr.argsz == sizeof(rr) && rr.index == 0 && rr.size == BAR0_SIZE &&
+	TEST_ASSERT(rr.argsz == sizeof(rr) && rr.index == HDEV_BAR_RW && rr.size == HDEV_RW_SIZE &&
 		rr.flags == (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE) &&
 		rr.cap_offset == 0, "GET_REGION_INFO reply argsz %u index %u size %" PRIu64
 		" flags %#x cap_offset %u", rr.argsz, rr.index, (uint64_t)rr.size, rr.flags,
@@ -328,7 +328,7 @@ case_large_argsz(int *sp)
 		"GET_IRQ_INFO argsz 64"));
 	memcpy(&ir, rx.data, sizeof(ir));
 	TEST_ASSERT(ir.argsz == sizeof(ir) && ir.index == VFIO_PCI_MSIX_IRQ_INDEX &&
-		ir.count == MSIX_COUNT &&
+		ir.count == HDEV_MSIX_COUNT &&
 		ir.flags == (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE),
 		"GET_IRQ_INFO reply argsz %u index %u count %u flags %#x", ir.argsz, ir.index,
 		ir.count, ir.flags);
@@ -373,25 +373,10 @@ HCASE(bad_argsz, true)
 HCASE(large_argsz, true)
 HCASE(index_out_of_range, true)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_device_info_suite = {
 	.suite_name = "vfio-user device, region and IRQ info",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_dev_info),
 		TEST_CASE(test_io_fds),
@@ -403,10 +388,4 @@ static struct unit_test_suite vfio_user_device_info_suite = {
 	},
 };
 
-static int
-test_vfio_user_device_info(void)
-{
-	return hostile_suite_run(&vfio_user_device_info_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_device_info_autotest, test_vfio_user_device_info);
+REGISTER_VFU_SUITE(vfio_user_device_info_autotest, vfio_user_device_info_suite, VFU_CASES_HOSTILE);

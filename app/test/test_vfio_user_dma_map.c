@@ -404,7 +404,7 @@ case_dma_memfd_disconnect(int *sp)
 	uint8_t pattern[64], *map;
 	uint64_t len = 0x10000;
 	const uint64_t iova = 0x50000000;
-	unsigned int destroys = __atomic_load_n(&dev_a.destroys, __ATOMIC_SEQ_CST);
+	unsigned int destroys = __atomic_load_n(&dev_a.nr_destroyed, __ATOMIC_SEQ_CST);
 	uint64_t end;
 	void *vva;
 	int fd, ret = TEST_FAILED;
@@ -449,11 +449,11 @@ case_dma_memfd_disconnect(int *sp)
 	}
 	end = now_ms() + LEAK_WAIT_MS;
 	while (now_ms() < end &&
-			__atomic_load_n(&dev_a.destroys, __ATOMIC_SEQ_CST) == destroys)
+			__atomic_load_n(&dev_a.nr_destroyed, __ATOMIC_SEQ_CST) == destroys)
 		usleep(5000);
-	if (__atomic_load_n(&dev_a.destroys, __ATOMIC_SEQ_CST) != destroys + 1) {
+	if (__atomic_load_n(&dev_a.nr_destroyed, __ATOMIC_SEQ_CST) != destroys + 1) {
 		printf("  destroy_device calls: %u, expected %u\n",
-			__atomic_load_n(&dev_a.destroys, __ATOMIC_SEQ_CST), destroys + 1);
+			__atomic_load_n(&dev_a.nr_destroyed, __ATOMIC_SEQ_CST), destroys + 1);
 		goto out;
 	}
 	ret = TEST_SUCCESS;
@@ -470,25 +470,10 @@ HCASE(dma_unmap_bad, true)
 HCASE(dma_map_bad_offset, true)
 HCASE(dma_memfd_disconnect, true)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_dma_map_suite = {
 	.suite_name = "vfio-user DMA map and unmap",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_dma_fd),
 		TEST_CASE(test_dma_errors),
@@ -503,10 +488,4 @@ static struct unit_test_suite vfio_user_dma_map_suite = {
 	},
 };
 
-static int
-test_vfio_user_dma_map(void)
-{
-	return hostile_suite_run(&vfio_user_dma_map_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_dma_map_autotest, test_vfio_user_dma_map);
+REGISTER_VFU_SUITE(vfio_user_dma_map_autotest, vfio_user_dma_map_suite, VFU_CASES_HOSTILE);

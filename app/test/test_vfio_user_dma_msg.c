@@ -570,27 +570,10 @@ test_dma_main_socket(void)
 	return dma_case(0);
 }
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	TEST_ASSERT_SUCCESS(fake_suite_setup(), "fake server set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	fake_suite_teardown();
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_dma_msg_suite = {
 	.suite_name = "vfio-user DMA through messages",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_dma_nofd),
 		TEST_CASE(test_dma_from_callback),
@@ -602,10 +585,5 @@ static struct unit_test_suite vfio_user_dma_msg_suite = {
 	},
 };
 
-static int
-test_vfio_user_dma_msg(void)
-{
-	return hostile_suite_run(&vfio_user_dma_msg_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_dma_msg_autotest, test_vfio_user_dma_msg);
+REGISTER_VFU_SUITE(vfio_user_dma_msg_autotest, vfio_user_dma_msg_suite,
+	VFU_CASES_HOSTILE | VFU_CASES_FAKE);

@@ -124,7 +124,7 @@ case_size_max_ok(int *sp)
 
 	if (buf == NULL)
 		return TEST_FAILED;
-	build_access(buf, VFIO_PCI_BAR2_REGION_INDEX, 0, count, NULL, 0);
+	build_access(buf, HDEV_BAR_BIG, 0, count, NULL, 0);
 	/* count > max_data_xfer_size: EINVAL, but the message itself was read whole. */
 	ret = cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, buf, len, NULL, 0, EINVAL,
 		"REGION_WRITE of max_msg_size");
@@ -272,12 +272,12 @@ static int
 case_no_reply_write(int *sp)
 {
 	uint8_t buf[64], data[4] = { 0xde, 0xad, 0xbe, 0xef }, got[4];
-	uint32_t len = build_access(buf, VFIO_PCI_BAR0_REGION_INDEX, 0x40, 4, data, 4);
+	uint32_t len = build_access(buf, HDEV_BAR_RW, 0x40, 4, data, 4);
 
-	memset(dev_a.bar0 + 0x40, 0, 4);
+	memset(dev_a.base_mem + 0x40, 0, 4);
 	CHECK_SENT(raw_send(*sp, nid(), VFIO_USER_REGION_WRITE, VFIO_USER_F_NO_REPLY, buf, len,
 		NULL, 0));
-	CHECK(region_read_ok(*sp, VFIO_PCI_BAR0_REGION_INDEX, 0x40, 4, got,
+	CHECK(region_read_ok(*sp, HDEV_BAR_RW, 0x40, 4, got,
 		"REGION_READ after NO_REPLY write"));
 	TEST_ASSERT(memcmp(got, data, 4) == 0, "NO_REPLY write not performed: %02x%02x%02x%02x",
 		got[0], got[1], got[2], got[3]);
@@ -310,10 +310,10 @@ case_wrong_sizes(int *sp)
 	struct vfio_user_dma_unmap um = { .argsz = sizeof(um), .addr = 0x30000000,
 		.size = 0x1000 };
 	struct vfio_user_device_info di = { .argsz = sizeof(di) };
-	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = 0 };
-	struct vfio_user_region_io_fds_req io = { .argsz = sizeof(io), .index = 0 };
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = HDEV_BAR_RW };
+	struct vfio_user_region_io_fds_req io = { .argsz = sizeof(io), .index = HDEV_BAR_RW };
 	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
-	struct vfio_user_region_access ra = { .offset = 0, .region = 0, .count = 4 };
+	struct vfio_user_region_access ra = { .offset = 0, .region = HDEV_BAR_RW, .count = 4 };
 	const struct {
 		uint16_t cmd;
 		const void *body;
@@ -343,7 +343,7 @@ case_wrong_sizes(int *sp)
 		{ VFIO_USER_DEVICE_RESET, NULL, 0, 1, "RESET 1" },
 		{ VFIO_USER_DEVICE_RESET, NULL, 0, 4, "RESET 4" },
 	};
-	unsigned int i, resets = __atomic_load_n(&dev_a.resets, __ATOMIC_SEQ_CST);
+	unsigned int i, resets = tdev_ev_count(&dev_a, TDEV_EV_RESET, -1);
 
 	for (i = 0; i < RTE_DIM(cases); i++) {
 		memset(p, 0, sizeof(p));
@@ -352,7 +352,7 @@ case_wrong_sizes(int *sp)
 		CHECK(cmd_err(*sp, cases[i].cmd, 0, p, cases[i].len, NULL, 0, EINVAL,
 			cases[i].what));
 	}
-	TEST_ASSERT_EQUAL(__atomic_load_n(&dev_a.resets, __ATOMIC_SEQ_CST), resets,
+	TEST_ASSERT_EQUAL(tdev_ev_count(&dev_a, TDEV_EV_RESET, -1), resets,
 		"reset_device called for a RESET with a payload");
 	/* No DMA_MAP of a wrong size was made. */
 	CHECK(cmd_err(*sp, VFIO_USER_DMA_UNMAP, 0, &um, sizeof(um), NULL, 0, ENOENT,
@@ -376,11 +376,12 @@ case_pipelined_reads(int *sp)
 	int i;
 
 	g_next_id += PIPE_N;
-	tdev_fill(dev_a.bar0, BAR0_SIZE, 0x9e);
+	tdev_fill(dev_a.base_mem, HDEV_RW_SIZE, 0x9e);
 	for (i = 0; i < PIPE_N; i++) {
 		hdr = (struct vfio_user_hdr){ .msg_id = id0 + i, .cmd = VFIO_USER_REGION_READ,
 			.size = msz };
-		a = (struct vfio_user_region_access){ .offset = i * 8, .region = 0, .count = 8 };
+		a = (struct vfio_user_region_access){ .offset = i * 8, .region = HDEV_BAR_RW,
+			.count = 8 };
 		memcpy(buf + i * msz, &hdr, sizeof(hdr));
 		memcpy(buf + i * msz + sizeof(hdr), &a, sizeof(a));
 	}
@@ -390,8 +391,9 @@ case_pipelined_reads(int *sp)
 		CHECK(expect_reply(*sp, (uint16_t)(id0 + i), VFIO_USER_REGION_READ,
 			sizeof(a) + 8, what));
 		memcpy(&a, rx.data, sizeof(a));
-		TEST_ASSERT(a.offset == (uint64_t)i * 8 && a.region == 0 && a.count == 8 &&
-			memcmp(rx.data + sizeof(a), dev_a.bar0 + i * 8, 8) == 0,
+		TEST_ASSERT(a.offset == (uint64_t)i * 8 && a.region == HDEV_BAR_RW &&
+			a.count == 8 &&
+			memcmp(rx.data + sizeof(a), dev_a.base_mem + i * 8, 8) == 0,
 			"%s: wrong reply contents", what);
 	}
 	return expect_silence(*sp, SILENCE_MS, "nothing after 50 replies");
@@ -417,25 +419,10 @@ HCASE(no_reply_error, true)
 HCASE(wrong_sizes, true)
 HCASE(pipelined_reads, true)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_framing_suite = {
 	.suite_name = "vfio-user message framing",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE_NAMED("short header, EOF", tc_short_header),
 		TEST_CASE_NAMED("short header, close", tc_short_header_close),
@@ -460,10 +447,4 @@ static struct unit_test_suite vfio_user_framing_suite = {
 	},
 };
 
-static int
-test_vfio_user_framing(void)
-{
-	return hostile_suite_run(&vfio_user_framing_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_framing_autotest, test_vfio_user_framing);
+REGISTER_VFU_SUITE(vfio_user_framing_autotest, vfio_user_framing_suite, VFU_CASES_HOSTILE);

@@ -378,7 +378,7 @@ case_set_irqs_bad(int *sp)
 {
 	const uint32_t msix = VFIO_PCI_MSIX_IRQ_INDEX, intx = VFIO_PCI_INTX_IRQ_INDEX;
 	const uint32_t trig = VFIO_IRQ_SET_ACTION_TRIGGER;
-	int fds[MSIX_COUNT], got[MSIX_COUNT], base, ret, i;
+	int fds[HDEV_MSIX_COUNT], got[HDEV_MSIX_COUNT], base, ret, i;
 
 	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_EVENTFD | trig, msix,
 		0, 1, NULL, 0, EINVAL, "two DATA bits"));
@@ -393,8 +393,8 @@ case_set_irqs_bad(int *sp)
 		EINVAL, "index 5"));
 	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | trig, msix, 0xffffffff, 2, NULL, 0,
 		EINVAL, "start 0xffffffff count 2"));
-	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | trig, msix, MSIX_COUNT - 1, 2, NULL, 0,
-		EINVAL, "start 3 count 2"));
+	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | trig, msix, HDEV_MSIX_COUNT - 1, 2,
+		NULL, 0, EINVAL, "start 3 count 2"));
 	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | trig, msix, 1, 0, NULL, 0, EINVAL,
 		"count 0 with start 1"));
 	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, msix, 0, 1,
@@ -404,7 +404,7 @@ case_set_irqs_bad(int *sp)
 	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | trig, VFIO_PCI_MSI_IRQ_INDEX, 0, 1,
 		NULL, 0, EINVAL, "index with count 0"));
 
-	if (open_eventfds(fds, MSIX_COUNT) < 0)
+	if (open_eventfds(fds, HDEV_MSIX_COUNT) < 0)
 		return TEST_FAILED;
 	base = count_fds();
 	ret = set_irqs_err(*sp, VFIO_IRQ_SET_DATA_EVENTFD | trig, msix, 0, 2, fds, 1, EINVAL,
@@ -417,11 +417,11 @@ case_set_irqs_bad(int *sp)
 			"DATA_NONE with an fd");
 	if (ret == TEST_SUCCESS)
 		ret = fds_wait(base, "fds of refused SET_IRQS closed");
-	close_fds(fds, MSIX_COUNT);
+	close_fds(fds, HDEV_MSIX_COUNT);
 	CHECK(ret);
 	/* None of those assigned an eventfd. */
-	TEST_ASSERT_SUCCESS(rte_vfio_user_get_irq(dev_a.id, msix, MSIX_COUNT, got), "get_irq");
-	for (i = 0; i < MSIX_COUNT; i++)
+	TEST_ASSERT_SUCCESS(rte_vfio_user_get_irq(dev_a.id, msix, HDEV_MSIX_COUNT, got), "get_irq");
+	for (i = 0; i < HDEV_MSIX_COUNT; i++)
 		TEST_ASSERT_EQUAL(got[i], -1, "MSI-X %d has an eventfd after refused SET_IRQS", i);
 	return TEST_SUCCESS;
 }
@@ -431,13 +431,13 @@ case_set_irqs_fds_dropped(int *sp)
 {
 	struct vfio_irq_set set = { .argsz = sizeof(set),
 		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = MSIX_COUNT };
-	int fds[MSIX_COUNT], base, ret;
+		.index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = HDEV_MSIX_COUNT };
+	int fds[HDEV_MSIX_COUNT], base, ret;
 
-	if (open_eventfds(fds, MSIX_COUNT) < 0)
+	if (open_eventfds(fds, HDEV_MSIX_COUNT) < 0)
 		return TEST_FAILED;
 	base = count_fds();
-	ret = cmd_ok(*sp, VFIO_USER_DEVICE_SET_IRQS, &set, sizeof(set), fds, MSIX_COUNT, 0,
+	ret = cmd_ok(*sp, VFIO_USER_DEVICE_SET_IRQS, &set, sizeof(set), fds, HDEV_MSIX_COUNT, 0,
 		"SET_IRQS 4 eventfds");
 	if (ret == TEST_SUCCESS && rte_vfio_user_irq_trigger(dev_a.id, VFIO_PCI_MSIX_IRQ_INDEX,
 			2) != 0)
@@ -446,16 +446,16 @@ case_set_irqs_fds_dropped(int *sp)
 		printf("  MSI-X 2 not signalled\n");
 		ret = TEST_FAILED;
 	}
-	if (ret == TEST_SUCCESS && count_fds() != base + MSIX_COUNT) {
+	if (ret == TEST_SUCCESS && count_fds() != base + HDEV_MSIX_COUNT) {
 		printf("  %d fds while the server holds 4 eventfds, expected %d\n", count_fds(),
-			base + MSIX_COUNT);
+			base + HDEV_MSIX_COUNT);
 		ret = TEST_FAILED;
 	}
 	/* Disconnect: the session and the server's copies go; ours stay. */
 	raw_close(sp);
 	if (ret == TEST_SUCCESS)
-		ret = fds_wait(g_case_fds + MSIX_COUNT, "IRQ eventfds closed on disconnect");
-	close_fds(fds, MSIX_COUNT);
+		ret = fds_wait(g_case_fds + HDEV_MSIX_COUNT, "IRQ eventfds closed on disconnect");
+	close_fds(fds, HDEV_MSIX_COUNT);
 	return ret;
 }
 
@@ -463,25 +463,10 @@ HCASE(wrong_sizes_set_irqs, true)
 HCASE(set_irqs_bad, true)
 HCASE(set_irqs_fds_dropped, true)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_irqs_suite = {
 	.suite_name = "vfio-user interrupts",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_irq),
 		TEST_CASE(test_irq_mask),
@@ -493,10 +478,4 @@ static struct unit_test_suite vfio_user_irqs_suite = {
 	},
 };
 
-static int
-test_vfio_user_irqs(void)
-{
-	return hostile_suite_run(&vfio_user_irqs_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_irqs_autotest, test_vfio_user_irqs);
+REGISTER_VFU_SUITE(vfio_user_irqs_autotest, vfio_user_irqs_suite, VFU_CASES_HOSTILE);

@@ -454,19 +454,19 @@ case_wrong_sizes_write(int *sp)
 	uint32_t len;
 
 	memset(data, 0x77, sizeof(data));
-	memset(dev_a.bar0 + 0x100, 0, 8);
+	memset(dev_a.base_mem + 0x100, 0, 8);
 	/* count 4 with 3 or 5 data bytes; a payload shorter than the access header. */
-	len = build_access(p, VFIO_PCI_BAR0_REGION_INDEX, 0x100, 4, data, 3);
+	len = build_access(p, HDEV_BAR_RW, 0x100, 4, data, 3);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, len, NULL, 0, EINVAL,
 		"REGION_WRITE count 4, 3 bytes"));
-	len = build_access(p, VFIO_PCI_BAR0_REGION_INDEX, 0x100, 4, data, 5);
+	len = build_access(p, HDEV_BAR_RW, 0x100, 4, data, 5);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, len, NULL, 0, EINVAL,
 		"REGION_WRITE count 4, 5 bytes"));
-	len = build_access(p, VFIO_PCI_BAR0_REGION_INDEX, 0x100, 0, NULL, 0);
+	len = build_access(p, HDEV_BAR_RW, 0x100, 0, NULL, 0);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, 12, NULL, 0, EINVAL,
 		"REGION_WRITE 12-byte payload"));
-	TEST_ASSERT(memcmp(dev_a.bar0 + 0x100, zero, 8) == 0,
-		"a refused REGION_WRITE changed BAR0");
+	TEST_ASSERT(memcmp(dev_a.base_mem + 0x100, zero, 8) == 0,
+		"a refused REGION_WRITE changed BAR1");
 	return TEST_SUCCESS;
 }
 
@@ -481,12 +481,12 @@ case_region_bounds(int *sp)
 		uint32_t count;
 		const char *what;
 	} bad[] = {
-		{ VFIO_PCI_BAR0_REGION_INDEX, BAR0_SIZE, 1, "BAR0 at size" },
-		{ VFIO_PCI_BAR0_REGION_INDEX, BAR0_SIZE - 1, 2, "BAR0 crossing the end" },
-		{ VFIO_PCI_BAR0_REGION_INDEX, UINT64_MAX - 3, 8, "BAR0 offset wraps" },
-		{ VFIO_PCI_BAR0_REGION_INDEX, UINT64_MAX, 1, "BAR0 offset 2^64-1" },
-		{ VFIO_PCI_BAR0_REGION_INDEX, 0, BAR0_SIZE + 1, "BAR0 count above size" },
-		{ VFIO_PCI_CONFIG_REGION_INDEX, CFG_SIZE - 1, 2, "config crossing the end" },
+		{ HDEV_BAR_RW, HDEV_RW_SIZE, 1, "BAR1 at size" },
+		{ HDEV_BAR_RW, HDEV_RW_SIZE - 1, 2, "BAR1 crossing the end" },
+		{ HDEV_BAR_RW, UINT64_MAX - 3, 8, "BAR1 offset wraps" },
+		{ HDEV_BAR_RW, UINT64_MAX, 1, "BAR1 offset 2^64-1" },
+		{ HDEV_BAR_RW, 0, HDEV_RW_SIZE + 1, "BAR1 count above size" },
+		{ VFIO_PCI_CONFIG_REGION_INDEX, TDEV_CFG_SIZE - 1, 2, "config crossing the end" },
 		{ VFIO_PCI_CONFIG_REGION_INDEX, UINT64_MAX - 1, 4, "config offset wraps" },
 		{ VFIO_PCI_CONFIG_REGION_INDEX, 0x8000000000000000ULL, 4, "config offset 2^63" },
 		{ VFIO_PCI_ROM_REGION_INDEX, 0, 4, "ROM of size 0" },
@@ -507,10 +507,10 @@ case_region_bounds(int *sp)
 		snprintf(what, sizeof(what), "REGION_WRITE %s", bad[i].what);
 		CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, len, NULL, 0, EINVAL, what));
 	}
-	TEST_ASSERT(!dev_a.cfg_bad_range, "config callback called with an out-of-range access");
+	TEST_ASSERT(!dev_a.cb_bad_range, "config callback called with an out-of-range access");
 	/* The last byte is reachable. */
-	CHECK(region_read_ok(*sp, VFIO_PCI_BAR0_REGION_INDEX, BAR0_SIZE - 1, 1, data,
-		"REGION_READ last byte of BAR0"));
+	CHECK(region_read_ok(*sp, HDEV_BAR_RW, HDEV_RW_SIZE - 1, 1, data,
+		"REGION_READ last byte of BAR1"));
 	return TEST_SUCCESS;
 }
 
@@ -524,15 +524,15 @@ case_region_count(int *sp)
 
 	if (p == NULL)
 		return TEST_FAILED;
-	build_access(p, VFIO_PCI_BAR0_REGION_INDEX, 0, 0, NULL, 0);
+	build_access(p, HDEV_BAR_RW, 0, 0, NULL, 0);
 	if (cmd_err(*sp, VFIO_USER_REGION_READ, 0, p, 16, NULL, 0, EINVAL,
 			"REGION_READ count 0") != TEST_SUCCESS)
 		goto out;
 	if (cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, 16, NULL, 0, EINVAL,
 			"REGION_WRITE count 0") != TEST_SUCCESS)
 		goto out;
-	/* BAR2 is 2 MiB: only the transfer limit refuses these. */
-	build_access(p, VFIO_PCI_BAR2_REGION_INDEX, 0, max + 1, NULL, 0);
+	/* BAR0 is 2 MiB: only the transfer limit refuses these. */
+	build_access(p, HDEV_BAR_BIG, HDEV_BIG_OFF, max + 1, NULL, 0);
 	if (cmd_err(*sp, VFIO_USER_REGION_READ, 0, p, 16, NULL, 0, EINVAL,
 			"REGION_READ count max_data_xfer_size + 1") != TEST_SUCCESS)
 		goto out;
@@ -540,7 +540,7 @@ case_region_count(int *sp)
 			"REGION_WRITE count max_data_xfer_size + 1") != TEST_SUCCESS)
 		goto out;
 	/* Exactly the limit works. */
-	build_access(p, VFIO_PCI_BAR2_REGION_INDEX, 0, max, NULL, 0);
+	build_access(p, HDEV_BAR_BIG, HDEV_BIG_OFF, max, NULL, 0);
 	if (cmd_ok(*sp, VFIO_USER_REGION_READ, p, 16, NULL, 0,
 			sizeof(struct vfio_user_region_access) + max,
 			"REGION_READ count max_data_xfer_size") != TEST_SUCCESS)
@@ -557,13 +557,13 @@ case_region_write_ro(int *sp)
 	uint8_t p[64], data[4] = { 0xaa, 0xbb, 0xcc, 0xdd }, got[4], orig[4];
 	uint32_t len;
 
-	memcpy(orig, dev_a.bar1 + 0x10, 4);
-	len = build_access(p, VFIO_PCI_BAR1_REGION_INDEX, 0x10, 4, data, 4);
+	memcpy(orig, dev_a.ro_mem + 0x10, 4);
+	len = build_access(p, HDEV_BAR_RO, 0x10, 4, data, 4);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE, 0, p, len, NULL, 0, EINVAL,
-		"REGION_WRITE to read-only BAR1"));
-	CHECK(region_read_ok(*sp, VFIO_PCI_BAR1_REGION_INDEX, 0x10, 4, got,
-		"REGION_READ of BAR1"));
-	TEST_ASSERT(memcmp(got, orig, 4) == 0, "read-only BAR1 was written");
+		"REGION_WRITE to read-only BAR2"));
+	CHECK(region_read_ok(*sp, HDEV_BAR_RO, 0x10, 4, got,
+		"REGION_READ of BAR2"));
+	TEST_ASSERT(memcmp(got, orig, 4) == 0, "read-only BAR2 was written");
 	/* A region without the READ flag (VGA, no flags). */
 	len = build_access(p, VFIO_PCI_VGA_REGION_INDEX, 0, 4, NULL, 0);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_READ, 0, p, len, NULL, 0, EINVAL,
@@ -583,7 +583,8 @@ case_region_cb_errno(int *sp)
 	len = build_access(p, VFIO_PCI_CONFIG_REGION_INDEX, 0x40, 2, data, 2);
 	CHECK(cmd_ok(*sp, VFIO_USER_REGION_WRITE, p, len, NULL, 0,
 		sizeof(struct vfio_user_region_access), "config write at 0x40"));
-	TEST_ASSERT(dev_a.cfg[0x40] == 0x12 && dev_a.cfg[0x41] == 0x34, "config write lost");
+	TEST_ASSERT(dev_a.cfg_space[0x40] == 0x12 && dev_a.cfg_space[0x41] == 0x34,
+		"config write lost");
 	return TEST_SUCCESS;
 }
 
@@ -601,16 +602,16 @@ build_wm(uint8_t *buf, uint64_t wr_cnt, const struct vfio_user_write_multi_entry
 static int
 case_write_multi_not_negotiated(int *sp)
 {
-	struct vfio_user_write_multi_entry e = { .offset = 0x200, .region = 0, .count = 4,
+	struct vfio_user_write_multi_entry e = { .offset = 0x200, .region = HDEV_BAR_RW, .count = 4,
 		.data = { 1, 2, 3, 4 } };
 	static const uint8_t zero[4];
 	uint8_t buf[64];
 	uint32_t len = build_wm(buf, 1, &e, 1);
 
-	memset(dev_a.bar0 + 0x200, 0, 4);
+	memset(dev_a.base_mem + 0x200, 0, 4);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI not negotiated"));
-	TEST_ASSERT(memcmp(dev_a.bar0 + 0x200, zero, 4) == 0, "WRITE_MULTI performed anyway");
+	TEST_ASSERT(memcmp(dev_a.base_mem + 0x200, zero, 4) == 0, "WRITE_MULTI performed anyway");
 	return TEST_SUCCESS;
 }
 
@@ -618,8 +619,8 @@ static int
 case_write_multi_bad(int *sp)
 {
 	struct vfio_user_write_multi_entry e[2] = {
-		{ .offset = 0x300, .region = 0, .count = 4, .data = { 1, 2, 3, 4 } },
-		{ .offset = 0x308, .region = 0, .count = 9, .data = { 5 } },
+		{ .offset = 0x300, .region = HDEV_BAR_RW, .count = 4, .data = { 1, 2, 3, 4 } },
+		{ .offset = 0x308, .region = HDEV_BAR_RW, .count = 9, .data = { 5 } },
 	};
 	static const uint8_t zero[16];
 	uint8_t buf[128];
@@ -627,7 +628,7 @@ case_write_multi_bad(int *sp)
 	uint32_t len;
 
 	CHECK(negotiate_with(*sp, WM_CAPS, "VERSION with write_multiple"));
-	memset(dev_a.bar0 + 0x300, 0, 16);
+	memset(dev_a.base_mem + 0x300, 0, 16);
 	len = build_wm(buf, 0, e, 0);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI wr_cnt 0"));
@@ -640,12 +641,12 @@ case_write_multi_bad(int *sp)
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI count 0"));
 	e[1].count = 8;
-	e[1].offset = BAR0_SIZE - 4;
+	e[1].offset = HDEV_RW_SIZE - 4;
 	len = build_wm(buf, 2, e, 2);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI past the end"));
 	e[1].offset = 0x10;
-	e[1].region = VFIO_PCI_BAR1_REGION_INDEX;
+	e[1].region = HDEV_BAR_RO;
 	len = build_wm(buf, 2, e, 2);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI to read-only region"));
@@ -653,10 +654,10 @@ case_write_multi_bad(int *sp)
 	len = build_wm(buf, 2, e, 2);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
 		"WRITE_MULTI region 9"));
-	TEST_ASSERT(memcmp(dev_a.bar0 + 0x300, zero, 16) == 0,
+	TEST_ASSERT(memcmp(dev_a.base_mem + 0x300, zero, 16) == 0,
 		"a refused WRITE_MULTI performed some of its writes");
 	/* Sizes: wr_cnt 2 with one entry, and a stray byte. */
-	e[1].region = 0;
+	e[1].region = HDEV_BAR_RW;
 	e[1].offset = 0x308;
 	len = build_wm(buf, 2, e, 1);
 	CHECK(cmd_err(*sp, VFIO_USER_REGION_WRITE_MULTI, 0, buf, len, NULL, 0, EINVAL,
@@ -673,8 +674,8 @@ case_write_multi_bad(int *sp)
 		"WRITE_MULTI valid"));
 	memcpy(&wr_cnt, rx.data, sizeof(wr_cnt));
 	TEST_ASSERT_EQUAL(wr_cnt, 2, "WRITE_MULTI reply wr_cnt");
-	TEST_ASSERT(memcmp(dev_a.bar0 + 0x300, e[0].data, 4) == 0 &&
-		memcmp(dev_a.bar0 + 0x308, e[1].data, 8) == 0, "WRITE_MULTI data not written");
+	TEST_ASSERT(memcmp(dev_a.base_mem + 0x300, e[0].data, 4) == 0 &&
+		memcmp(dev_a.base_mem + 0x308, e[1].data, 8) == 0, "WRITE_MULTI data not written");
 	return TEST_SUCCESS;
 }
 
@@ -686,25 +687,10 @@ HCASE(region_cb_errno, true)
 HCASE(write_multi_not_negotiated, true)
 HCASE(write_multi_bad, false)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_region_suite = {
 	.suite_name = "vfio-user region access",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_region_rw_cb),
 		TEST_CASE(test_region_rw_base),
@@ -722,10 +708,4 @@ static struct unit_test_suite vfio_user_region_suite = {
 	},
 };
 
-static int
-test_vfio_user_region(void)
-{
-	return hostile_suite_run(&vfio_user_region_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_region_autotest, test_vfio_user_region);
+REGISTER_VFU_SUITE(vfio_user_region_autotest, vfio_user_region_suite, VFU_CASES_HOSTILE);

@@ -560,25 +560,10 @@ test_detach_while_waiting(void)
 	return fake_run_case(scr_silent, 0, body_detach_waiter);
 }
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(fake_suite_setup(), "fake server set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	fake_suite_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_replies_suite = {
 	.suite_name = "vfio-user client reply handling",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_reply_wrong_msg_id),
 		TEST_CASE(test_reply_bad_sizes),
@@ -593,10 +578,4 @@ static struct unit_test_suite vfio_user_replies_suite = {
 	},
 };
 
-static int
-test_vfio_user_replies(void)
-{
-	return unit_test_suite_runner(&vfio_user_replies_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_replies_autotest, test_vfio_user_replies);
+REGISTER_VFU_SUITE(vfio_user_replies_autotest, vfio_user_replies_suite, VFU_CASES_FAKE);

@@ -100,46 +100,31 @@ test_reset(void)
 static int
 case_reset(int *sp)
 {
-	unsigned int r = __atomic_load_n(&dev_a.resets, __ATOMIC_SEQ_CST);
+	unsigned int r = tdev_ev_count(&dev_a, TDEV_EV_RESET, -1);
 	uint8_t one = 0;
 
 	CHECK(cmd_ok(*sp, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0, 0, "RESET"));
-	TEST_ASSERT_EQUAL(__atomic_load_n(&dev_a.resets, __ATOMIC_SEQ_CST), r + 1,
+	TEST_ASSERT_EQUAL(tdev_ev_count(&dev_a, TDEV_EV_RESET, -1), r + 1,
 		"reset_device calls");
 	CHECK(cmd_err(*sp, VFIO_USER_DEVICE_RESET, 0, &one, 1, NULL, 0, EINVAL,
 		"RESET with a payload"));
-	TEST_ASSERT_EQUAL(__atomic_load_n(&dev_a.resets, __ATOMIC_SEQ_CST), r + 1,
+	TEST_ASSERT_EQUAL(tdev_ev_count(&dev_a, TDEV_EV_RESET, -1), r + 1,
 		"reset_device calls after a bad RESET");
 	/* dev_b has no VFIO_DEVICE_FLAGS_RESET. */
-	r = __atomic_load_n(&dev_b.resets, __ATOMIC_SEQ_CST);
+	r = tdev_ev_count(&dev_b, TDEV_EV_RESET, -1);
 	CHECK(cmd_err(b_sock, VFIO_USER_DEVICE_RESET, 0, NULL, 0, NULL, 0, EINVAL,
 		"RESET of a device without the RESET flag"));
-	TEST_ASSERT_EQUAL(__atomic_load_n(&dev_b.resets, __ATOMIC_SEQ_CST), r,
+	TEST_ASSERT_EQUAL(tdev_ev_count(&dev_b, TDEV_EV_RESET, -1), r,
 		"reset_device of dev_b called");
 	return TEST_SUCCESS;
 }
 
 HCASE(reset, true)
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_reset_suite = {
 	.suite_name = "vfio-user reset",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_reset),
 		TEST_CASE_NAMED("RESET", tc_reset),
@@ -147,10 +132,4 @@ static struct unit_test_suite vfio_user_reset_suite = {
 	},
 };
 
-static int
-test_vfio_user_reset(void)
-{
-	return hostile_suite_run(&vfio_user_reset_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_reset_autotest, test_vfio_user_reset);
+REGISTER_VFU_SUITE(vfio_user_reset_autotest, vfio_user_reset_suite, VFU_CASES_HOSTILE);

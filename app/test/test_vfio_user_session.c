@@ -664,31 +664,12 @@ static struct unit_test_suite vfio_user_multi_dev_suite = {
 	},
 };
 
-static int
-test_vfio_user_multi_dev(void)
-{
-	return unit_test_suite_runner(&vfio_user_multi_dev_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_multi_dev_autotest, test_vfio_user_multi_dev);
-
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	vfu_suite_teardown();
-}
+REGISTER_VFU_SUITE(vfio_user_multi_dev_autotest, vfio_user_multi_dev_suite, 0);
 
 static struct unit_test_suite vfio_user_session_suite = {
 	.suite_name = "vfio-user sessions",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_notify_order),
 		TEST_CASE(test_reconnect),

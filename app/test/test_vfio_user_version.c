@@ -483,13 +483,13 @@ case_version_bare(int *sp)
 	int caps;
 
 	memset(want, 0x3c, sizeof(want));
-	memcpy(dev_a.bar0 + 0x80, want, sizeof(want));
+	memcpy(dev_a.base_mem + 0x80, want, sizeof(want));
 	CHECK(negotiate_with(*sp, NULL, "bare VERSION 0.0"));
 	CHECK(check_version_reply(NULL, 0, &caps, "bare VERSION 0.0"));
 	CHECK(check_get_info(*sp, &dev_a, "GET_INFO after bare VERSION"));
-	CHECK(region_read_ok(*sp, VFIO_PCI_BAR0_REGION_INDEX, 0x80, sizeof(data), data,
+	CHECK(region_read_ok(*sp, HDEV_BAR_RW, 0x80, sizeof(data), data,
 		"REGION_READ after bare VERSION"));
-	TEST_ASSERT(memcmp(data, want, sizeof(data)) == 0, "BAR0 data differs");
+	TEST_ASSERT(memcmp(data, want, sizeof(data)) == 0, "BAR1 data differs");
 	return TEST_SUCCESS;
 }
 
@@ -747,27 +747,10 @@ test_version_unknown_keys(void)
 	return fake_run_case(scr_version_good, 1, body_version_split);
 }
 
-static int
-suite_setup(void)
-{
-	TEST_ASSERT_SUCCESS(vfu_suite_setup(), "suite set-up");
-	TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
-	TEST_ASSERT_SUCCESS(fake_suite_setup(), "fake server set-up");
-	return TEST_SUCCESS;
-}
-
-static void
-suite_teardown(void)
-{
-	fake_suite_teardown();
-	hostile_teardown();
-	vfu_suite_teardown();
-}
-
 static struct unit_test_suite vfio_user_version_suite = {
 	.suite_name = "vfio-user VERSION",
-	.setup = suite_setup,
-	.teardown = suite_teardown,
+	.setup = vfu_suite_setup,
+	.teardown = vfu_suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE_NAMED("command before VERSION", tc_cmd_before_version),
 		TEST_CASE_NAMED("unknown command before VERSION", tc_unknown_before_version),
@@ -805,10 +788,5 @@ static struct unit_test_suite vfio_user_version_suite = {
 	},
 };
 
-static int
-test_vfio_user_version(void)
-{
-	return hostile_suite_run(&vfio_user_version_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_version_autotest, test_vfio_user_version);
+REGISTER_VFU_SUITE(vfio_user_version_autotest, vfio_user_version_suite,
+	VFU_CASES_HOSTILE | VFU_CASES_FAKE);

@@ -24,8 +24,8 @@
  * Hostile client: the test devices
  */
 
-struct hdev dev_a;
-struct hdev dev_b;
+struct tdev dev_a;
+struct tdev dev_b;
 int b_sock = -1;
 uint16_t g_next_id = 0x100;
 static struct rte_vfio_user_limits g_old_limits;
@@ -33,174 +33,22 @@ struct rte_vfio_user_limits g_limits;
 int g_case_fds;
 struct raw_msg rx;
 
-static struct hdev *
-hdev_by_id(int id)
-{
-	if (id == dev_a.id)
-		return &dev_a;
-	if (id == dev_b.id)
-		return &dev_b;
-	return NULL;
-}
-
+/* A test device laid out for the hostile cases (see vfio_user_peer.h). */
 static int
-hdev_new(int id)
+hdev_init(struct tdev *d, const char *tag, bool reset_flag)
 {
-	struct hdev *d = hdev_by_id(id);
-
-	if (d != NULL)
-		__atomic_fetch_add(&d->news, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-static void
-hdev_destroy_cb(int id)
-{
-	struct hdev *d = hdev_by_id(id);
-
-	if (d != NULL)
-		__atomic_fetch_add(&d->destroys, 1, __ATOMIC_SEQ_CST);
-}
-
-static int
-hdev_reset(int id)
-{
-	struct hdev *d = hdev_by_id(id);
-
-	if (d != NULL)
-		__atomic_fetch_add(&d->resets, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-static const struct rte_vfio_user_notify_ops hdev_ops = {
-	.new_device = hdev_new,
-	.destroy_device = hdev_destroy_cb,
-	.reset_device = hdev_reset,
-};
-
-static ssize_t
-hdev_cfg_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
-		uint64_t offset, bool is_write)
-{
-	struct hdev *d = reg->priv;
-
-	RTE_SET_USED(dev_id);
-	if (count == 0 || offset >= CFG_SIZE || count > CFG_SIZE - offset) {
-		d->cfg_bad_range = true;
-		return -ERANGE;
-	}
-	if (is_write) {
-		/* Vendor and device id are read-only. */
-		if (offset < 4)
-			return -EPERM;
-		memcpy(d->cfg + offset, buf, count);
-	} else {
-		memcpy(buf, d->cfg + offset, count);
-	}
-	return count;
-}
-
-static void
-hdev_free(struct hdev *d)
-{
-	if (d->id >= 0)
-		rte_vfio_user_unregister(d->path);
-	d->id = -1;
-	unlink(d->path);
-	free(d->bar0);
-	free(d->bar1);
-	free(d->bar2);
-	d->bar0 = d->bar1 = d->bar2 = NULL;
-}
-
-static int
-hdev_init(struct hdev *d, const char *tag, bool reset_flag)
-{
-	struct vfio_device_info info = {
-		.argsz = sizeof(info),
-		.flags = VFIO_DEVICE_FLAGS_PCI | (reset_flag ? VFIO_DEVICE_FLAGS_RESET : 0),
-		.num_regions = VFIO_PCI_NUM_REGIONS,
-		.num_irqs = VFIO_PCI_NUM_IRQS,
+	const struct tdev_cfg cfg = {
+		.cb_size = HDEV_BIG_SIZE,
+		.base_size = HDEV_RW_SIZE,
+		.no_reset = !reset_flag,
+		.msix_count = HDEV_MSIX_COUNT,
+		.no_msi = true,
 	};
-	struct rte_vfio_user_regions regs;
-	struct rte_vfio_user_irq_info irqs;
-	uint32_t i;
-	int ret;
+	char path[108];
 
-	memset(d, 0, sizeof(*d));
-	d->id = -1;
-	d->reset_flag = reset_flag;
-	snprintf(d->path, sizeof(d->path), "/tmp/vfu-hostile-%d-%s.sock", (int)getpid(), tag);
-	unlink(d->path);
-	d->bar0 = calloc(1, BAR0_SIZE);
-	d->bar1 = malloc(BAR1_SIZE);
-	d->bar2 = calloc(1, BAR2_SIZE);
-	if (d->bar0 == NULL || d->bar1 == NULL || d->bar2 == NULL) {
-		hdev_free(d);
-		return -ENOMEM;
-	}
-	tdev_fill(d->bar1, BAR1_SIZE, 0xb1);
-	d->cfg[0] = 0xf4;
-	d->cfg[1] = 0x1a;
-
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		d->rinfo[i].argsz = sizeof(d->rinfo[i]);
-		d->rinfo[i].index = i;
-		d->regs[i].info = &d->rinfo[i];
-		d->regs[i].fd = -1;
-		d->regs[i].priv = d;
-	}
-	d->rinfo[VFIO_PCI_BAR0_REGION_INDEX].flags = VFIO_REGION_INFO_FLAG_READ |
-		VFIO_REGION_INFO_FLAG_WRITE;
-	d->rinfo[VFIO_PCI_BAR0_REGION_INDEX].size = BAR0_SIZE;
-	d->regs[VFIO_PCI_BAR0_REGION_INDEX].base = d->bar0;
-	d->rinfo[VFIO_PCI_BAR1_REGION_INDEX].flags = VFIO_REGION_INFO_FLAG_READ;
-	d->rinfo[VFIO_PCI_BAR1_REGION_INDEX].size = BAR1_SIZE;
-	d->regs[VFIO_PCI_BAR1_REGION_INDEX].base = d->bar1;
-	d->rinfo[VFIO_PCI_BAR2_REGION_INDEX].flags = VFIO_REGION_INFO_FLAG_READ |
-		VFIO_REGION_INFO_FLAG_WRITE;
-	d->rinfo[VFIO_PCI_BAR2_REGION_INDEX].size = BAR2_SIZE;
-	d->regs[VFIO_PCI_BAR2_REGION_INDEX].base = d->bar2;
-	d->rinfo[VFIO_PCI_CONFIG_REGION_INDEX].flags = VFIO_REGION_INFO_FLAG_READ |
-		VFIO_REGION_INFO_FLAG_WRITE;
-	d->rinfo[VFIO_PCI_CONFIG_REGION_INDEX].size = CFG_SIZE;
-	d->regs[VFIO_PCI_CONFIG_REGION_INDEX].rw = hdev_cfg_rw;
-
-	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
-		d->irqs[i].argsz = sizeof(d->irqs[i]);
-		d->irqs[i].index = i;
-	}
-	d->irqs[VFIO_PCI_INTX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
-		VFIO_IRQ_INFO_AUTOMASKED;
-	d->irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = MSIX_COUNT;
-
-	ret = rte_vfio_user_register(d->path, &hdev_ops);
-	if (ret < 0)
-		goto err;
-	d->id = ret;
-	ret = rte_vfio_user_set_dev_info(d->path, &info);
-	if (ret < 0)
-		goto err;
-	regs.reg_num = VFIO_PCI_NUM_REGIONS;
-	regs.reg_info = d->regs;
-	ret = rte_vfio_user_set_reg_info(d->path, &regs);
-	if (ret < 0)
-		goto err;
-	irqs.irq_num = VFIO_PCI_NUM_IRQS;
-	irqs.irq_info = d->irqs;
-	ret = rte_vfio_user_set_irq_info(d->path, &irqs);
-	if (ret < 0)
-		goto err;
-	ret = rte_vfio_user_start(d->path);
-	if (ret < 0)
-		goto err;
-	return 0;
-err:
-	printf("device %s setup failed: %d (%s)\n", d->path, ret, strerror(-ret));
-	hdev_free(d);
-	return ret;
+	snprintf(path, sizeof(path), "/tmp/vfu-hostile-%d-%s.sock", (int)getpid(), tag);
+	unlink(path);
+	return tdev_create(d, path, &cfg, true);
 }
 
 /* Wait until the process has @want descriptors open. */
@@ -415,7 +263,7 @@ negotiate(int s)
 
 /* GET_INFO on s must describe dev. */
 int
-check_get_info(int s, const struct hdev *d, const char *what)
+check_get_info(int s, const struct tdev *d, const char *what)
 {
 	struct vfio_user_device_info req = { .argsz = sizeof(req) }, rep;
 
@@ -424,7 +272,7 @@ check_get_info(int s, const struct hdev *d, const char *what)
 	memcpy(&rep, rx.data, sizeof(rep));
 	if (rep.argsz != sizeof(rep) ||
 			rep.flags != (VFIO_DEVICE_FLAGS_PCI |
-				(d->reset_flag ? VFIO_DEVICE_FLAGS_RESET : 0)) ||
+				(d->cfg.no_reset ? 0 : VFIO_DEVICE_FLAGS_RESET)) ||
 			rep.num_regions != VFIO_PCI_NUM_REGIONS ||
 			rep.num_irqs != VFIO_PCI_NUM_IRQS) {
 		printf("  %s: GET_INFO argsz %u flags %#x regions %u irqs %u\n", what, rep.argsz,
@@ -498,7 +346,7 @@ run_case(const char *name, hcase_fn fn, bool negotiated)
 	int s, ret, post;
 
 	raw_msg_close_fds(&rx);
-	dev_a.cfg_bad_range = false;
+	dev_a.cb_bad_range = false;
 	/* The short reply timeout, for this case only: a suite may mix other cases in. */
 	if (rte_vfio_user_limits_set(&g_limits) != 0) {
 		printf("  %s: limits_set failed\n", name);
@@ -546,7 +394,6 @@ hostile_setup(void)
 	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&lim), "limits_set");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_get(&g_limits), "limits_get");
 	TEST_ASSERT_EQUAL(g_limits.reply_timeout_ms, (uint32_t)STALL_MS, "reply timeout");
-	dev_a.id = dev_b.id = -1;
 	TEST_ASSERT_SUCCESS(hdev_init(&dev_a, "a", true), "dev_a setup");
 	TEST_ASSERT_SUCCESS(hdev_init(&dev_b, "b", false), "dev_b setup");
 	b_sock = raw_connect(dev_b.path);
@@ -561,8 +408,8 @@ hostile_teardown(void)
 {
 	raw_msg_close_fds(&rx);
 	raw_close(&b_sock);
-	hdev_free(&dev_a);
-	hdev_free(&dev_b);
+	tdev_destroy(&dev_a);
+	tdev_destroy(&dev_b);
 	rte_vfio_user_limits_set(&g_old_limits);
 }
 
@@ -570,10 +417,9 @@ hostile_teardown(void)
 static int
 warm_up(void)
 {
-	struct hdev *d = &dev_a;
+	struct tdev *d = &dev_a;
 	int s, ret;
 
-	dev_a.id = dev_b.id = -1;
 	ret = hdev_init(d, "w", true);
 	if (ret < 0)
 		return TEST_FAILED;
@@ -583,7 +429,7 @@ warm_up(void)
 		ret = check_get_info(s, d, "warm-up GET_INFO");
 	if (s >= 0)
 		close(s);
-	hdev_free(d);
+	tdev_destroy(d);
 	return ret;
 }
 

@@ -78,11 +78,20 @@ void raw_close(int *s);
 #define LEAK_WAIT_MS 2000
 #define RX_BUF_SIZE (4u << 20)
 
-#define BAR0_SIZE 0x1000       /* RW, base memory */
-#define BAR1_SIZE 0x1000       /* read-only, base memory */
-#define BAR2_SIZE (2u << 20)   /* RW, base memory, larger than max_data_xfer_size */
-#define CFG_SIZE 256           /* config space, callback */
-#define MSIX_COUNT 4
+/*
+ * dev_a and dev_b are test devices (struct tdev) laid out for these cases:
+ * a small RW region served from base memory, a read-only one, one larger than
+ * max_data_xfer_size served by the callback, 4 MSI-X vectors and no MSI.
+ */
+#define HDEV_BAR_RW TDEV_BAR_BASE  /* RW, base memory */
+#define HDEV_RW_SIZE 0x1000
+#define HDEV_BAR_RO TDEV_BAR_RO    /* read-only, base memory */
+#define HDEV_RO_SIZE TDEV_RO_SIZE
+#define HDEV_BAR_BIG TDEV_BAR_CB   /* RW, callback */
+#define HDEV_BIG_SIZE (2u << 20)
+/* Accesses of max_data_xfer_size there start here, past TDEV_ERR_START..END. */
+#define HDEV_BIG_OFF 0x1000
+#define HDEV_MSIX_COUNT 4
 
 #define VFIO_USER_DMA_UNMAP_ALL 2u  /* VFIO_DMA_UNMAP_FLAG_ALL */
 
@@ -91,26 +100,8 @@ void raw_close(int *s);
 #define WM_CAPS "{\"capabilities\":{\"max_msg_fds\":16,\"pgsizes\":4096," \
 	"\"write_multiple\":true}}"
 
-/* The hostile cases' device. */
-struct hdev {
-	char path[108];
-	int id;
-	bool reset_flag;
-	uint8_t *bar0;
-	uint8_t *bar1;
-	uint8_t *bar2;
-	uint8_t cfg[CFG_SIZE];
-	struct vfio_region_info rinfo[VFIO_PCI_NUM_REGIONS];
-	struct rte_vfio_user_reg_info regs[VFIO_PCI_NUM_REGIONS];
-	struct vfio_irq_info irqs[VFIO_PCI_NUM_IRQS];
-	unsigned int resets;   /* atomics: written on the control thread */
-	unsigned int news;
-	unsigned int destroys;
-	bool cfg_bad_range;    /* the library called the callback out of range */
-};
-
-extern struct hdev dev_a;     /* the target */
-extern struct hdev dev_b;     /* the bystander */
+extern struct tdev dev_a;     /* the target */
+extern struct tdev dev_b;     /* the bystander */
 extern int b_sock;            /* long-lived session with dev_b */
 extern struct raw_msg rx;     /* the last message received */
 extern int g_case_fds;        /* descriptors open before the case connected */
@@ -163,7 +154,7 @@ uint32_t build_version(uint8_t *buf, uint16_t major, uint16_t minor, const char 
 int negotiate_with(int s, const char *json, const char *what);
 int negotiate(int s);
 /* GET_INFO on @s must describe @d. */
-int check_get_info(int s, const struct hdev *d, const char *what);
+int check_get_info(int s, const struct tdev *d, const char *what);
 /* A well-behaved client is served by dev_a; dev_b answers on its long-lived session. */
 int check_fresh_client(void);
 int check_bystander(void);

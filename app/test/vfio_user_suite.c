@@ -26,11 +26,14 @@
 #include <rte_vfio_user.h>
 
 #include "test.h"
+#include "vfio_user_fake_peer.h"
+#include "vfio_user_peer.h"
 #include "vfio_user_suite.h"
 
 char g_dir[64];
 static unsigned int g_seq;
 struct rte_vfio_user_limits g_def_limits;
+static unsigned int g_kinds; /* VFU_CASES_* of the running suite */
 
 void
 mkpath(char *buf, size_t len, const char *tag)
@@ -222,15 +225,37 @@ vfu_suite_setup(void)
 	fix_close(f);
 	free(f);
 	TEST_ASSERT_SUCCESS(ret, "warm-up cycle failed");
+	if (g_kinds & VFU_CASES_HOSTILE)
+		TEST_ASSERT_SUCCESS(hostile_setup(), "hostile client set-up");
+	if (g_kinds & VFU_CASES_FAKE)
+		TEST_ASSERT_SUCCESS(fake_suite_setup(), "fake server set-up");
 	return TEST_SUCCESS;
 }
 
 void
 vfu_suite_teardown(void)
 {
+	if (g_kinds & VFU_CASES_FAKE)
+		fake_suite_teardown();
+	if (g_kinds & VFU_CASES_HOSTILE)
+		hostile_teardown();
 	rte_vfio_user_limits_set(&g_def_limits);
 	dir_remove(g_dir);
 	g_dir[0] = '\0';
+}
+
+int
+vfu_suite_run(struct unit_test_suite *suite, unsigned int kinds)
+{
+	int ret;
+
+	g_kinds = kinds;
+	if (kinds & VFU_CASES_HOSTILE)
+		ret = hostile_suite_run(suite);
+	else
+		ret = unit_test_suite_runner(suite);
+	g_kinds = 0;
+	return ret;
 }
 
 /*
@@ -268,4 +293,229 @@ mem_table_entries(int sid)
 	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(sid);
 
 	return t == NULL ? -rte_errno : (int)t->entry_num;
+}
+
+/*
+ * Raw sessions with test devices, for the hardening, fault and soak tests
+ */
+
+/* A test device on a new socket path named after @tag, written to @path; NULL on failure. */
+struct tdev *
+dev_new(char path[PATH_LEN], const char *tag, bool start)
+{
+	struct tdev *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	mkpath(path, PATH_LEN, tag);
+	if (tdev_create(d, path, NULL, start) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Undo dev_new(). */
+void
+dev_free(struct tdev *d)
+{
+	tdev_destroy(d);
+	free(d);
+}
+
+void
+rmsg_close_fds(struct rmsg *m)
+{
+	int i;
+
+	for (i = 0; i < m->nr_fds; i++)
+		close(m->fds[i]);
+	m->nr_fds = 0;
+}
+
+/* One message: 0, -ETIMEDOUT, -ECONNRESET, -EPIPE. Payload beyond 4 KiB is dropped. */
+int
+rmsg_recv(int s, struct rmsg *m, int timeout_ms)
+{
+	struct raw_msg r = { .data = m->data, .cap = sizeof(m->data), .truncate = true };
+	int ret, i;
+
+	ret = raw_recv(s, &r, timeout_ms);
+	m->hdr = r.hdr;
+	m->len = r.len;
+	m->nr_fds = 0;
+	for (i = 0; i < RTE_MIN(r.nr_fds, RAW_MAX_FDS); i++) {
+		if (m->nr_fds < (int)RTE_DIM(m->fds))
+			m->fds[m->nr_fds++] = r.fds[i];
+		else
+			close(r.fds[i]);
+	}
+	return ret;
+}
+
+/*
+ * Send a command and wait for its reply (other messages are skipped).
+ * Returns 0 on success, the positive errno of an error reply, or -errno.
+ */
+int
+raw_call(int s, uint16_t id, uint16_t cmd, const void *pl, uint32_t len, const int *fds,
+		int nr_fds, struct rmsg *r)
+{
+	int ret;
+
+	ret = raw_send(s, id, cmd, 0, pl, len, fds, nr_fds);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		ret = rmsg_recv(s, r, RX_MS);
+		if (ret < 0)
+			return ret;
+		if ((r->hdr.flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY &&
+				r->hdr.msg_id == id)
+			break;
+		rmsg_close_fds(r);
+	}
+	rmsg_close_fds(r);
+	if (r->hdr.flags & VFIO_USER_F_ERROR)
+		return r->hdr.error != 0 ? (int)r->hdr.error : EIO;
+	return 0;
+}
+
+int
+raw_negotiate(int s, struct rmsg *r)
+{
+	uint8_t buf[256];
+	struct vfio_user_version v = { 0, 0 };
+
+	memcpy(buf, &v, sizeof(v));
+	memcpy(buf + sizeof(v), CAPS, sizeof(CAPS));
+	return raw_call(s, 1, VFIO_USER_VERSION, buf, sizeof(v) + sizeof(CAPS), NULL, 0, r);
+}
+
+/* The peer closes within timeout_ms (data before the close is dropped): 0 or -ETIMEDOUT. */
+int
+closed_within(int s, int timeout_ms)
+{
+	struct rmsg m;
+	int ret;
+
+	do {
+		ret = rmsg_recv(s, &m, timeout_ms);
+		rmsg_close_fds(&m);
+	} while (ret == 0);
+	return ret == -ECONNRESET || ret == -EPIPE || ret == -EMSGSIZE ? 0 : ret;
+}
+
+int
+raw_dma_map(int s, uint16_t id, uint64_t iova, uint64_t size, uint64_t off, int fd,
+		struct rmsg *r)
+{
+	struct vfio_user_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_USER_F_DMA_REGION_READ | VFIO_USER_F_DMA_REGION_WRITE,
+		.offset = off, .addr = iova, .size = size,
+	};
+
+	return raw_call(s, id, VFIO_USER_DMA_MAP, &map, sizeof(map), &fd, fd >= 0 ? 1 : 0, r);
+}
+
+int
+raw_get_info(int s, uint16_t id, struct rmsg *r)
+{
+	struct vfio_user_device_info info = { .argsz = sizeof(info) };
+
+	return raw_call(s, id, VFIO_USER_DEVICE_GET_INFO, &info, sizeof(info), NULL, 0, r);
+}
+
+int
+memfd_of(size_t size, unsigned int flags)
+{
+	int fd = memfd_create("vfu-harden", MFD_CLOEXEC | flags);
+
+	if (fd >= 0 && ftruncate(fd, size) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* A raw client on @path past negotiation: the socket, or -1 after saying what failed. */
+int
+raw_session(const char *path, struct rmsg *r)
+{
+	int s = raw_connect(path), ret;
+
+	if (s < 0) {
+		printf("connect(%s): %d\n", path, s);
+		return -1;
+	}
+	ret = raw_negotiate(s, r);
+	if (ret != 0) {
+		printf("negotiate: %d\n", ret);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* A fresh well-behaved client is served: the device survived. */
+int
+tdev_served(struct tdev *d)
+{
+	struct rmsg r;
+	int s, ret;
+
+	s = raw_connect(d->path);
+	if (s < 0)
+		return s;
+	ret = raw_negotiate(s, &r);
+	if (ret == 0)
+		ret = raw_get_info(s, 2, &r);
+	close(s);
+	return ret;
+}
+
+/* Wait for the server to have closed n sessions of d (destroy_device calls). */
+int
+tdev_wait_destroyed(struct tdev *d, unsigned int n)
+{
+	uint64_t end = now_ms() + RX_MS;
+
+	while (__atomic_load_n(&d->nr_destroyed, __ATOMIC_RELAXED) < n) {
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * Limits
+ */
+
+int
+set_limits(const struct rte_vfio_user_limits *lim)
+{
+	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&g_def_limits), "restore limits");
+	return rte_vfio_user_limits_set(lim);
+}
+
+int
+raw_suite_setup(void)
+{
+	snprintf(g_dir, sizeof(g_dir), "/tmp/vfu-raw-XXXXXX");
+	TEST_ASSERT_NOT_NULL(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
+	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_get(&g_def_limits), "limits_get");
+	return TEST_SUCCESS;
+}
+
+void
+raw_suite_teardown(void)
+{
+	char cmd[128];
+
+	rte_vfio_user_limits_set(&g_def_limits);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	if (system(cmd) != 0)
+		printf("cannot remove %s\n", g_dir);
 }

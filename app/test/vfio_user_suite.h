@@ -15,6 +15,9 @@
 
 #include <rte_vfio_user.h>
 
+#include "vfio_user_proto.h"
+
+#include "test.h"
 #include "test_vfio_user_common.h"
 
 #define MiB (1024ULL * 1024)
@@ -61,9 +64,77 @@ int mem_table_entries(int sid);
 
 /*
  * Suite set-up: private socket directory, default limits, and one full cycle
- * so the control thread and its descriptors exist before any leak baseline.
+ * so the control thread and its descriptors exist before any leak baseline;
+ * then the set-up of the other kinds of cases the suite holds (see
+ * vfu_suite_run()).
  */
 int vfu_suite_setup(void);
 void vfu_suite_teardown(void);
+
+/* Kinds of cases in a suite besides those through the library's client. */
+#define VFU_CASES_HOSTILE (1u << 0) /* hostile client: vfio_user_peer.h */
+#define VFU_CASES_FAKE (1u << 1)    /* scripted fake server: vfio_user_fake_peer.h */
+
+/*
+ * Run @suite, whose set-up and teardown are vfu_suite_setup/teardown, with
+ * the fixtures @kinds need. A suite with hostile cases also gets the
+ * whole-suite leak check of hostile_suite_run().
+ */
+int vfu_suite_run(struct unit_test_suite *suite, unsigned int kinds);
+
+/* Register command @cmd running @suite with vfu_suite_run(). */
+#define REGISTER_VFU_SUITE(cmd, suite, kinds) \
+static int \
+test_##cmd(void) \
+{ \
+	return vfu_suite_run(&(suite), kinds); \
+} \
+REGISTER_TEST_COMMAND(cmd, test_##cmd)
+
+/*
+ * Raw sessions with test devices (hardening, fault and soak tests): a suite
+ * set-up without warm-up whose teardown removes the whole socket directory,
+ * and commands sent by hand through the raw peer.
+ */
+#define RX_MS 2000
+#define PATH_LEN 100 /* fits sockaddr_un.sun_path */
+#define LEAK_MS 2000
+#define CAPS "{\"capabilities\":{\"max_msg_fds\":8,\"pgsizes\":4096,\"max_dma_maps\":65535}}"
+
+/* A received message, its payload cut to 4 KiB. */
+struct rmsg {
+	struct vfio_user_hdr hdr;
+	uint8_t data[4096];
+	uint32_t len;
+	int fds[8];
+	int nr_fds;
+};
+
+/* A test device on a new socket path named after @tag, written to @path. */
+struct tdev *dev_new(char path[PATH_LEN], const char *tag, bool start);
+void dev_free(struct tdev *d);
+void rmsg_close_fds(struct rmsg *m);
+int rmsg_recv(int s, struct rmsg *m, int timeout_ms);
+/*
+ * Send a command and wait for its reply (other messages are skipped).
+ * Returns 0 on success, the positive errno of an error reply, or -errno.
+ */
+int raw_call(int s, uint16_t id, uint16_t cmd, const void *pl, uint32_t len, const int *fds,
+	int nr_fds, struct rmsg *r);
+int raw_negotiate(int s, struct rmsg *r);
+/* The peer closes within @timeout_ms: 0 or -ETIMEDOUT. */
+int closed_within(int s, int timeout_ms);
+int raw_dma_map(int s, uint16_t id, uint64_t iova, uint64_t size, uint64_t off, int fd,
+	struct rmsg *r);
+int raw_get_info(int s, uint16_t id, struct rmsg *r);
+int memfd_of(size_t size, unsigned int flags);
+int raw_session(const char *path, struct rmsg *r);
+/* A fresh well-behaved client is served: the device survived. */
+int tdev_served(struct tdev *d);
+/* Wait for the server to have closed @n sessions of @d. */
+int tdev_wait_destroyed(struct tdev *d, unsigned int n);
+int set_limits(const struct rte_vfio_user_limits *lim);
+int raw_suite_setup(void);
+void raw_suite_teardown(void);
 
 #endif /* _VFIO_USER_SUITE_H_ */
