@@ -688,10 +688,4 @@ static struct unit_test_suite faults_suite = {
 	},
 };
 
-static int
-test_vfio_user_faults(void)
-{
-	return unit_test_suite_runner(&faults_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_faults_autotest, test_vfio_user_faults);
+REGISTER_VFU_SUITE(vfio_user_faults_autotest, faults_suite, 0);

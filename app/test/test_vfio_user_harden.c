@@ -534,10 +534,4 @@ static struct unit_test_suite harden_suite = {
 	},
 };
 
-static int
-test_vfio_user_harden(void)
-{
-	return unit_test_suite_runner(&harden_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_harden_autotest, test_vfio_user_harden);
+REGISTER_VFU_SUITE(vfio_user_harden_autotest, harden_suite, 0);

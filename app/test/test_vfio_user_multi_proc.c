@@ -419,10 +419,4 @@ static struct unit_test_suite vfio_user_multi_proc_suite = {
 	},
 };
 
-static int
-test_vfio_user_multi_proc(void)
-{
-	return unit_test_suite_runner(&vfio_user_multi_proc_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_multi_proc_autotest, test_vfio_user_multi_proc);
+REGISTER_VFU_SUITE(vfio_user_multi_proc_autotest, vfio_user_multi_proc_suite, 0);

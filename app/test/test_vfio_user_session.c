@@ -681,10 +681,4 @@ static struct unit_test_suite vfio_user_session_suite = {
 	},
 };
 
-static int
-test_vfio_user_session(void)
-{
-	return unit_test_suite_runner(&vfio_user_session_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_session_autotest, test_vfio_user_session);
+REGISTER_VFU_SUITE(vfio_user_session_autotest, vfio_user_session_suite, 0);

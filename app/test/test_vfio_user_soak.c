@@ -142,10 +142,4 @@ static struct unit_test_suite vfio_user_soak_suite = {
 	},
 };
 
-static int
-test_vfio_user_soak(void)
-{
-	return unit_test_suite_runner(&vfio_user_soak_suite);
-}
-
-REGISTER_TEST_COMMAND(vfio_user_soak_autotest, test_vfio_user_soak);
+REGISTER_VFU_SUITE(vfio_user_soak_autotest, vfio_user_soak_suite, 0);

@@ -76,9 +76,9 @@ void vfu_suite_teardown(void);
 #define VFU_CASES_FAKE (1u << 1)    /* scripted fake server: vfio_user_fake_peer.h */
 
 /*
- * Run @suite, whose set-up and teardown are vfu_suite_setup/teardown, with
- * the fixtures @kinds need. A suite with hostile cases also gets the
- * whole-suite leak check of hostile_suite_run().
+ * Run @suite with the fixtures @kinds need (its set-up and teardown are then
+ * vfu_suite_setup/teardown; with @kinds 0 they may be others). A suite with
+ * hostile cases also gets the whole-suite leak check of hostile_suite_run().
  */
 int vfu_suite_run(struct unit_test_suite *suite, unsigned int kinds);
 
