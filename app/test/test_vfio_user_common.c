@@ -617,27 +617,40 @@ leak_wait(const struct leak_snap *s, int timeout_ms, struct leak_snap *now)
 	}
 }
 
-void
-leak_dump_fds(void)
+/* Descriptors whose target contains @needle (NULL: all), printed when @print. */
+static int
+fds_matching(const char *needle, bool print)
 {
 	char path[300], target[300];
 	struct dirent *e;
 	DIR *dir = opendir("/proc/self/fd");
-	ssize_t n;
+	ssize_t len;
+	int n = 0;
 
 	if (dir == NULL)
-		return;
+		return -1;
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
 			continue;
-		target[n] = '\0';
-		printf("  fd %s -> %s\n", e->d_name, target);
+		target[len] = '\0';
+		if (needle != NULL && strstr(target, needle) == NULL)
+			continue;
+		n++;
+		if (print)
+			printf("  fd %s -> %s\n", e->d_name, target);
 	}
 	closedir(dir);
+	return n;
+}
+
+void
+leak_dump_fds(void)
+{
+	fds_matching(NULL, true);
 }
 
 void
@@ -679,17 +692,7 @@ leak_check(const struct leak_snap *before, int timeout_ms)
 int
 count_fds(void)
 {
-	struct dirent *e;
-	DIR *dir = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (dir == NULL)
-		return -1;
-	while ((e = readdir(dir)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
+	return count_dir("/proc/self/fd");
 }
 
 /* Lines of /proc/self/maps, all of them or those containing @needle. */
@@ -709,31 +712,10 @@ count_maps_lines(const char *needle)
 	return n;
 }
 
-/* Descriptors whose target contains @needle. */
 int
 count_fds_named(const char *needle)
 {
-	char path[300], target[300];
-	struct dirent *e;
-	DIR *dir = opendir("/proc/self/fd");
-	ssize_t len;
-	int n = 0;
-
-	if (dir == NULL)
-		return -1;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		if (len < 0)
-			continue;
-		target[len] = '\0';
-		if (strstr(target, needle) != NULL)
-			n++;
-	}
-	closedir(dir);
-	return n;
+	return fds_matching(needle, false);
 }
 
 void
