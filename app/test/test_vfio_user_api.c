@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
 

@@ -12,27 +12,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <time.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <rte_common.h>
-#include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_vfio_user.h>
 

@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 
 #include <rte_common.h>
-#include <rte_vfio_user.h>
 
 #include "test.h"
 #include "vfio_user_peer.h"

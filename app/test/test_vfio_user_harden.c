@@ -7,21 +7,14 @@
  * and of the per-session limits.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,7 +22,6 @@
 #include <sys/wait.h>
 
 #include <rte_common.h>
-#include <rte_errno.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"

@@ -14,12 +14,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include <rte_common.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"

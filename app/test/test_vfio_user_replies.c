@@ -12,13 +12,11 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 
-#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
 

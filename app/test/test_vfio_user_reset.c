@@ -9,13 +9,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include <rte_common.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"

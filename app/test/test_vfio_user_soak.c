@@ -7,30 +7,15 @@
  * mapping or heap memory behind.
  */
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 
-#include <rte_common.h>
-#include <rte_errno.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"
@@ -49,14 +34,8 @@
 size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
-/*
- * Soak
- */
-
 #define SOAK_CYCLES 1000
-
 #define SOAK_WARMUP 20
-
 #define SOAK_MEM_SLACK (1u << 20)
 
 /* Heap bytes in use (the sanitizer's count under ASan, whose malloc it replaces). */

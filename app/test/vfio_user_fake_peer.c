@@ -22,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <rte_common.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"

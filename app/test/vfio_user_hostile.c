@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_common.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"

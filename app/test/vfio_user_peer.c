@@ -11,14 +11,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <rte_common.h>
-#include <rte_vfio_user.h>
 
 #include "test.h"
 #include "vfio_user_peer.h"
