@@ -23,6 +23,8 @@
 #include "vfio_user_peer.h"
 #include "vfio_user_suite.h"
 
+#define VFIO_USER_DMA_UNMAP_ALL 2u  /* VFIO_DMA_UNMAP_FLAG_ALL */
+
 /*
  * Through the library's client
  */

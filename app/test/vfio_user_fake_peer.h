@@ -35,7 +35,6 @@
 #define SRV_WAIT_MS 3000
 
 #define SRV_MAX_PAYLOAD 16384
-#define SRV_MAX_FDS 8
 
 /* What the fake device reports to GET_INFO. */
 #define FAKE_DEV_FLAGS (VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET)

@@ -86,14 +86,11 @@ void raw_close(int *s);
 #define HDEV_BAR_RW TDEV_BAR_BASE  /* RW, base memory */
 #define HDEV_RW_SIZE 0x1000
 #define HDEV_BAR_RO TDEV_BAR_RO    /* read-only, base memory */
-#define HDEV_RO_SIZE TDEV_RO_SIZE
 #define HDEV_BAR_BIG TDEV_BAR_CB   /* RW, callback */
 #define HDEV_BIG_SIZE (2u << 20)
 /* Accesses of max_data_xfer_size there start here, past TDEV_ERR_START..END. */
 #define HDEV_BIG_OFF 0x1000
 #define HDEV_MSIX_COUNT 4
-
-#define VFIO_USER_DMA_UNMAP_ALL 2u  /* VFIO_DMA_UNMAP_FLAG_ALL */
 
 #define DEF_CAPS "{\"capabilities\":{\"max_msg_fds\":16,\"max_data_xfer_size\":1048576," \
 	"\"pgsizes\":4096,\"max_dma_maps\":65535}}"
