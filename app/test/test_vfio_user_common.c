@@ -13,8 +13,6 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
@@ -520,7 +518,12 @@ tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool s
 	d->irqs[VFIO_PCI_MSI_IRQ_INDEX].flags |= VFIO_IRQ_INFO_MASKABLE;
 	d->irqs[VFIO_PCI_MSI_IRQ_INDEX].count = TDEV_MSI_COUNT;
 	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags |= VFIO_IRQ_INFO_NORESIZE;
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = TDEV_MSIX_COUNT;
+	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = d->cfg.msix_count != 0 ? d->cfg.msix_count :
+		TDEV_MSIX_COUNT;
+	if (d->cfg.no_msi) {
+		d->irqs[VFIO_PCI_MSI_IRQ_INDEX].flags = 0;
+		d->irqs[VFIO_PCI_MSI_IRQ_INDEX].count = 0;
+	}
 
 	ret = rte_vfio_user_register(d->path, &tdev_ops);
 	if (ret < 0)
@@ -614,27 +617,40 @@ leak_wait(const struct leak_snap *s, int timeout_ms, struct leak_snap *now)
 	}
 }
 
-void
-leak_dump_fds(void)
+/* Descriptors whose target contains @needle (NULL: all), printed when @print. */
+static int
+fds_matching(const char *needle, bool print)
 {
 	char path[300], target[300];
 	struct dirent *e;
 	DIR *dir = opendir("/proc/self/fd");
-	ssize_t n;
+	ssize_t len;
+	int n = 0;
 
 	if (dir == NULL)
-		return;
+		return -1;
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len < 0)
 			continue;
-		target[n] = '\0';
-		printf("  fd %s -> %s\n", e->d_name, target);
+		target[len] = '\0';
+		if (needle != NULL && strstr(target, needle) == NULL)
+			continue;
+		n++;
+		if (print)
+			printf("  fd %s -> %s\n", e->d_name, target);
 	}
 	closedir(dir);
+	return n;
+}
+
+void
+leak_dump_fds(void)
+{
+	fds_matching(NULL, true);
 }
 
 void
@@ -674,72 +690,56 @@ leak_check(const struct leak_snap *before, int timeout_ms)
 }
 
 int
-raw_connect(const char *path)
+count_fds(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 3 };
-	int s;
+	return count_dir("/proc/self/fd");
+}
 
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	/* A server that stops reading must not hang the test in send(). */
-	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
+/* Lines of /proc/self/maps, all of them or those containing @needle. */
+int
+count_maps_lines(const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int n = 0;
 
-		close(s);
-		return err;
-	}
-	return s;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (needle == NULL || strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
 }
 
 int
-raw_sendv(int s, struct iovec *iov, int iovcnt, const int *fds, int nr_fds)
+count_fds_named(const char *needle)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * RAW_MAX_FDS)];
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = iovcnt };
-	struct cmsghdr *c;
-	size_t total = 0, sent = 0;
-	ssize_t n;
+	return fds_matching(needle, false);
+}
+
+void
+close_fds(int *fds, int n)
+{
 	int i;
 
-	for (i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	if (nr_fds > 0) {
-		if (nr_fds > RAW_MAX_FDS)
-			return -EINVAL;
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
 	}
-	while (sent < total) {
-		n = sendmsg(s, &mh, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		sent += n;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		/* Skip what went out. */
-		while (n > 0 && mh.msg_iovlen > 0) {
-			if ((size_t)n >= mh.msg_iov->iov_len) {
-				n -= mh.msg_iov->iov_len;
-				mh.msg_iov++;
-				mh.msg_iovlen--;
-			} else {
-				mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + n;
-				mh.msg_iov->iov_len -= n;
-				n = 0;
-			}
+}
+
+int
+open_eventfds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fds[i] < 0) {
+			close_fds(fds, i);
+			return -1;
 		}
 	}
 	return 0;

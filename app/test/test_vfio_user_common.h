@@ -60,6 +60,8 @@ struct tdev_cfg {
 	uint64_t cb_size;   /* BAR0 size (>= 4 KiB) */
 	uint64_t base_size; /* BAR1 size */
 	bool no_reset;      /* leave out VFIO_DEVICE_FLAGS_RESET */
+	uint32_t msix_count; /* MSI-X vectors, 0: TDEV_MSIX_COUNT */
+	bool no_msi;        /* an MSI index without vectors */
 };
 
 enum tdev_ev_type {
@@ -148,12 +150,15 @@ void leak_dump_fds(void);
 /* leak_wait() as a test verdict: TEST_SUCCESS, or TEST_FAILED with the leak printed. */
 int leak_check(const struct leak_snap *before, int timeout_ms);
 
-/* Raw client: connect to @path; the socket or -errno. A send blocks at most 3 s. */
-int raw_connect(const char *path);
-/* Most descriptors raw_sendv() passes in one message. */
-#define RAW_MAX_FDS 64
-/* Send all of @iov, @nr_fds descriptors with its first byte: 0 or -errno. Changes @iov. */
-int raw_sendv(int s, struct iovec *iov, int iovcnt, const int *fds, int nr_fds);
+/* Descriptors open in the process; lines of /proc/self/maps holding @needle (NULL: all). */
+int count_fds(void);
+int count_maps_lines(const char *needle);
+/* Descriptors whose target contains @needle. */
+int count_fds_named(const char *needle);
+/* Close the open ones of @fds[0..n) and set them to -1. */
+void close_fds(int *fds, int n);
+/* @n non-blocking eventfds: 0, or -1 with none left open. */
+int open_eventfds(int *fds, int n);
 
 /* Eventfd helpers: value read (> 0) or 0 if not signalled within @timeout_ms. */
 uint64_t efd_wait(int fd, int timeout_ms);

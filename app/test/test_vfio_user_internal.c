@@ -13,9 +13,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "test.h"
 
@@ -568,24 +568,24 @@ test_chan_matching(void)
 	return TEST_SUCCESS;
 }
 
+static struct unit_test_suite vfio_user_internal_suite = {
+	.suite_name = "vfio-user internal functions",
+	.unit_test_cases = {
+		TEST_CASE(test_dma_table_windows),
+		TEST_CASE(test_dma_table_mapped),
+		TEST_CASE(test_caps_parse),
+		TEST_CASE(test_caps_format),
+		TEST_CASE(test_chan_stream),
+		TEST_CASE(test_chan_large),
+		TEST_CASE(test_chan_matching),
+		TEST_CASES_END()
+	},
+};
+
 static int
 test_vfio_user_internal(void)
 {
-	int (*const cases[])(void) = {
-		test_dma_table_windows,
-		test_dma_table_mapped,
-		test_caps_parse,
-		test_caps_format,
-		test_chan_stream,
-		test_chan_large,
-		test_chan_matching,
-	};
-	unsigned int i;
-
-	for (i = 0; i < RTE_DIM(cases); i++)
-		if (cases[i]() != TEST_SUCCESS)
-			return TEST_FAILED;
-	return TEST_SUCCESS;
+	return unit_test_suite_runner(&vfio_user_internal_suite);
 }
 
 REGISTER_TEST_COMMAND(vfio_user_internal_autotest, test_vfio_user_internal);
