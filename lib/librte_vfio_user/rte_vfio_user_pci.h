@@ -303,9 +303,9 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci);
  *
  * Raise an interrupt the way the function would on hardware:
  *
- * - INTx: the Interrupt Status bit is set; the line is signalled unless the
- *   command register's Interrupt Disable bit is set, in which case it is
- *   signalled when that bit is cleared while still asserted.
+ * - INTx (level-triggered): the Interrupt Status bit is set; the line is
+ *   signalled unless the command register's Interrupt Disable bit is set, and
+ *   again whenever a client clears that bit while the line is still asserted.
  * - MSI: a vector masked by its per-vector mask bit gets its pending bit set
  *   and is delivered (and the bit cleared) when unmasked.
  * - MSI-X: a vector masked in its table entry, or by the function mask, gets
@@ -336,7 +336,7 @@ rte_vfio_user_pci_irq_raise(struct rte_vfio_user_pci *pci, enum rte_vfio_user_pc
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
- * Deassert INTx: clear the Interrupt Status bit and any INTx held pending.
+ * Deassert INTx: clear the Interrupt Status bit.
  *
  * @param pci
  *   The helper.

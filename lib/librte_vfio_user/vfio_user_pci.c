@@ -38,7 +38,7 @@ bar_check(const struct rte_vfio_user_pci_info *info, unsigned int i)
 
 	if (b->size == 0)
 		return b->flags == 0 ? 0 : -EINVAL;
-	if ((b->flags & ~BAR_KNOWN_FLAGS) != 0 || !rte_is_power_of_2(b->size))
+	if ((b->flags & ~BAR_KNOWN_FLAGS) != 0 || (b->size & (b->size - 1)) != 0)
 		return -EINVAL;
 	if (io && (is64 || (b->flags & RTE_VFIO_USER_PCI_BAR_F_PREFETCH) ||
 			b->size < 4 || b->size > 256))
@@ -137,7 +137,6 @@ cfg_reset(struct rte_vfio_user_pci *pci)
 	pci_cfg_set(pci, PCI_INTERRUPT_LINE, 1, 0, 0xff);
 	pci_cfg_set(pci, PCI_INTERRUPT_PIN, 1, info->intx_pin, 0);
 	vfio_user_pci_caps_reset(pci);
-	pci->intx_pending = false;
 }
 
 /* Config space region: reads of any size; writes through the mask. */
@@ -165,7 +164,7 @@ cfg_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
 	}
 	new_cmd = pci_cfg_r16(pci, PCI_COMMAND);
 	/* A mask or the INTx disable bit may have cleared. */
-	vfio_user_pci_deliver_pending(pci);
+	vfio_user_pci_deliver_pending(pci, old_cmd);
 	rte_spinlock_unlock(&pci->lock);
 
 	if (new_cmd != old_cmd && ops->command != NULL)
@@ -445,7 +444,6 @@ rte_vfio_user_pci_intx_lower(struct rte_vfio_user_pci *pci)
 		return vfio_user_err(-ENOTSUP);
 	rte_spinlock_lock(&pci->lock);
 	pci_cfg_set(pci, PCI_STATUS, 2, pci_cfg_r16(pci, PCI_STATUS) & ~PCI_STATUS_INTERRUPT, 0);
-	pci->intx_pending = false;
 	rte_spinlock_unlock(&pci->lock);
 	return 0;
 }

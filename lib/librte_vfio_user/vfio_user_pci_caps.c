@@ -362,11 +362,9 @@ raise_intx(struct rte_vfio_user_pci *pci, uint32_t v)
 	if (v != 0)
 		return -EINVAL;
 	pci_cfg_set(pci, PCI_STATUS, 2, pci_cfg_r16(pci, PCI_STATUS) | PCI_STATUS_INTERRUPT, 0);
-	if (pci_cfg_r16(pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) {
-		pci->intx_pending = true;
+	/* Disabled: signalled when the command register enables it again. */
+	if (pci_cfg_r16(pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE)
 		return 0;
-	}
-	pci->intx_pending = false;
 	return rte_vfio_user_irq_trigger(pci->dev_id, VFIO_PCI_INTX_IRQ_INDEX, 0);
 }
 
@@ -414,7 +412,7 @@ msix_deliver(struct rte_vfio_user_pci *pci)
 }
 
 void
-vfio_user_pci_deliver_pending(struct rte_vfio_user_pci *pci)
+vfio_user_pci_deliver_pending(struct rte_vfio_user_pci *pci, uint16_t old_cmd)
 {
 	uint32_t pend_reg, pend, mask, v;
 
@@ -432,8 +430,11 @@ vfio_user_pci_deliver_pending(struct rte_vfio_user_pci *pci)
 		}
 		pci_cfg_set(pci, pend_reg, 4, pend, 0);
 	}
-	if (pci->intx_pending && !(pci_cfg_r16(pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE))
-		(void)raise_intx(pci, 0);
+	/* INTx is level-triggered: enabled again while asserted, it fires again. */
+	if (pci->info.intx_pin != 0 && (old_cmd & PCI_COMMAND_INTX_DISABLE) &&
+			!(pci_cfg_r16(pci, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) &&
+			(pci_cfg_r16(pci, PCI_STATUS) & PCI_STATUS_INTERRUPT))
+		(void)rte_vfio_user_irq_trigger(pci->dev_id, VFIO_PCI_INTX_IRQ_INDEX, 0);
 }
 
 bool

@@ -41,7 +41,6 @@ struct rte_vfio_user_pci {
 	uint16_t msix_n;     /* MSI-X vectors */
 	uint8_t *msix_table; /* msix_n entries of PCI_MSIX_ENTRY_SIZE bytes */
 	uint64_t *msix_pba;  /* pending bits */
-	bool intx_pending;   /* asserted while disabled: signal when re-enabled */
 
 	struct vfio_region_info *reg_infos[VFIO_PCI_NUM_REGIONS];
 	struct rte_vfio_user_reg_info regs[VFIO_PCI_NUM_REGIONS];
@@ -92,7 +91,7 @@ ssize_t vfio_user_pci_msix_bar_rw(int dev_id, struct rte_vfio_user_reg_info *reg
 		size_t count, uint64_t offset, bool is_write);
 
 /* After a client config write, under the lock: deliver what became unmasked. */
-void vfio_user_pci_deliver_pending(struct rte_vfio_user_pci *pci);
+void vfio_user_pci_deliver_pending(struct rte_vfio_user_pci *pci, uint16_t old_cmd);
 
 /* Raise an interrupt, under the lock. */
 int vfio_user_pci_raise(struct rte_vfio_user_pci *pci, enum rte_vfio_user_pci_irq type,
