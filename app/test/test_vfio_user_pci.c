@@ -328,7 +328,8 @@ test_pci_config(void)
 	} bars[] = {
 		{ PCI_BASE_ADDRESS_0, ~(uint32_t)(T_BAR0_SIZE - 1) },
 		{ PCI_BASE_ADDRESS_1, ~(uint32_t)(T_IO_SIZE - 1) | PCI_BASE_ADDRESS_SPACE_IO },
-		{ PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH },
+		{ PCI_BASE_ADDRESS_2,
+			PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH },
 		{ PCI_BASE_ADDRESS_3, ~(uint32_t)((T_BAR64_SIZE - 1) >> 32) },
 		{ PCI_BASE_ADDRESS_4, ~(uint32_t)(T_SMALL_SIZE - 1) },
 		{ PCI_BASE_ADDRESS_5, 0 },
@@ -726,7 +727,8 @@ test_pci_bad_args(void)
 	BAD_INFO("PCIe config space without PCIe", EINVAL, memcpy(caps, t_caps, sizeof(caps));
 		caps[3].id = PCI_CAP_ID_VNDR; caps[3].len = 8; bad.caps = caps);
 	BAD_INFO("too many capabilities", ENOSPC, bad.nr_caps = 100);
-	BAD_INFO("MSI-X in a mappable BAR", EINVAL, bad.bars[0].flags = RTE_VFIO_USER_PCI_BAR_F_MMAP;
+	BAD_INFO("MSI-X in a mappable BAR", EINVAL,
+		bad.bars[0].flags = RTE_VFIO_USER_PCI_BAR_F_MMAP;
 		bad.bars[0].fd = 0);
 
 	for (i = 0; i < RTE_DIM(cap_cases); i++) {
@@ -761,7 +763,9 @@ test_pci_bad_args(void)
 		struct rte_vfio_user_pci_cap many[48];
 
 		for (i = 0; i < RTE_DIM(many); i++)
-			many[i] = (struct rte_vfio_user_pci_cap){ .id = PCI_CAP_ID_VNDR, .len = 12 };
+			many[i] = (struct rte_vfio_user_pci_cap){
+				.id = PCI_CAP_ID_VNDR, .len = 12,
+			};
 		BAD_INFO("list does not fit", ENOSPC, bad.caps = many; bad.nr_caps = RTE_DIM(many);
 			bad.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE);
 	}
