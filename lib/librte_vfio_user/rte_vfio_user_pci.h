@@ -42,10 +42,10 @@
  * RTE_VFIO_USER_PCI_MSIX_F_MASKED_RESET for the PCI reset state.
  *
  * Threads: the helper's state is changed by config and BAR accesses, which
- * run on the vfio-user control thread. rte_vfio_user_pci_irq_raise(),
- * rte_vfio_user_pci_intx_lower() and rte_vfio_user_pci_reset() take the
- * helper's lock and may be called from any thread; the ops callbacks run on
- * the control thread with that lock released.
+ * run on the vfio-user control thread, and by the calls below, which take the
+ * helper's lock and may be called from any thread (a data-path lcore raising
+ * interrupts, for instance). The ops callbacks and the model's BAR callbacks
+ * run on the control thread without that lock, so they may call the helper.
  *
  * Functions returning int return 0 or a non-negative value on success and a
  * negative errno value on failure; the same errno is also stored in rte_errno.
@@ -133,7 +133,7 @@ struct rte_vfio_user_pci_cap {
 	uint8_t id;
 	/** Offset in config space (dword aligned, from 0x40), or 0 to let the helper choose. */
 	uint8_t offset;
-	/** Capability-specific flags: RTE_VFIO_USER_PCI_MSI_F_* or RTE_VFIO_USER_PCI_MSIX_F_*. */
+	/** RTE_VFIO_USER_PCI_MSI_F_* or RTE_VFIO_USER_PCI_MSIX_F_* flags; 0 for other ids. */
 	uint16_t flags;
 	/** Number of vectors: MSI 1, 2, 4, 8, 16 or 32; MSI-X 1 to 2048. */
 	uint16_t nr_vectors;
@@ -257,7 +257,8 @@ enum rte_vfio_user_pci_irq {
  *   misaligned, MSI-X table and PBA overlapping, MSI-X structure in a
  *   mappable part of its BAR, more than one MSI or MSI-X capability,
  *   vendor length out of range), EEXIST (capability overlapping another),
- *   ENOSPC (capabilities do not fit in the 192 bytes after the header),
+ *   ENOSPC (capabilities do not fit in the 192 bytes after the header, or
+ *   more than 64 of them),
  *   ENOMEM, or as rte_vfio_user_set_reg_info() (ENOENT: not registered,
  *   EBUSY: started).
  */

@@ -150,10 +150,10 @@ cfg_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
 	size_t i;
 
 	RTE_SET_USED(dev_id);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	if (!is_write) {
 		memcpy(buf, &pci->cfg[offset], count);
-		rte_spinlock_unlock(&pci->lock);
+		pthread_mutex_unlock(&pci->lock);
 		return count;
 	}
 	old_cmd = pci_cfg_r16(pci, PCI_COMMAND);
@@ -165,7 +165,7 @@ cfg_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
 	new_cmd = pci_cfg_r16(pci, PCI_COMMAND);
 	/* A mask or the INTx disable bit may have cleared. */
 	vfio_user_pci_deliver_pending(pci, old_cmd);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 
 	if (new_cmd != old_cmd && ops->command != NULL)
 		ops->command(pci, old_cmd, new_cmd, pci->info.priv);
@@ -361,7 +361,7 @@ rte_vfio_user_pci_create(const char *sock_addr, int dev_id,
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	rte_spinlock_init(&pci->lock);
+	pthread_mutex_init(&pci->lock, NULL);
 	pci->dev_id = dev_id;
 	pci->info = *info;
 	ret = caps_copy(pci, info);
@@ -407,6 +407,7 @@ rte_vfio_user_pci_free(struct rte_vfio_user_pci *pci)
 	free(pci->msix_pba);
 	free(pci->caps);
 	free(pci->cap_data);
+	pthread_mutex_destroy(&pci->lock);
 	free(pci);
 }
 
@@ -415,9 +416,9 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
 {
 	if (pci == NULL)
 		return vfio_user_err(-EINVAL);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	cfg_reset(pci);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return 0;
 }
 
@@ -429,9 +430,9 @@ rte_vfio_user_pci_irq_raise(struct rte_vfio_user_pci *pci, enum rte_vfio_user_pc
 
 	if (pci == NULL)
 		return vfio_user_err(-EINVAL);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	ret = vfio_user_pci_raise(pci, type, vector);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return vfio_user_err(ret);
 }
 
@@ -442,9 +443,9 @@ rte_vfio_user_pci_intx_lower(struct rte_vfio_user_pci *pci)
 		return vfio_user_err(-EINVAL);
 	if (pci->info.intx_pin == 0)
 		return vfio_user_err(-ENOTSUP);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	pci_cfg_set(pci, PCI_STATUS, 2, pci_cfg_r16(pci, PCI_STATUS) & ~PCI_STATUS_INTERRUPT, 0);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return 0;
 }
 
@@ -466,9 +467,9 @@ rte_vfio_user_pci_cfg_read(struct rte_vfio_user_pci *pci, uint32_t offset, void 
 
 	if (ret < 0)
 		return vfio_user_err(ret);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	memcpy(buf, &pci->cfg[offset], len);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return 0;
 }
 
@@ -480,9 +481,9 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint32_t offset, cons
 
 	if (ret < 0)
 		return vfio_user_err(ret);
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	memcpy(&pci->cfg[offset], buf, len);
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return 0;
 }
 

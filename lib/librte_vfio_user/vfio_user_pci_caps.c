@@ -525,7 +525,7 @@ vfio_user_pci_msix_bar_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *
 				(offset >= p_start && end <= p_end)))
 		return -EINVAL;
 
-	rte_spinlock_lock(&pci->lock);
+	pthread_mutex_lock(&pci->lock);
 	if (offset >= p_start && end <= p_end) {
 		/* The PBA is read-only: writes are ignored, as on hardware. */
 		if (!is_write)
@@ -540,6 +540,6 @@ vfio_user_pci_msix_bar_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *
 		}
 		msix_deliver(pci);
 	}
-	rte_spinlock_unlock(&pci->lock);
+	pthread_mutex_unlock(&pci->lock);
 	return count;
 }

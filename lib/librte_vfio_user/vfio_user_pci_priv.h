@@ -11,11 +11,11 @@
  * MSI/MSI-X state, interrupt delivery).
  */
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <linux/vfio.h>
 
-#include <rte_spinlock.h>
 
 #include "rte_vfio_user_pci.h"
 
@@ -24,8 +24,11 @@
 #define PCI_LEGACY_CFG_SIZE 256
 
 struct rte_vfio_user_pci {
-	/* Guards everything below against irq_raise() from other threads. */
-	rte_spinlock_t lock;
+	/*
+	 * Guards everything below against irq_raise() from other threads. A
+	 * mutex: it is held across the eventfd write of a delivery.
+	 */
+	pthread_mutex_t lock;
 	int dev_id;
 	struct rte_vfio_user_pci_info info; /* caps points to the copies below */
 	struct rte_vfio_user_pci_cap *caps;
