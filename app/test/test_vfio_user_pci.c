@@ -491,6 +491,7 @@ static int
 test_pci_msix(void)
 {
 	unsigned int calls;
+	uint64_t u64;
 	uint32_t v;
 
 	/* Table entries come out of reset unmasked: vector 0 fires at once. */
@@ -558,8 +559,11 @@ test_pci_msix(void)
 		"unaligned table read");
 	TEST_ASSERT(rte_vfio_user_region_read(tp.cid, 0, T_MSIX_PBA + 4, &v, 4) == 4,
 		"second PBA dword");
-	TEST_ASSERT(rte_vfio_user_region_read(tp.cid, 0, T_MSIX_PBA - 4, &v, 8) < 0,
-		"access straddling the PBA");
+	TEST_ASSERT(rte_vfio_user_region_read(tp.cid, 0, T_MSIX_PBA - 4, &u64, 8) < 0,
+		"misaligned qword over the PBA");
+	TEST_ASSERT(rte_vfio_user_region_read(tp.cid, 0, T_MSIX_TABLE, &u64, 8) == 8,
+		"aligned qword of the table");
+	TEST_ASSERT_EQUAL(u64, 0xfee00000, "entry 0 address as written");
 
 	/* Reset: table unmasked and cleared, PBA empty. */
 	TEST_ASSERT_SUCCESS(bar_wr(&tp, 0, msix_ctrl_off(4), PCI_MSIX_ENTRY_CTRL_MASKBIT),
