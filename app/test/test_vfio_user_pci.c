@@ -435,7 +435,7 @@ test_pci_caps(void)
 	TEST_ASSERT_EQUAL(cfg[vndr[2] + 3], 0, "NULL data reads 0");
 	TEST_ASSERT_SUCCESS(cfg_wr(&tp, vndr[1], 0xffffffff, 4), "write vendor header");
 	TEST_ASSERT_EQUAL(cfg_rd(&tp, vndr[1], 4), (uint32_t)(PCI_CAP_ID_VNDR |
-		vndr[2] << 8 | T_VNDR_LEN << 16 | 0xa1 << 24), "vendor header read-only");
+		vndr[2] << 8 | T_VNDR_LEN << 16 | 0xa1u << 24), "vendor header read-only");
 	TEST_ASSERT_SUCCESS(cfg_wr(&tp, vndr[1] + 8, 0, 4), "write vendor body");
 	TEST_ASSERT_EQUAL(cfg_rd(&tp, vndr[1] + 8, 4), 0xa9a8a000, "vendor write mask");
 	TEST_ASSERT_EQUAL(tp.cfg_last_off, (uint32_t)vndr[1] + 8, "config_write callback");
