@@ -46,12 +46,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
 
 #define DEF_DURATION 2.0
 #define WARMUP_NS (100 * 1000 * 1000ull)
@@ -260,8 +262,8 @@ floor_rpc(int s, uint16_t cmd, size_t req_plen, int fd, size_t reply_plen)
  * Server process.
  */
 
-static uint8_t srv_cfg[256];
 static uint32_t srv_bar0[1024];
+static struct rte_vfio_user_pci *srv_pci;
 
 static ssize_t
 srv_bar0_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
@@ -276,53 +278,31 @@ srv_bar0_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t co
 	return count;
 }
 
+/* A bare PCI function: BAR0 registers, one MSI-X vector whose table lives in BAR0. */
 static int
-srv_describe(const char *path)
+srv_describe(const char *path, int dev_id)
 {
-	static struct vfio_region_info infos[VFIO_PCI_NUM_REGIONS];
-	static struct rte_vfio_user_reg_info regs[VFIO_PCI_NUM_REGIONS];
-	static struct vfio_irq_info irqs[VFIO_PCI_NUM_IRQS];
-	struct vfio_device_info dev_info = {
-		.argsz = sizeof(dev_info),
-		.flags = VFIO_DEVICE_FLAGS_PCI,
-		.num_regions = VFIO_PCI_NUM_REGIONS,
-		.num_irqs = VFIO_PCI_NUM_IRQS,
+	const struct rte_vfio_user_pci_cap msix = {
+		.id = PCI_CAP_ID_MSIX,
+		.nr_vectors = 1,
+		.table_bar = 0,
+		.table_offset = sizeof(srv_bar0) / 2,
+		.pba_bar = 0,
+		.pba_offset = sizeof(srv_bar0) * 3 / 4,
 	};
-	struct rte_vfio_user_regions r = { .reg_num = VFIO_PCI_NUM_REGIONS, .reg_info = regs };
-	struct rte_vfio_user_irq_info q = { .irq_num = VFIO_PCI_NUM_IRQS, .irq_info = irqs };
-	unsigned int i;
-	int ret;
+	struct rte_vfio_user_pci_info info = {
+		.vendor_id = 0x7e57,
+		.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE,
+		.caps = &msix,
+		.nr_caps = 1,
+	};
 
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		infos[i].argsz = sizeof(infos[i]);
-		infos[i].index = i;
-		regs[i].info = &infos[i];
-		regs[i].fd = -1;
-	}
-	infos[VFIO_PCI_BAR0_REGION_INDEX].flags =
-		VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	infos[VFIO_PCI_BAR0_REGION_INDEX].size = sizeof(srv_bar0);
-	regs[VFIO_PCI_BAR0_REGION_INDEX].rw = srv_bar0_rw;
-	infos[VFIO_PCI_CONFIG_REGION_INDEX].flags =
-		VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	infos[VFIO_PCI_CONFIG_REGION_INDEX].size = sizeof(srv_cfg);
-	regs[VFIO_PCI_CONFIG_REGION_INDEX].base = srv_cfg;
-	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
-		irqs[i].argsz = sizeof(irqs[i]);
-		irqs[i].index = i;
-	}
-	irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
-	irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = 1;
-	srv_cfg[0] = 0x57;
-	srv_cfg[1] = 0x7e;
+	info.bars[0] = (struct rte_vfio_user_pci_bar){
+		.size = sizeof(srv_bar0), .rw = srv_bar0_rw, .fd = -1,
+	};
 	srv_bar0[0] = 0x600dcafe;
-
-	ret = rte_vfio_user_set_dev_info(path, &dev_info);
-	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(path, &r);
-	if (ret == 0)
-		ret = rte_vfio_user_set_irq_info(path, &q);
-	return ret;
+	srv_pci = rte_vfio_user_pci_create(path, dev_id, &info);
+	return srv_pci != NULL ? 0 : -rte_errno;
 }
 
 static int
@@ -345,7 +325,7 @@ run_server(const struct child_args *a)
 		fprintf(stderr, "server: register %s: %s\n", a->socket, strerror(-dev_id));
 		goto out;
 	}
-	ret = srv_describe(a->socket);
+	ret = srv_describe(a->socket, dev_id);
 	if (ret == 0)
 		ret = rte_vfio_user_start(a->socket);
 	if (ret < 0) {
@@ -376,6 +356,7 @@ run_server(const struct child_args *a)
 out:
 	if (dev_id >= 0)
 		rte_vfio_user_unregister(a->socket);
+	rte_vfio_user_pci_free(srv_pci);
 	if (floor_started) {
 		/* The client closing its end ends the echo thread. */
 		pthread_join(floor_thread, NULL);

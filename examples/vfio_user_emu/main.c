@@ -6,6 +6,8 @@
  * An emulated PCI device served over vfio-user: a small DMA copy/checksum
  * engine. BAR0 holds the engine registers and the MSI-X table and PBA; BAR1
  * is a 64 KiB memfd-backed region whose second half the client may mmap.
+ * Config space, the MSI-X table and PBA and interrupt masking are the
+ * library's PCI helper (rte_vfio_user_pci.h): this file is the engine only.
  *
  * The ids 7e57:0001 are a test pair that is not assigned in pci.ids; do not
  * use them for real hardware.
@@ -28,41 +30,31 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
 
 #include "vfio_user_engine.h"
 
-#define EMU_CFG_SIZE 256
 #define EMU_BAR1_SIZE (64 * 1024)
 #define EMU_MAX_DEVS 4
 
-/* PCI config space layout of the device. */
+/* Capability offsets in config space. */
 #define EMU_CAP_MSIX 0x40
 #define EMU_CAP_VNDR 0x50
 #define EMU_CAP_VNDR_LEN 0x0c
-#define EMU_CMD_WMASK (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_PARITY | \
-		PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE)
-
-struct emu_msix_entry {
-	uint32_t addr_lo;
-	uint32_t addr_hi;
-	uint32_t data;
-	uint32_t ctrl;
-};
 
 struct emu_dev {
 	const char *path;
 	int dev_id;            /* server device id */
-	uint8_t cfg[EMU_CFG_SIZE];
-	uint8_t cfg_wmask[EMU_CFG_SIZE];
+	struct rte_vfio_user_pci *pci; /* config space, MSI-X, interrupts */
+	bool bus_master;       /* Bus Master Enable of the command register */
 	uint64_t src, dst;
 	uint32_t len, ctrl, status, err, csum, count, scratch;
-	struct emu_msix_entry msix[ENGINE_MSIX_VECTORS];
-	uint64_t pba;
 	uint8_t *bounce;       /* copy buffer, ENGINE_MAX_LEN bytes */
 	uint8_t *bar1;         /* mapping of bar1_fd */
 	int bar1_fd;
@@ -97,28 +89,6 @@ signal_handler(int sig)
 	wake_main();
 }
 
-static uint16_t
-cfg_r16(const struct emu_dev *d, unsigned int off)
-{
-	return d->cfg[off] | (d->cfg[off + 1] << 8);
-}
-
-static void
-cfg_init16(struct emu_dev *d, unsigned int off, uint16_t v, uint16_t wmask)
-{
-	d->cfg[off] = v & 0xff;
-	d->cfg[off + 1] = v >> 8;
-	d->cfg_wmask[off] = wmask & 0xff;
-	d->cfg_wmask[off + 1] = wmask >> 8;
-}
-
-static void
-cfg_init32(struct emu_dev *d, unsigned int off, uint32_t v, uint32_t wmask)
-{
-	cfg_init16(d, off, v & 0xffff, wmask & 0xffff);
-	cfg_init16(d, off + 2, v >> 16, wmask >> 16);
-}
-
 static void
 bar1_banner(struct emu_dev *d)
 {
@@ -133,49 +103,9 @@ bar1_banner(struct emu_dev *d)
 static void
 emu_reset_state(struct emu_dev *d)
 {
-	unsigned int i;
-
-	memset(d->cfg, 0, sizeof(d->cfg));
-	memset(d->cfg_wmask, 0, sizeof(d->cfg_wmask));
-	cfg_init16(d, PCI_VENDOR_ID, ENGINE_VENDOR_ID, 0);
-	cfg_init16(d, PCI_DEVICE_ID, ENGINE_DEVICE_ID, 0);
-	cfg_init16(d, PCI_COMMAND, 0, EMU_CMD_WMASK);
-	cfg_init16(d, PCI_STATUS, PCI_STATUS_CAP_LIST, 0);
-	d->cfg[PCI_REVISION_ID] = ENGINE_REVISION;
-	d->cfg[PCI_CLASS_PROG] = ENGINE_CLASS & 0xff;
-	d->cfg[PCI_CLASS_DEVICE] = (ENGINE_CLASS >> 8) & 0xff;
-	d->cfg[PCI_CLASS_DEVICE + 1] = ENGINE_CLASS >> 16;
-	d->cfg_wmask[PCI_CACHE_LINE_SIZE] = 0xff;
-	d->cfg_wmask[PCI_LATENCY_TIMER] = 0xff;
-	d->cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
-	/* BAR0: 4 KiB, 32-bit, non-prefetchable: the size shows in the writable bits. */
-	cfg_init32(d, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_MEM_TYPE_32,
-		~(uint32_t)(ENGINE_BAR0_SIZE - 1));
-	/* BAR1: 64 KiB, 64-bit, prefetchable, upper half in the BAR2 slot. */
-	cfg_init32(d, PCI_BASE_ADDRESS_1,
-		PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH,
-		~(uint32_t)(EMU_BAR1_SIZE - 1));
-	cfg_init32(d, PCI_BASE_ADDRESS_2, 0, 0xffffffff);
-	cfg_init16(d, PCI_SUBSYSTEM_VENDOR_ID, ENGINE_VENDOR_ID, 0);
-	cfg_init16(d, PCI_SUBSYSTEM_ID, ENGINE_DEVICE_ID, 0);
-	d->cfg[PCI_CAPABILITY_LIST] = EMU_CAP_MSIX;
-	d->cfg_wmask[PCI_INTERRUPT_LINE] = 0xff;
-	/* INTA, used while MSI-X is off (a guest without a driver for the device). */
-	d->cfg[PCI_INTERRUPT_PIN] = 1;
-
-	d->cfg[EMU_CAP_MSIX + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSIX;
-	d->cfg[EMU_CAP_MSIX + PCI_CAP_LIST_NEXT] = EMU_CAP_VNDR;
-	cfg_init16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS, ENGINE_MSIX_VECTORS - 1,
-		PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	cfg_init32(d, EMU_CAP_MSIX + PCI_MSIX_TABLE, ENGINE_MSIX_TABLE | ENGINE_MSIX_BIR, 0);
-	cfg_init32(d, EMU_CAP_MSIX + PCI_MSIX_PBA, ENGINE_MSIX_PBA | ENGINE_MSIX_BIR, 0);
-
-	d->cfg[EMU_CAP_VNDR + PCI_CAP_LIST_ID] = PCI_CAP_ID_VNDR;
-	d->cfg[EMU_CAP_VNDR + PCI_CAP_LIST_NEXT] = 0;
-	d->cfg[EMU_CAP_VNDR + 2] = EMU_CAP_VNDR_LEN;
-	cfg_init32(d, EMU_CAP_VNDR + 4, ENGINE_VERSION, 0);
-	cfg_init32(d, EMU_CAP_VNDR + 8, ENGINE_MAX_LEN, 0);
-
+	if (d->pci != NULL)
+		rte_vfio_user_pci_reset(d->pci);
+	d->bus_master = false;
 	d->src = 0;
 	d->dst = 0;
 	d->len = 0;
@@ -185,15 +115,6 @@ emu_reset_state(struct emu_dev *d)
 	d->csum = 0;
 	d->count = 0;
 	d->scratch = 0;
-	/*
-	 * MSI-X vectors come out of reset unmasked, unlike on hardware: a VMM such
-	 * as QEMU emulates the table itself and never writes this copy, so masked
-	 * vectors would stay pending forever. Clients that use this table, like
-	 * dpdk-vfio-user-client, mask through it explicitly.
-	 */
-	for (i = 0; i < ENGINE_MSIX_VECTORS; i++)
-		memset(&d->msix[i], 0, sizeof(d->msix[i]));
-	d->pba = 0;
 	memset(d->bar1, 0, EMU_BAR1_SIZE);
 	bar1_banner(d);
 }
@@ -204,120 +125,27 @@ irq_err(int ret)
 	return ret == -ENOENT ? "no eventfd set by the client" : strerror(-ret);
 }
 
-static bool
-msix_masked(const struct emu_dev *d, unsigned int vec)
-{
-	uint16_t flags = cfg_r16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS);
-
-	return (flags & PCI_MSIX_FLAGS_MASKALL) ||
-		(d->msix[vec].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
-}
-
-static void
-msix_fire(struct emu_dev *d, unsigned int vec)
-{
-	uint16_t flags = cfg_r16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS);
-	int ret;
-
-	if (!(flags & PCI_MSIX_FLAGS_ENABLE)) {
-		printf("emu: MSI-X disabled, interrupt %u dropped\n", vec);
-		return;
-	}
-	if (msix_masked(d, vec)) {
-		d->pba |= UINT64_C(1) << vec;
-		printf("emu: MSI-X vector %u masked, now pending\n", vec);
-		return;
-	}
-	ret = rte_vfio_user_irq_trigger(d->dev_id, VFIO_PCI_MSIX_IRQ_INDEX, vec);
-	if (ret < 0)
-		printf("emu: MSI-X vector %u trigger failed: %s\n", vec, irq_err(ret));
-}
-
-/* Deliver what became unmasked. */
-static void
-msix_deliver_pending(struct emu_dev *d)
-{
-	uint16_t flags = cfg_r16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS);
-	unsigned int vec;
-
-	if (!(flags & PCI_MSIX_FLAGS_ENABLE))
-		return;
-	for (vec = 0; vec < ENGINE_MSIX_VECTORS; vec++) {
-		if (!(d->pba & (UINT64_C(1) << vec)) || msix_masked(d, vec))
-			continue;
-		d->pba &= ~(UINT64_C(1) << vec);
-		printf("emu: MSI-X vector %u unmasked, delivering pending interrupt\n", vec);
-		msix_fire(d, vec);
-	}
-}
-
-/*
- * INTx is level-triggered: the status register's interrupt bit follows the
- * engine's DONE bit while interrupts are on, and the line is signalled each
- * time it becomes asserted and not disabled by the command register.
- */
-static void
-intx_update(struct emu_dev *d, bool assert)
-{
-	uint16_t status = cfg_r16(d, PCI_STATUS);
-	int ret;
-
-	if (!assert) {
-		cfg_init16(d, PCI_STATUS, status & ~PCI_STATUS_INTERRUPT, 0);
-		return;
-	}
-	cfg_init16(d, PCI_STATUS, status | PCI_STATUS_INTERRUPT, 0);
-	if (cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) {
-		printf("emu: INTx disabled by the command register, now pending\n");
-		return;
-	}
-	ret = rte_vfio_user_irq_trigger(d->dev_id, VFIO_PCI_INTX_IRQ_INDEX, 0);
-	if (ret < 0)
-		printf("emu: INTx trigger failed: %s\n", irq_err(ret));
-}
-
-/* Completion interrupt: MSI-X vector 0 when MSI-X is on, else INTx. */
+/* Completion interrupt: MSI-X vector 0 when the guest enabled MSI-X, else INTx. */
 static void
 engine_irq(struct emu_dev *d)
 {
-	if (cfg_r16(d, EMU_CAP_MSIX + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE)
-		msix_fire(d, 0);
-	else
-		intx_update(d, true);
+	int ret = rte_vfio_user_pci_irq_raise(d->pci, RTE_VFIO_USER_PCI_IRQ_AUTO, 0);
+
+	if (ret < 0)
+		printf("emu: interrupt failed: %s\n", irq_err(ret));
 }
 
-static ssize_t
-cfg_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
-		uint64_t offset, bool is_write)
+/* Called by the PCI helper when a client changes the command register. */
+static void
+emu_command(struct rte_vfio_user_pci *pci, uint16_t old_cmd, uint16_t new_cmd, void *priv)
 {
-	struct emu_dev *d = reg->priv;
-	uint16_t old_cmd = cfg_r16(d, PCI_COMMAND);
-	size_t i;
+	struct emu_dev *d = priv;
 
-	RTE_SET_USED(dev_id);
-	if (!is_write) {
-		memcpy(buf, &d->cfg[offset], count);
-		return count;
-	}
-	for (i = 0; i < count; i++) {
-		uint8_t m = d->cfg_wmask[offset + i];
-
-		d->cfg[offset + i] = (d->cfg[offset + i] & ~m) | (buf[i] & m);
-	}
-	if (cfg_r16(d, PCI_COMMAND) != old_cmd)
-		printf("emu: command register 0x%04x (Mem%c BusMaster%c)\n",
-			cfg_r16(d, PCI_COMMAND),
-			(cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_MEMORY) ? '+' : '-',
-			(cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_MASTER) ? '+' : '-');
-	if (offset < EMU_CAP_MSIX + PCI_MSIX_FLAGS + 2 &&
-			offset + count > EMU_CAP_MSIX + PCI_MSIX_FLAGS)
-		msix_deliver_pending(d);
-	/* INTx enabled again while still asserted: signal it now. */
-	if ((old_cmd & PCI_COMMAND_INTX_DISABLE) &&
-			!(cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) &&
-			(cfg_r16(d, PCI_STATUS) & PCI_STATUS_INTERRUPT))
-		intx_update(d, true);
-	return count;
+	RTE_SET_USED(pci);
+	RTE_SET_USED(old_cmd);
+	d->bus_master = (new_cmd & PCI_COMMAND_MASTER) != 0;
+	printf("emu: command register 0x%04x (Mem%c BusMaster%c)\n", new_cmd,
+		(new_cmd & PCI_COMMAND_MEMORY) ? '+' : '-', d->bus_master ? '+' : '-');
 }
 
 static uint32_t
@@ -350,7 +178,7 @@ engine_run(struct emu_dev *d)
 
 	d->status &= ~(ENGINE_STATUS_DONE | ENGINE_STATUS_ERROR);
 	d->err = 0;
-	if (!(cfg_r16(d, PCI_COMMAND) & PCI_COMMAND_MASTER))
+	if (!d->bus_master)
 		ret = -EPERM;
 	else if (d->len == 0 || d->len > ENGINE_MAX_LEN)
 		ret = -EINVAL;
@@ -407,7 +235,7 @@ engine_reg_write(struct emu_dev *d, uint64_t off, uint64_t v, size_t count)
 	case ENGINE_REG_STATUS:
 		d->status &= ~(v & (ENGINE_STATUS_DONE | ENGINE_STATUS_ERROR));
 		if (!(d->status & ENGINE_STATUS_DONE))
-			intx_update(d, false);
+			rte_vfio_user_pci_intx_lower(d->pci);
 		break;
 	case ENGINE_REG_SCRATCH:
 		d->scratch = v;
@@ -453,9 +281,9 @@ engine_reg_read(const struct emu_dev *d, uint64_t off, size_t count)
 }
 
 /*
- * BAR0: registers, MSI-X table and PBA. Like real hardware, only naturally
- * aligned 4-byte accesses (and 8-byte ones where a 64-bit value lives) are
- * accepted; anything else fails with EINVAL.
+ * BAR0 registers (the PCI helper serves the MSI-X table and PBA). Like real
+ * hardware, only naturally aligned 4-byte accesses (and 8-byte ones where a
+ * 64-bit value lives) are accepted; anything else fails with EINVAL.
  */
 static ssize_t
 bar0_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
@@ -470,26 +298,6 @@ bar0_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t co
 	if (is_write)
 		memcpy(&v, buf, count);
 
-	if (offset >= ENGINE_MSIX_TABLE &&
-			offset < ENGINE_MSIX_TABLE + ENGINE_MSIX_VECTORS * PCI_MSIX_ENTRY_SIZE) {
-		uint8_t *t = (uint8_t *)d->msix + (offset - ENGINE_MSIX_TABLE);
-
-		if (!is_write) {
-			memcpy(buf, t, count);
-			return count;
-		}
-		memcpy(t, &v, count);
-		msix_deliver_pending(d);
-		return count;
-	}
-	if (offset == ENGINE_MSIX_PBA || offset == ENGINE_MSIX_PBA + 4) {
-		/* The PBA is read-only. */
-		if (!is_write) {
-			v = d->pba >> ((offset - ENGINE_MSIX_PBA) * 8);
-			memcpy(buf, &v, count);
-		}
-		return count;
-	}
 	if (count == 8 && offset != ENGINE_REG_SRC && offset != ENGINE_REG_DST)
 		return -EINVAL;
 	if (is_write) {
@@ -598,94 +406,66 @@ static const struct rte_vfio_user_notify_ops emu_ops = {
  * Device description.
  */
 
-/* BAR1 info: the structure, then a sparse mmap capability with one area. */
-#define BAR1_INFO_SIZE (sizeof(struct vfio_region_info) + \
-		sizeof(struct vfio_region_info_cap_sparse_mmap) + \
-		sizeof(struct vfio_region_sparse_mmap_area))
-
-static struct vfio_region_info plain_info[VFIO_PCI_NUM_REGIONS];
-static union {
-	struct vfio_region_info info;
-	uint64_t raw[BAR1_INFO_SIZE / sizeof(uint64_t)];
-} bar1_info;
-static struct rte_vfio_user_reg_info reg_info[VFIO_PCI_NUM_REGIONS];
-static struct vfio_irq_info irq_info[VFIO_PCI_NUM_IRQS];
-
 static int
 emu_describe(struct emu_dev *d)
 {
-	struct vfio_device_info dev_info = {
-		.argsz = sizeof(dev_info),
-		.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET,
-		.num_regions = VFIO_PCI_NUM_REGIONS,
-		.num_irqs = VFIO_PCI_NUM_IRQS,
+	static const struct vfio_region_sparse_mmap_area bar1_mmap = {
+		.offset = ENGINE_BAR1_MMAP_OFF,
+		.size = EMU_BAR1_SIZE - ENGINE_BAR1_MMAP_OFF,
 	};
-	struct rte_vfio_user_regions regs = {
-		.reg_num = VFIO_PCI_NUM_REGIONS,
-		.reg_info = reg_info,
+	const uint32_t vndr[EMU_CAP_VNDR_LEN / 4] = {
+		0, rte_cpu_to_le_32(ENGINE_VERSION), rte_cpu_to_le_32(ENGINE_MAX_LEN)
 	};
-	struct rte_vfio_user_irq_info irqs = {
-		.irq_num = VFIO_PCI_NUM_IRQS,
-		.irq_info = irq_info,
+	const struct rte_vfio_user_pci_cap caps[] = {
+		{
+			.id = PCI_CAP_ID_MSIX,
+			.offset = EMU_CAP_MSIX,
+			.nr_vectors = ENGINE_MSIX_VECTORS,
+			.table_bar = ENGINE_MSIX_BIR,
+			.table_offset = ENGINE_MSIX_TABLE,
+			.pba_bar = ENGINE_MSIX_BIR,
+			.pba_offset = ENGINE_MSIX_PBA,
+		},
+		{
+			.id = PCI_CAP_ID_VNDR,
+			.offset = EMU_CAP_VNDR,
+			.len = EMU_CAP_VNDR_LEN,
+			.data = vndr,
+		},
 	};
-	struct vfio_region_info_cap_sparse_mmap *sparse;
-	unsigned int i;
-	int ret;
+	struct rte_vfio_user_pci_info info = {
+		.vendor_id = ENGINE_VENDOR_ID,
+		.device_id = ENGINE_DEVICE_ID,
+		.subsys_vendor_id = ENGINE_VENDOR_ID,
+		.subsys_id = ENGINE_DEVICE_ID,
+		.class_code = ENGINE_CLASS,
+		.revision = ENGINE_REVISION,
+		/* INTA, used while MSI-X is off (a guest without a driver for the device). */
+		.intx_pin = 1,
+		.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE,
+		.flags = RTE_VFIO_USER_PCI_F_RESET,
+		.caps = caps,
+		.nr_caps = RTE_DIM(caps),
+		.ops = { .command = emu_command },
+		.priv = d,
+	};
 
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		plain_info[i].argsz = sizeof(plain_info[i]);
-		plain_info[i].index = i;
-		reg_info[i].info = &plain_info[i];
-		reg_info[i].fd = -1;
-		reg_info[i].priv = d;
-	}
-	plain_info[VFIO_PCI_BAR0_REGION_INDEX].flags =
-		VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	plain_info[VFIO_PCI_BAR0_REGION_INDEX].size = ENGINE_BAR0_SIZE;
-	reg_info[VFIO_PCI_BAR0_REGION_INDEX].rw = bar0_access;
-
-	plain_info[VFIO_PCI_CONFIG_REGION_INDEX].flags =
-		VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	plain_info[VFIO_PCI_CONFIG_REGION_INDEX].size = EMU_CFG_SIZE;
-	reg_info[VFIO_PCI_CONFIG_REGION_INDEX].rw = cfg_access;
-
-	/* BAR1: accessed through messages from d->bar1, the second half also by mmap. */
-	bar1_info.info.argsz = BAR1_INFO_SIZE;
-	bar1_info.info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
-		VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS;
-	bar1_info.info.index = VFIO_PCI_BAR1_REGION_INDEX;
-	bar1_info.info.cap_offset = sizeof(struct vfio_region_info);
-	bar1_info.info.size = EMU_BAR1_SIZE;
-	bar1_info.info.offset = 0;
-	sparse = (struct vfio_region_info_cap_sparse_mmap *)(&bar1_info.info + 1);
-	sparse->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
-	sparse->header.version = 1;
-	sparse->header.next = 0;
-	sparse->nr_areas = 1;
-	sparse->areas[0].offset = ENGINE_BAR1_MMAP_OFF;
-	sparse->areas[0].size = EMU_BAR1_SIZE - ENGINE_BAR1_MMAP_OFF;
-	reg_info[VFIO_PCI_BAR1_REGION_INDEX].info = &bar1_info.info;
-	reg_info[VFIO_PCI_BAR1_REGION_INDEX].base = d->bar1;
-	reg_info[VFIO_PCI_BAR1_REGION_INDEX].fd = d->bar1_fd;
-
-	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
-		irq_info[i].argsz = sizeof(irq_info[i]);
-		irq_info[i].index = i;
-	}
-	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD |
-		VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_NORESIZE;
-	irq_info[VFIO_PCI_MSIX_IRQ_INDEX].count = ENGINE_MSIX_VECTORS;
-	/* As in Linux VFIO: the library masks INTx as it fires, QEMU unmasks it at EOI. */
-	irq_info[VFIO_PCI_INTX_IRQ_INDEX].flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
-		VFIO_IRQ_INFO_AUTOMASKED;
-	irq_info[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
-
-	ret = rte_vfio_user_set_dev_info(d->path, &dev_info);
-	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(d->path, &regs);
-	if (ret == 0)
-		ret = rte_vfio_user_set_irq_info(d->path, &irqs);
-	return ret;
+	/* BAR0: registers by message, the MSI-X table and PBA by the helper. */
+	info.bars[0] = (struct rte_vfio_user_pci_bar){
+		.size = ENGINE_BAR0_SIZE, .rw = bar0_access, .priv = d, .fd = -1,
+	};
+	/* BAR1: 64-bit prefetchable, served from d->bar1; its second half also by mmap. */
+	info.bars[1] = (struct rte_vfio_user_pci_bar){
+		.size = EMU_BAR1_SIZE,
+		.flags = RTE_VFIO_USER_PCI_BAR_F_64 | RTE_VFIO_USER_PCI_BAR_F_PREFETCH |
+			RTE_VFIO_USER_PCI_BAR_F_MMAP,
+		.base = d->bar1,
+		.fd = d->bar1_fd,
+		.sparse = &bar1_mmap,
+		.nr_sparse = 1,
+	};
+	d->pci = rte_vfio_user_pci_create(d->path, d->dev_id, &info);
+	return d->pci != NULL ? 0 : -rte_errno;
 }
 
 static void
@@ -882,6 +662,7 @@ out:
 				ret = r;
 			}
 		}
+		rte_vfio_user_pci_free(emus[i].pci);
 		emu_free(&emus[i]);
 	}
 	if (wake_fd >= 0)

@@ -37,8 +37,10 @@
  * Interrupts: the engine raises MSI-X vector IRQ_VECTOR of a channel through
  * the eventfd the client set with VFIO_USER_DEVICE_SET_IRQS (VFIO semantics:
  * setting the eventfd enables the vector, VFIO_IRQ_SET_ACTION_MASK masks it).
- * The MSI-X table and PBA in BAR2 are plain storage for a VMM that forwards
- * guest accesses; the engine does not act on them. The vector is raised once
+ * The MSI-X table and PBA in BAR2 behave as on hardware, except that table
+ * entries come out of reset unmasked (a VMM emulating the table never writes
+ * this copy): a vector masked in its entry or by the function mask is held in
+ * the PBA and raised when unmasked. The vector is raised once
  * per batch of descriptors the engine completes in one polling iteration when
  * the batch holds a descriptor flagged IRQ and the channel has IRQ_ENABLE,
  * after COMPLETED is updated. The device has NUM_CHANNELS vectors; a larger

@@ -244,9 +244,8 @@ emu_dma_chan_poll(struct emu_dma_dev *dev, unsigned int c)
 	/* CTRL again: a driver may have changed IRQ_ENABLE before this batch's doorbell. */
 	if (irq && (emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_CTRL) & EMU_DMA_CHAN_CTRL_IRQ_ENABLE)) {
 		vec = emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_IRQ_VECTOR);
-		/* -ENOENT: the client set no eventfd, nothing to deliver. */
-		if (vec < dev->nb_chan)
-			(void)rte_vfio_user_irq_trigger(dev->dev_id, VFIO_PCI_MSIX_IRQ_INDEX, vec);
+		/* -EINVAL: no such vector; -ENOENT: no eventfd set. Nothing to deliver. */
+		(void)rte_vfio_user_pci_irq_raise(dev->pci, RTE_VFIO_USER_PCI_IRQ_MSIX, vec);
 	}
 	return i;
 }

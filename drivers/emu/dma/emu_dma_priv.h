@@ -27,6 +27,7 @@
 #include <rte_log.h>
 #include <rte_spinlock.h>
 #include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
 
 #include "emu_dma_regs.h"
 
@@ -47,8 +48,7 @@ extern int emu_dma_logtype;
 /** Channels when the devarg is absent. */
 #define EMU_DMA_DEF_CHANNELS		4
 
-/** PCI config space: 256 bytes, MSI-X capability then a vendor capability. */
-#define EMU_DMA_CFG_SIZE		256
+/** Capability offsets in config space: MSI-X, then a vendor capability. */
 #define EMU_DMA_CAP_MSIX		0x40
 #define EMU_DMA_CAP_VNDR		0x50
 #define EMU_DMA_CAP_VNDR_LEN		8
@@ -86,9 +86,7 @@ struct emu_dma_dev {
 
 	int bar0_fd;			/**< memfd behind BAR0, shared with the client. */
 	volatile uint32_t *bar0;	/**< Mapping of bar0_fd (EMU_DMA_CTRL_BAR_SIZE). */
-	uint8_t msix[EMU_DMA_MSIX_BAR_SIZE]; /**< BAR2: MSI-X table and PBA. */
-	uint8_t cfg[EMU_DMA_CFG_SIZE];	/**< Config space. */
-	uint8_t cfg_wmask[EMU_DMA_CFG_SIZE]; /**< Writable bits of cfg. */
+	struct rte_vfio_user_pci *pci;	/**< Config space, MSI-X table and PBA. */
 
 	rte_spinlock_t dp_lock;		/**< Held by the poller for an iteration. */
 	bool ctrl_locked;		/**< The control thread holds dp_lock (lock_dp). */
@@ -98,11 +96,6 @@ struct emu_dma_dev {
 	uint32_t mt_gen;		/**< Generation of @c mt. */
 	const struct rte_vfio_user_mem_table *mt; /**< DMA table, poller's view. */
 	struct emu_dma_chan chan[EMU_DMA_MAX_CHANNELS];
-
-	/* Device description handed to the library (must outlive registration). */
-	struct vfio_region_info reg_infos[VFIO_PCI_NUM_REGIONS];
-	struct rte_vfio_user_reg_info regs[VFIO_PCI_NUM_REGIONS];
-	struct vfio_irq_info irqs[VFIO_PCI_NUM_IRQS];
 };
 
 /** Read a 32-bit BAR0 register. */
@@ -129,7 +122,7 @@ emu_dma_reg_wr(struct emu_dma_dev *dev, uint32_t off, uint32_t v)
 void emu_dma_pci_reset(struct emu_dma_dev *dev);
 
 /**
- * Describe the device (regions, interrupts) to the library.
+ * Describe the PCI function to the helper, which describes it to the library.
  *
  * @param dev
  *   The device, registered (path set).

@@ -410,6 +410,7 @@ emu_dma_free(struct emu_dma_dev *dev)
 			EMU_DMA_LOG(ERR, "%s: unregister %s: %s", dev->name, dev->path,
 				strerror(-ret));
 	}
+	rte_vfio_user_pci_free(dev->pci);
 	if (dev->bar0 != NULL)
 		munmap((void *)(uintptr_t)dev->bar0, EMU_DMA_CTRL_BAR_SIZE);
 	if (dev->bar0_fd >= 0)
