@@ -345,12 +345,16 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 {
 	bool notify = false;
 
-	/* Not watching any more: detach cut the connection itself. */
-	if (__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL) && !cli->gone) {
+	/*
+	 * Once only, and not when detach cut the connection itself. During
+	 * attach watching is already set, so a hang-up seen on the twin
+	 * socket before the main socket is watched is not lost.
+	 */
+	if (!__atomic_exchange_n(&cli->gone, true, __ATOMIC_ACQ_REL) &&
+			__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL)) {
 		VFIO_USER_CLI_LOG(INFO, cli->path, "server disconnected (%s)", strerror(err));
 		notify = true;
 	}
-	cli->gone = true;
 	/* The stream cannot be resynchronised: let the server see the end too. */
 	shutdown(cli->chan.fd, SHUT_RDWR);
 	if (cli->twin_fd >= 0)
@@ -723,6 +727,12 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	if (ret < 0)
 		goto err;
 
+	/*
+	 * From here on a hang-up is the server's doing and is notified (see
+	 * cli_server_gone()): with no callback set yet, as a -ENOTCONN from
+	 * rte_vfio_user_set_disconnect_cb().
+	 */
+	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
 	if (cli->twin_fd >= 0) {
 		ret = vfio_user_chan_init(&cli->twin, cli->twin_fd, &cli->lim);
 		if (ret < 0)
@@ -738,13 +748,10 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 			goto err;
 	}
 
-	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
 	ret = vfio_user_ctrl_add(fd, cli->twin_fd >= 0 ? EPOLLRDHUP : EPOLLIN | EPOLLONESHOT,
 			cli_main_ev, cli);
-	if (ret < 0) {
-		__atomic_store_n(&cli->watching, false, __ATOMIC_RELEASE);
+	if (ret < 0)
 		goto err;
-	}
 
 	pthread_mutex_lock(&cli_lock);
 	cli->state = CLI_READY;
