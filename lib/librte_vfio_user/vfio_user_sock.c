@@ -215,10 +215,6 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	chan->timeout_ms = (int)lim->reply_timeout_ms;
 	TAILQ_INIT(&chan->waiters);
 	vfio_user_msg_init(&chan->rbuf);
-	chan->rx_cap = CHAN_RX_SIZE;
-	chan->rx = malloc(chan->rx_cap);
-	if (chan->rx == NULL)
-		return -ENOMEM;
 
 	ret = pthread_condattr_init(&attr);
 	if (ret != 0)
@@ -228,6 +224,13 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	pthread_condattr_destroy(&attr);
 	if (ret != 0)
 		return -ret;
+	/* Allocated last: no failure can follow and leak it. */
+	chan->rx_cap = CHAN_RX_SIZE;
+	chan->rx = malloc(chan->rx_cap);
+	if (chan->rx == NULL) {
+		pthread_cond_destroy(&chan->cond);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&chan->lock, NULL);
 	pthread_mutex_init(&chan->send_lock, NULL);
 	return 0;
