@@ -927,7 +927,9 @@ rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_w
  * @return
  *   0 on success; -ENOTSUP when the region is not mappable; -ENOSPC when
  *   @p maps is too small (*@p nr_maps then tells the need); as
- *   rte_vfio_user_get_dev_info(); mmap errors.
+ *   rte_vfio_user_get_dev_info(), with -EPROTO also for a region
+ *   descriptor that is not a regular file covering the region (mapping it
+ *   would fault on access); mmap errors.
  */
 __rte_experimental
 int

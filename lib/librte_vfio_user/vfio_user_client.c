@@ -1616,12 +1616,16 @@ cli_map_region(struct vfio_user_client *cli, uint32_t index, struct cli_region_m
 			ret = -EPROTO;
 			goto out;
 		}
-		addr = mmap(NULL, area.size, prot, MAP_SHARED, fd,
-			(off_t)(info->offset + area.offset));
-		if (addr == MAP_FAILED) {
-			ret = -errno;
-			VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: mmap failed: %s", index,
+		/* A descriptor shorter than the area would fault on access: checked. */
+		ret = vfio_user_map_fd(fd, info->offset + area.offset, area.size, (uint32_t)prot,
+			false, &addr);
+		if (ret < 0) {
+			VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: cannot map 0x%" PRIx64
+				"+0x%" PRIx64 " of its descriptor: %s", index,
+				(uint64_t)(info->offset + area.offset), (uint64_t)area.size,
 				strerror(-ret));
+			if (ret == -EINVAL)
+				ret = -EPROTO;
 			goto out;
 		}
 		rm->maps[rm->nr].offset = area.offset;
