@@ -811,6 +811,9 @@ rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set);
  * @return
  *   As rte_vfio_user_get_dev_info(); -EEXIST when a window overlaps an
  *   existing mapping; -ENOSPC when the server's max_dma_maps is reached.
+ *   After -ETIMEDOUT the server may or may not have mapped the window, so
+ *   the library disconnects: later calls fail with -ENOTCONN and the
+ *   disconnect callback runs.
  */
 __rte_experimental
 int
@@ -821,8 +824,8 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
  * VFIO_USER_DMA_UNMAP: each window must match an earlier mapping exactly
- * (iova and size). With @p mem NULL and @p num 0, every mapping is removed
- * (VFIO_DMA_UNMAP_FLAG_ALL).
+ * (iova and size). With @p mem NULL and @p num 0, every mapping is removed,
+ * one message per window (the specification defines no flag for "all").
  *
  * @param dev_id
  *   Client device id.
@@ -832,6 +835,7 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
  *   Number of windows, or 0 with @p mem NULL.
  * @return
  *   As rte_vfio_user_get_dev_info(); -ENOENT when no mapping matches.
+ *   -ETIMEDOUT disconnects, as for rte_vfio_user_dma_map().
  */
 __rte_experimental
 int

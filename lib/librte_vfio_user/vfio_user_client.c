@@ -1198,6 +1198,22 @@ rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set)
  * DMA
  */
 
+/*
+ * A DMA_MAP or DMA_UNMAP without a reply: the server may or may not have
+ * changed its table, and it cannot be asked which. The two tables can no
+ * longer be trusted to agree, so the connection is cut as if the server had
+ * gone: every later call fails with -ENOTCONN and the disconnect callback
+ * runs (from the control thread, which sees the hang-up).
+ */
+static void
+cli_break(struct vfio_user_client *cli, const char *what)
+{
+	VFIO_USER_CLI_LOG(ERR, cli->path, "%s timed out: DMA tables may differ, disconnecting",
+		what);
+	vfio_user_chan_kill(&cli->chan, ETIMEDOUT);
+	shutdown(cli->chan.fd, SHUT_RDWR);
+}
+
 static int
 cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg *mem, int fd)
 {
@@ -1243,6 +1259,8 @@ cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg
 		vfio_user_dma_remove(&cli->dma, mem->iova, mem->size);
 		pthread_rwlock_unlock(&cli->dma_lock);
 	}
+	if (ret == -ETIMEDOUT)
+		cli_break(cli, "DMA_MAP");
 	return ret;
 }
 
@@ -1271,7 +1289,7 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
 }
 
 static int
-cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size, uint32_t flags)
+cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size)
 {
 	struct vfio_user_dma_unmap req, rep;
 	struct vfio_user_msg reply;
@@ -1280,7 +1298,6 @@ cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size, ui
 
 	memset(&req, 0, sizeof(req));
 	req.argsz = sizeof(req);
-	req.flags = flags;
 	req.addr = iova;
 	req.size = size;
 	iov.iov_base = &req;
@@ -1299,17 +1316,43 @@ cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size, ui
 		}
 	}
 	vfio_user_msg_release(&reply);
+	if (ret == -ETIMEDOUT)
+		cli_break(cli, "DMA_UNMAP");
 	if (ret < 0)
 		return ret;
 
 	/* The server no longer uses the window: stop serving it. */
 	pthread_rwlock_wrlock(&cli->dma_lock);
-	if (flags & VFIO_DMA_UNMAP_FLAG_ALL)
-		vfio_user_dma_remove_all(&cli->dma);
-	else
-		vfio_user_dma_remove(&cli->dma, iova, size);
+	vfio_user_dma_remove(&cli->dma, iova, size);
 	pthread_rwlock_unlock(&cli->dma_lock);
 	return 0;
+}
+
+/*
+ * Every window, one DMA_UNMAP each: the specification leaves the flags of
+ * DMA_UNMAP unused, so a server need not know VFIO_DMA_UNMAP_FLAG_ALL.
+ * Windows are taken from the front of the table until it is empty; a call
+ * mapping at the same time may add windows, which are unmapped too.
+ */
+static int
+cli_dma_unmap_all(struct vfio_user_client *cli)
+{
+	struct rte_vfio_user_mem_reg first;
+	bool empty;
+	int ret;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&cli->dma_lock);
+		empty = cli->dma.pub.entry_num == 0;
+		if (!empty)
+			first = cli->dma.pub.regions[0];
+		pthread_rwlock_unlock(&cli->dma_lock);
+		if (empty)
+			return 0;
+		ret = cli_dma_unmap_one(cli, first.iova, first.size);
+		if (ret < 0)
+			return ret;
+	}
 }
 
 int
@@ -1326,9 +1369,9 @@ rte_vfio_user_dma_unmap(int dev_id, struct rte_vfio_user_mem_reg *mem, uint32_t 
 		return vfio_user_err(ret);
 
 	if (mem == NULL)
-		ret = cli_dma_unmap_one(cli, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+		ret = cli_dma_unmap_all(cli);
 	for (i = 0; i < num && ret == 0; i++)
-		ret = cli_dma_unmap_one(cli, mem[i].iova, mem[i].size, 0);
+		ret = cli_dma_unmap_one(cli, mem[i].iova, mem[i].size);
 	cli_put(cli);
 	return vfio_user_err(ret);
 }
