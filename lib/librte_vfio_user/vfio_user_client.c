@@ -1735,12 +1735,21 @@ int
 rte_vfio_user_reset(int dev_id)
 {
 	struct vfio_user_client *cli;
+	struct vfio_user_msg reply;
 	int ret;
 
 	ret = cli_get(dev_id, &cli);
 	if (ret < 0)
 		return vfio_user_err(ret);
-	ret = cli_simple_call(cli, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0);
+	/* A reset may take long (specification): it has its own limit. */
+	vfio_user_msg_init(&reply);
+	ret = vfio_user_chan_call_tmo(&cli->chan, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0,
+		&reply, (int)cli->lim.reset_timeout_ms);
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		ret = -ENOTCONN;
+	if (ret == 0)
+		ret = cli_check_reply(cli, &reply, 0);
+	vfio_user_msg_release(&reply);
 	cli_put(cli);
 	return vfio_user_err(ret);
 }
