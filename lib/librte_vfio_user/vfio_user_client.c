@@ -226,8 +226,7 @@ static int
 cli_dma_write_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 		struct vfio_user_msg *msg, bool no_reply)
 {
-	struct vfio_user_dma_write_reply rep;
-	struct vfio_user_dma_access req;
+	struct vfio_user_dma_access req, rep;
 	struct iovec iov;
 	int ret;
 
@@ -246,9 +245,12 @@ cli_dma_write_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 	if (no_reply)
 		return 0;
 
-	/* The specification's 12-byte reply: a 64-bit address, a 32-bit count. */
+	/*
+	 * 16 bytes: the specification's 64-bit address and 32-bit count, then
+	 * 4 zero bytes, which is also the 64-bit count servers read there.
+	 */
 	rep.addr = req.addr;
-	rep.count = (uint32_t)req.count;
+	rep.count = req.count;
 	iov.iov_base = &rep;
 	iov.iov_len = sizeof(rep);
 	ret = vfio_user_chan_reply(chan, &msg->hdr, 0, &iov, 1, NULL, 0);
