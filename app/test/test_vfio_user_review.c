@@ -384,6 +384,36 @@ fsrv_stop(struct fsrv *f)
 	return ret;
 }
 
+/* One case against a fake server: the leak baseline, the server, the device. */
+struct fcase {
+	struct leak_snap before;
+	struct fsrv *f;
+	int cid;
+};
+
+/* Snapshot the descriptors, start a fake server (caps: its version data) and attach. */
+static int
+fcase_open(struct fcase *c, fsrv_hook_t *hook, bool twin, const char *caps)
+{
+	leak_snap(&c->before);
+	c->f = fsrv_start(hook, twin);
+	TEST_ASSERT_NOT_NULL(c->f, "fake server");
+	c->f->caps = caps;
+	c->cid = rte_vfio_user_attach_dev(c->f->path);
+	TEST_ASSERT(c->cid >= 0, "attach: %d", c->cid);
+	return TEST_SUCCESS;
+}
+
+/* Detach, stop the server, restore the limits, then check for leaks. */
+static int
+fcase_close(struct fcase *c)
+{
+	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(c->cid), "detach");
+	TEST_ASSERT_SUCCESS(fsrv_stop(c->f), "fake server");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&g_lim0), "limits");
+	return leak_check(&c->before, WAIT_MS);
+}
+
 static int
 set_timeouts(uint32_t reply_ms, uint32_t reset_ms)
 {
@@ -550,27 +580,22 @@ static int
 test_region_fd_too_short(void)
 {
 	struct rte_vfio_user_region_map maps[2];
-	struct leak_snap before;
-	struct fsrv *f;
+	struct fcase c;
 	uint32_t nr = RTE_DIM(maps);
-	int cid, ret;
+	int ret;
 
-	leak_snap(&before);
-	f = fsrv_start(hook_region_info, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	ret = rte_vfio_user_region_mmap(cid, 0, maps, &nr);
+	ret = fcase_open(&c, hook_region_info, false, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	ret = rte_vfio_user_region_mmap(c.cid, 0, maps, &nr);
 	TEST_ASSERT_EQUAL(ret, -EPROTO, "mmap of a region its fd does not cover: %d", ret);
 	/* The check refuses only what does not fit. */
 	nr = RTE_DIM(maps);
-	ret = rte_vfio_user_region_mmap(cid, 1, maps, &nr);
+	ret = rte_vfio_user_region_mmap(c.cid, 1, maps, &nr);
 	TEST_ASSERT(ret == 0 && nr == 1 && maps[0].size == REG_SIZE,
 		"mmap of a covered region: %d, %u maps", ret, nr);
 	memset(maps[0].addr, 0xa5, REG_SIZE);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	return leak_check(&before, WAIT_MS);
+	return fcase_close(&c);
 }
 
 /*
@@ -599,28 +624,22 @@ test_dma_map_timeout(void)
 {
 	struct rte_vfio_user_mem_reg w = dma_win(0);
 	struct vfio_device_info info;
-	struct leak_snap before;
-	struct fsrv *f;
-	int cid, ret, gone = 0;
+	struct fcase c;
+	int ret, gone = 0;
 
-	leak_snap(&before);
 	TEST_ASSERT_SUCCESS(set_timeouts(SHORT_TIMEOUT_MS, 0), "limits");
-	f = fsrv_start(hook_drop_dma_map, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(cid, on_disconnect, &gone), "cb");
-	ret = rte_vfio_user_dma_map(cid, &w, NULL, 1);
+	ret = fcase_open(&c, hook_drop_dma_map, false, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_disconnect_cb(c.cid, on_disconnect, &gone), "cb");
+	ret = rte_vfio_user_dma_map(c.cid, &w, NULL, 1);
 	TEST_ASSERT_EQUAL(ret, -ETIMEDOUT, "DMA_MAP without reply: %d", ret);
 	/* The tables may differ now: the device is given up, and the application told. */
 	TEST_ASSERT(wait_flag(&gone), "no disconnect notification");
-	ret = rte_vfio_user_get_dev_info(cid, &info);
+	ret = rte_vfio_user_get_dev_info(c.cid, &info);
 	TEST_ASSERT_EQUAL(ret, -ENOTCONN, "call after the timeout: %d", ret);
-	TEST_ASSERT(wait_flag(&f->done), "the server still sees the connection");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&g_lim0), "limits");
-	return leak_check(&before, WAIT_MS);
+	TEST_ASSERT(wait_flag(&c.f->done), "the server still sees the connection");
+	return fcase_close(&c);
 }
 
 /*
@@ -655,21 +674,18 @@ static int
 test_msg_id_wrap(void)
 {
 	struct vfio_device_info info;
-	struct leak_snap before;
 	uint32_t i, retries = 0;
-	struct fsrv *f;
-	int cid, ret;
+	struct fcase c;
+	int ret;
 
-	leak_snap(&before);
 	TEST_ASSERT_SUCCESS(set_timeouts(SHORT_TIMEOUT_MS, 0), "limits");
-	f = fsrv_start(hook_late_reply, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	ret = rte_vfio_user_get_dev_info(cid, &info);
+	ret = fcase_open(&c, hook_late_reply, false, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	ret = rte_vfio_user_get_dev_info(c.cid, &info);
 	TEST_ASSERT_EQUAL(ret, -ETIMEDOUT, "unanswered GET_INFO: %d", ret);
 	for (i = 0; i < ID_SPACE + 1; i++) {
-		ret = rte_vfio_user_get_dev_info(cid, &info);
+		ret = rte_vfio_user_get_dev_info(c.cid, &info);
 		/* A call slowed down past the timeout on a loaded machine is fenced too. */
 		if (ret == -ETIMEDOUT && retries++ < 10) {
 			i--;
@@ -679,11 +695,8 @@ test_msg_id_wrap(void)
 		TEST_ASSERT_EQUAL(info.num_regions, FAKE_REGIONS,
 			"call %u took the late reply of another call", i);
 	}
-	TEST_ASSERT(f->count >= ID_SPACE + 2, "server saw %" PRIu64 " calls", f->count);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&g_lim0), "limits");
-	return leak_check(&before, WAIT_MS);
+	TEST_ASSERT(c.f->count >= ID_SPACE + 2, "server saw %" PRIu64 " calls", c.f->count);
+	return fcase_close(&c);
 }
 
 /*
@@ -694,30 +707,25 @@ static int
 test_unmap_all_per_window(void)
 {
 	struct rte_vfio_user_mem_reg w[3] = { dma_win(0), dma_win(1), dma_win(2) };
-	struct leak_snap before;
-	struct fsrv *f;
+	struct fcase c;
 	uint32_t i;
-	int cid, ret;
+	int ret;
 
-	leak_snap(&before);
-	f = fsrv_start(NULL, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, w, NULL, RTE_DIM(w)), "map");
+	ret = fcase_open(&c, NULL, false, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(c.cid, w, NULL, RTE_DIM(w)), "map");
 	/* The fake server, strict as the specification, refuses any flag. */
-	ret = rte_vfio_user_dma_unmap(cid, NULL, 0);
+	ret = rte_vfio_user_dma_unmap(c.cid, NULL, 0);
 	TEST_ASSERT_SUCCESS(ret, "unmap all: %d", ret);
-	TEST_ASSERT_EQUAL(f->nr_unmaps, RTE_DIM(w), "DMA_UNMAP messages");
+	TEST_ASSERT_EQUAL(c.f->nr_unmaps, RTE_DIM(w), "DMA_UNMAP messages");
 	for (i = 0; i < RTE_DIM(w); i++)
-		TEST_ASSERT(f->unmaps[i].addr == w[i].iova && f->unmaps[i].size == w[i].size,
-			"unmap %u: 0x%" PRIx64 "+0x%" PRIx64, i, f->unmaps[i].addr,
-			f->unmaps[i].size);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(cid, NULL, 0), "unmap all of nothing");
-	TEST_ASSERT_EQUAL(f->nr_unmaps, RTE_DIM(w), "messages for an empty table");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	return leak_check(&before, WAIT_MS);
+		TEST_ASSERT(c.f->unmaps[i].addr == w[i].iova && c.f->unmaps[i].size == w[i].size,
+			"unmap %u: 0x%" PRIx64 "+0x%" PRIx64, i, c.f->unmaps[i].addr,
+			c.f->unmaps[i].size);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(c.cid, NULL, 0), "unmap all of nothing");
+	TEST_ASSERT_EQUAL(c.f->nr_unmaps, RTE_DIM(w), "messages for an empty table");
+	return fcase_close(&c);
 }
 
 /*
@@ -740,26 +748,20 @@ static int
 test_reset_timeout(void)
 {
 	struct rte_vfio_user_limits lim = { .reset_timeout_ms = (uint32_t)INT32_MAX + 1 };
-	struct leak_snap before;
-	struct fsrv *f;
-	int cid, ret;
+	struct fcase c;
+	int ret;
 
 	TEST_ASSERT_EQUAL(g_lim0.reset_timeout_ms, 60000, "default reset timeout");
 	TEST_ASSERT_EQUAL(rte_vfio_user_limits_set(&lim), -EINVAL, "reset timeout too large");
 
-	leak_snap(&before);
 	/* Longer than the reply timeout, well within the reset timeout. */
 	TEST_ASSERT_SUCCESS(set_timeouts(SHORT_TIMEOUT_MS, 10 * WAIT_MS), "limits");
-	f = fsrv_start(hook_slow_reset, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	ret = rte_vfio_user_reset(cid);
+	ret = fcase_open(&c, hook_slow_reset, false, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	ret = rte_vfio_user_reset(c.cid);
 	TEST_ASSERT_SUCCESS(ret, "slow reset: %d", ret);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&g_lim0), "limits");
-	return leak_check(&before, WAIT_MS);
+	return fcase_close(&c);
 }
 
 /*
@@ -777,37 +779,32 @@ dma_write_reply_case(bool twin)
 	struct rte_vfio_user_mem_reg w = dma_win(0);
 	struct vfio_user_dma_access acc = { .addr = WR_IOVA + WR_OFF, .count = WR_LEN };
 	uint8_t req[sizeof(acc) + WR_LEN], want[WR_LEN];
-	struct leak_snap before;
-	struct fsrv *f;
 	uint64_t addr, count;
-	int cid;
+	struct fcase c;
+	int ret;
 
-	leak_snap(&before);
 	memset(g_dma_buf, 0, sizeof(g_dma_buf));
-	f = fsrv_start(NULL, twin);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, &w, NULL, 1), "map");
+	ret = fcase_open(&c, NULL, twin, NULL);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(c.cid, &w, NULL, 1), "map");
 
 	tdev_fill(want, sizeof(want), 22);
 	memcpy(req, &acc, sizeof(acc));
 	memcpy(req + sizeof(acc), want, sizeof(want));
-	TEST_ASSERT_SUCCESS(peer_send(twin ? f->twin : f->fd, 0x7000, VFIO_USER_DMA_WRITE, 0, 0,
-		req, sizeof(req), NULL, 0), "send DMA_WRITE");
-	TEST_ASSERT(wait_flag(&f->got_reply), "no DMA_WRITE reply");
-	TEST_ASSERT(f->reply.hdr.msg_id == 0x7000 && f->reply.hdr.cmd == VFIO_USER_DMA_WRITE &&
-		!(f->reply.hdr.flags & VFIO_USER_F_ERROR), "reply id %u cmd %u flags 0x%x",
-		f->reply.hdr.msg_id, f->reply.hdr.cmd, f->reply.hdr.flags);
-	TEST_ASSERT_EQUAL(f->reply.len, 16, "DMA_WRITE reply of %u bytes", f->reply.len);
-	memcpy(&addr, f->reply.data, sizeof(addr));
-	memcpy(&count, f->reply.data + 8, sizeof(count));
+	TEST_ASSERT_SUCCESS(peer_send(twin ? c.f->twin : c.f->fd, 0x7000, VFIO_USER_DMA_WRITE,
+		0, 0, req, sizeof(req), NULL, 0), "send DMA_WRITE");
+	TEST_ASSERT(wait_flag(&c.f->got_reply), "no DMA_WRITE reply");
+	TEST_ASSERT(c.f->reply.hdr.msg_id == 0x7000 && c.f->reply.hdr.cmd == VFIO_USER_DMA_WRITE &&
+		!(c.f->reply.hdr.flags & VFIO_USER_F_ERROR), "reply id %u cmd %u flags 0x%x",
+		c.f->reply.hdr.msg_id, c.f->reply.hdr.cmd, c.f->reply.hdr.flags);
+	TEST_ASSERT_EQUAL(c.f->reply.len, 16, "DMA_WRITE reply of %u bytes", c.f->reply.len);
+	memcpy(&addr, c.f->reply.data, sizeof(addr));
+	memcpy(&count, c.f->reply.data + 8, sizeof(count));
 	TEST_ASSERT(addr == acc.addr && count == WR_LEN,
 		"reply address 0x%" PRIx64 ", 64-bit count %" PRIu64, addr, count);
 	TEST_ASSERT(memcmp(g_dma_buf + WR_OFF, want, WR_LEN) == 0, "data not written");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	return leak_check(&before, WAIT_MS);
+	return fcase_close(&c);
 }
 
 static int
@@ -944,41 +941,35 @@ fd_room_case(const char *caps, uint32_t room)
 	struct vfio_irq_set *set = (struct vfio_irq_set *)setbuf;
 	struct rte_vfio_user_mem_reg w = dma_win(0);
 	int32_t efd[2] = { -1, -1 };
-	struct leak_snap before;
 	uint64_t sent = 0;
-	struct fsrv *f;
-	int cid, ret, mfd;
+	struct fcase c;
+	int ret, mfd;
 
-	leak_snap(&before);
-	f = fsrv_start(hook_count_fd_cmds, false);
-	TEST_ASSERT_NOT_NULL(f, "fake server");
-	f->caps = caps;
-	cid = rte_vfio_user_attach_dev(f->path);
-	TEST_ASSERT(cid >= 0, "attach: %d", cid);
+	ret = fcase_open(&c, hook_count_fd_cmds, false, caps);
+	if (ret != TEST_SUCCESS)
+		return ret;
 	mfd = memfd_create("review-dma", MFD_CLOEXEC);
 	efd[0] = eventfd(0, EFD_CLOEXEC);
 	efd[1] = eventfd(0, EFD_CLOEXEC);
 	TEST_ASSERT(mfd >= 0 && efd[0] >= 0 && efd[1] >= 0, "descriptors");
 	TEST_ASSERT_SUCCESS(ftruncate(mfd, 4096), "ftruncate");
 
-	ret = rte_vfio_user_dma_map(cid, &w, &mfd, 1);
+	ret = rte_vfio_user_dma_map(c.cid, &w, &mfd, 1);
 	TEST_ASSERT_EQUAL(ret, room >= 1 ? 0 : -EINVAL, "DMA_MAP with a descriptor: %d", ret);
 	sent += room >= 1;
 	*set = (struct vfio_irq_set){ .argsz = sizeof(setbuf), .index = VFIO_PCI_MSIX_IRQ_INDEX,
 		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, .count = 2 };
 	memcpy(set->data, efd, sizeof(efd));
-	ret = rte_vfio_user_set_irqs(cid, set);
+	ret = rte_vfio_user_set_irqs(c.cid, set);
 	TEST_ASSERT_EQUAL(ret, room >= 2 ? 0 : -EINVAL, "SET_IRQS with 2 eventfds: %d", ret);
 	sent += room >= 2;
-	TEST_ASSERT(f->count == sent, "%" PRIu64 " commands with descriptors reached the server, "
-		"want %" PRIu64, f->count, sent);
+	TEST_ASSERT(c.f->count == sent, "%" PRIu64 " commands with descriptors reached the server, "
+		"want %" PRIu64, c.f->count, sent);
 
 	close(mfd);
 	close(efd[0]);
 	close(efd[1]);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(cid), "detach");
-	TEST_ASSERT_SUCCESS(fsrv_stop(f), "fake server");
-	return leak_check(&before, WAIT_MS);
+	return fcase_close(&c);
 }
 
 static int
