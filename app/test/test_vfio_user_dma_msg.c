@@ -388,12 +388,12 @@ srv_dma_checks(struct fake *f, int fd, struct dma_expect *e)
 			srv_dma_read_ok(f, fd, DMA_RO_IOVA + 8, 16, e->ro + 8) < 0)
 		goto out;
 
-	/* A write: the reply is the specification's 12 bytes. */
+	/* A write: the reply is the specification's 12 bytes and 4 of padding. */
 	if (srv_dma_cmd(f, fd, VFIO_USER_DMA_WRITE, DMA_IOVA + DMA_WR_OFF, DMA_WR_LEN, e->wr,
 			m) < 0)
 		goto out;
-	if ((m->hdr.flags & VFIO_USER_F_ERROR) || m->len != sizeof(wrep)) {
-		srv_fail(f, __LINE__, "DMA_WRITE reply: flags 0x%x error %u, %u bytes (want 12)",
+	if ((m->hdr.flags & VFIO_USER_F_ERROR) || m->len != sizeof(wrep) + 4) {
+		srv_fail(f, __LINE__, "DMA_WRITE reply: flags 0x%x error %u, %u bytes (want 16)",
 			m->hdr.flags, m->hdr.error, m->len);
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
 
+#include "pci_bar_size.h"
 #include "vfio_user_engine.h"
 
 /* DMA windows: above 4 GiB so that the high address registers matter. */
@@ -335,7 +336,7 @@ size_bars(struct dev_desc *d, uint16_t cmd)
 		bool io = orig & PCI_BASE_ADDRESS_SPACE_IO;
 		bool is64 = !io && (orig & PCI_BASE_ADDRESS_MEM_TYPE_MASK) ==
 			PCI_BASE_ADDRESS_MEM_TYPE_64 && i + 1 < PCI_STD_NUM_BARS;
-		uint64_t addr, size, m;
+		uint64_t addr, size;
 
 		cfg_w32(off, 0xffffffff);
 		mask = cfg_r32(off);
@@ -348,11 +349,7 @@ size_bars(struct dev_desc *d, uint16_t cmd)
 			cfg_w32(off + 4, orig_hi);
 			restored = restored && cfg_r32(off + 4) == orig_hi;
 		}
-		m = ((uint64_t)mask_hi << 32) |
-			(mask & (io ? PCI_BASE_ADDRESS_IO_MASK : PCI_BASE_ADDRESS_MEM_MASK));
-		if (!is64)
-			m |= UINT64_C(0xffffffff) << 32;
-		size = (mask == 0 && mask_hi == 0) ? 0 : ~m + 1;
+		size = pci_bar_size(mask, mask_hi, is64);
 		d->bar_size[i] = size;
 		if (size != 0) {
 			addr = ((uint64_t)orig_hi << 32) |

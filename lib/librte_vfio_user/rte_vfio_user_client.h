@@ -211,6 +211,9 @@ rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set);
  * @return
  *   As rte_vfio_user_get_dev_info(); -EEXIST when a window overlaps an
  *   existing mapping; -ENOSPC when the server's max_dma_maps is reached.
+ *   After -ETIMEDOUT the server may or may not have mapped the window, so
+ *   the library disconnects: later calls fail with -ENOTCONN and the
+ *   disconnect callback runs.
  */
 __rte_experimental
 int
@@ -221,8 +224,8 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
  * VFIO_USER_DMA_UNMAP: each window must match an earlier mapping exactly
- * (iova and size). With @p mem NULL and @p num 0, every mapping is removed
- * (VFIO_DMA_UNMAP_FLAG_ALL).
+ * (iova and size). With @p mem NULL and @p num 0, every mapping is removed,
+ * one message per window (the specification defines no flag for "all").
  *
  * @param dev_id
  *   Client device id.
@@ -232,6 +235,7 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
  *   Number of windows, or 0 with @p mem NULL.
  * @return
  *   As rte_vfio_user_get_dev_info(); -ENOENT when no mapping matches.
+ *   -ETIMEDOUT disconnects, as for rte_vfio_user_dma_map().
  */
 __rte_experimental
 int
@@ -327,7 +331,9 @@ rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_w
  * @return
  *   0 on success; -ENOTSUP when the region is not mappable; -ENOSPC when
  *   @p maps is too small (*@p nr_maps then tells the need); as
- *   rte_vfio_user_get_dev_info(); mmap errors.
+ *   rte_vfio_user_get_dev_info(), with -EPROTO also for a region
+ *   descriptor that is not a regular file covering the region (mapping it
+ *   would fault on access); mmap errors.
  */
 __rte_experimental
 int
@@ -376,7 +382,8 @@ rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, vo
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
- * VFIO_USER_DEVICE_RESET.
+ * VFIO_USER_DEVICE_RESET. The reply is awaited up to
+ * rte_vfio_user_limits::reset_timeout_ms, not reply_timeout_ms.
  *
  * @param dev_id
  *   Client device id.

@@ -77,6 +77,12 @@ struct rte_vfio_user_limits {
 	 * DMA_MAP beyond it gets an ENOSPC error reply.
 	 */
 	uint64_t max_dma_mapped_bytes;
+	/**
+	 * How long a client waits for the reply to a device reset, in
+	 * milliseconds (default 60000): the specification warns that a reset
+	 * may take long, so it is not bounded by reply_timeout_ms.
+	 */
+	uint32_t reset_timeout_ms;
 };
 
 /**
@@ -138,7 +144,8 @@ rte_vfio_user_limits_get(struct rte_vfio_user_limits *lim);
  * @return
  *   0 on success; -EINVAL if @p lim is NULL or inconsistent (max_msg_size
  *   must hold a header, a read/write header and max_data_xfer_size bytes;
- *   max_msg_fds at most 253, the kernel's SCM_RIGHTS limit).
+ *   max_msg_fds at most 253, the kernel's SCM_RIGHTS limit; the timeouts at
+ *   most INT32_MAX).
  */
 __rte_experimental
 int

@@ -25,6 +25,7 @@ static struct rte_vfio_user_limits limits = {
 	.reply_timeout_ms = VFIO_USER_DEF_REPLY_TIMEOUT_MS,
 	.max_pending_msgs = VFIO_USER_DEF_MAX_PENDING_MSGS,
 	.max_dma_mapped_bytes = VFIO_USER_DEF_MAX_DMA_MAPPED_BYTES,
+	.reset_timeout_ms = VFIO_USER_DEF_RESET_TIMEOUT_MS,
 };
 
 void
@@ -64,12 +65,13 @@ rte_vfio_user_limits_set(const struct rte_vfio_user_limits *lim)
 	next.reply_timeout_ms = PICK(reply_timeout_ms);
 	next.max_pending_msgs = PICK(max_pending_msgs);
 	next.max_dma_mapped_bytes = PICK(max_dma_mapped_bytes);
+	next.reset_timeout_ms = PICK(reset_timeout_ms);
 
 	/* The largest data message is a header, a 16-byte access header and the data. */
 	if ((uint64_t)next.max_data_xfer_size + VFIO_USER_HDR_SIZE +
 			sizeof(struct vfio_user_dma_access) > next.max_msg_size ||
 			next.max_msg_fds > VFIO_USER_SCM_MAX_FDS ||
-			next.reply_timeout_ms > INT32_MAX) {
+			next.reply_timeout_ms > INT32_MAX || next.reset_timeout_ms > INT32_MAX) {
 		pthread_mutex_unlock(&limits_lock);
 		return vfio_user_err(-EINVAL);
 	}

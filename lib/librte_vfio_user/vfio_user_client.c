@@ -4,7 +4,8 @@
 
 /*
  * Client half: connect to a server, negotiate, then turn each API call into
- * one or more request/reply exchanges on the device's channel. The server's
+ * one or more request/reply exchanges on the device's channel (the calls are
+ * in vfio_user_client_cmd.c and vfio_user_client_mem.c). The server's
  * own commands (DMA_READ/DMA_WRITE) are answered from the client's DMA table,
  * by whichever thread happens to read them: a caller waiting for its reply,
  * or the control thread (main socket, and the twin socket when negotiated).
@@ -30,73 +31,18 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_common.h>
 
 #include "rte_vfio_user.h"
 #include "vfio_user_caps.h"
+#include "vfio_user_client.h"
 #include "vfio_user_ctrl.h"
 #include "vfio_user_dma.h"
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
 #include "vfio_user_sock.h"
-
-/* Bounds the GET_REGION_INFO retries of region_mmap() (argsz grows each time). */
-#define CLI_REGION_INFO_TRIES 4
-#define CLI_REGION_INFO_FIRST_ARGSZ 512
-/* Bounds a capability chain walk, so that a looping chain cannot hang us. */
-#define CLI_MAX_CAPS 64
-
-enum cli_state {
-	CLI_ATTACHING,
-	CLI_READY,
-	CLI_DETACHING,
-};
-
-/* The mappings of one region made by rte_vfio_user_region_mmap(). */
-struct cli_region_maps {
-	TAILQ_ENTRY(cli_region_maps) next;
-	uint32_t index;
-	uint32_t nr;
-	struct rte_vfio_user_region_map maps[];
-};
-
-struct vfio_user_client {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int dev_id;
-	enum cli_state state;     /* under cli_lock */
-	uint32_t refcnt;          /* under cli_lock */
-	struct rte_vfio_user_limits lim;
-
-	struct vfio_user_chan chan;  /* main socket */
-	bool chan_init;
-	bool watching;               /* main socket watched by the control thread */
-	int twin_fd;                 /* -1 without twin socket */
-	struct vfio_user_chan twin;
-	bool twin_init;
-	bool gone;                   /* server went away (set on the control thread) */
-
-	/* rte_vfio_user_set_disconnect_cb(); the callback runs under disc_lock. */
-	pthread_mutex_t disc_lock;
-	rte_vfio_user_disconnect_cb_t disc_cb;
-	void *disc_arg;
-	bool disc_done;              /* notified, or detach began: never call again */
-	bool disc_running;           /* the control thread is in the callback */
-
-	/* What the server negotiated. */
-	uint32_t xfer_size;          /* split size of REGION_READ/WRITE */
-	uint32_t peer_max_fds;
-	uint64_t pgsizes;
-	bool write_multiple;
-
-	pthread_rwlock_t dma_lock;
-	struct vfio_user_dma_table dma;
-
-	pthread_mutex_t map_lock;
-	TAILQ_HEAD(, cli_region_maps) maps;
-};
 
 static pthread_mutex_t cli_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cli_cond = PTHREAD_COND_INITIALIZER;
@@ -108,8 +54,8 @@ static uint32_t cli_count;
  * Device registry
  */
 
-static int
-cli_get(int dev_id, struct vfio_user_client **out)
+int
+vfio_user_cli_get(int dev_id, struct vfio_user_client **out)
 {
 	struct vfio_user_client *cli;
 	int ret = -ENODEV;
@@ -127,8 +73,8 @@ cli_get(int dev_id, struct vfio_user_client **out)
 	return ret;
 }
 
-static void
-cli_put(struct vfio_user_client *cli)
+void
+vfio_user_cli_put(struct vfio_user_client *cli)
 {
 	pthread_mutex_lock(&cli_lock);
 	if (--cli->refcnt == 0)
@@ -226,8 +172,7 @@ static int
 cli_dma_write_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 		struct vfio_user_msg *msg, bool no_reply)
 {
-	struct vfio_user_dma_write_reply rep;
-	struct vfio_user_dma_access req;
+	struct vfio_user_dma_access req, rep;
 	struct iovec iov;
 	int ret;
 
@@ -246,9 +191,12 @@ cli_dma_write_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 	if (no_reply)
 		return 0;
 
-	/* The specification's 12-byte reply: a 64-bit address, a 32-bit count. */
+	/*
+	 * 16 bytes: the specification's 64-bit address and 32-bit count, then
+	 * 4 zero bytes, which is also the 64-bit count servers read there.
+	 */
 	rep.addr = req.addr;
-	rep.count = (uint32_t)req.count;
+	rep.count = req.count;
 	iov.iov_base = &rep;
 	iov.iov_len = sizeof(rep);
 	ret = vfio_user_chan_reply(chan, &msg->hdr, 0, &iov, 1, NULL, 0);
@@ -345,12 +293,16 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 {
 	bool notify = false;
 
-	/* Not watching any more: detach cut the connection itself. */
-	if (__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL) && !cli->gone) {
+	/*
+	 * Once only, and not when detach cut the connection itself. During
+	 * attach watching is already set, so a hang-up seen on the twin
+	 * socket before the main socket is watched is not lost.
+	 */
+	if (!__atomic_exchange_n(&cli->gone, true, __ATOMIC_ACQ_REL) &&
+			__atomic_exchange_n(&cli->watching, false, __ATOMIC_ACQ_REL)) {
 		VFIO_USER_CLI_LOG(INFO, cli->path, "server disconnected (%s)", strerror(err));
 		notify = true;
 	}
-	cli->gone = true;
 	/* The stream cannot be resynchronised: let the server see the end too. */
 	shutdown(cli->chan.fd, SHUT_RDWR);
 	if (cli->twin_fd >= 0)
@@ -504,8 +456,8 @@ cli_connect(const char *path, uint32_t timeout_ms)
 }
 
 /* Receive size of our channel, as a reply payload bound (argsz). */
-static uint32_t
-cli_max_payload(const struct vfio_user_client *cli)
+uint32_t
+vfio_user_cli_max_payload(const struct vfio_user_client *cli)
 {
 	return cli->lim.max_msg_size - VFIO_USER_HDR_SIZE;
 }
@@ -711,6 +663,12 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	if (ret < 0)
 		goto err;
 
+	/*
+	 * From here on a hang-up is the server's doing and is notified (see
+	 * cli_server_gone()): with no callback set yet, as a -ENOTCONN from
+	 * rte_vfio_user_set_disconnect_cb().
+	 */
+	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
 	if (cli->twin_fd >= 0) {
 		ret = vfio_user_chan_init(&cli->twin, cli->twin_fd, &cli->lim);
 		if (ret < 0)
@@ -726,13 +684,10 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 			goto err;
 	}
 
-	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
 	ret = vfio_user_ctrl_add(fd, cli->twin_fd >= 0 ? EPOLLRDHUP : EPOLLIN | EPOLLONESHOT,
 			cli_main_ev, cli);
-	if (ret < 0) {
-		__atomic_store_n(&cli->watching, false, __ATOMIC_RELEASE);
+	if (ret < 0)
 		goto err;
-	}
 
 	pthread_mutex_lock(&cli_lock);
 	cli->state = CLI_READY;
@@ -791,10 +746,9 @@ rte_vfio_user_detach_dev(int dev_id)
  * Request/reply helpers
  */
 
-/* One exchange; a broken connection reads as -ENOTCONN. */
-static int
-cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iovec *iov, int iovcnt,
-		const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
+int
+vfio_user_cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
 {
 	int ret;
 
@@ -806,9 +760,9 @@ cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iovec *iov, in
 	return ret;
 }
 
-/* A reply of exactly len payload bytes and no descriptors, else -EPROTO. */
-static int
-cli_check_reply(struct vfio_user_client *cli, const struct vfio_user_msg *reply, uint32_t len)
+int
+vfio_user_cli_check_reply(struct vfio_user_client *cli, const struct vfio_user_msg *reply,
+		uint32_t len)
 {
 	if (reply->len != len || reply->nr_fds != 0) {
 		VFIO_USER_CLI_LOG(ERR, cli->path,
@@ -819,10 +773,9 @@ cli_check_reply(struct vfio_user_client *cli, const struct vfio_user_msg *reply,
 	return 0;
 }
 
-/* Send a command with a fixed-size reply and copy the reply. */
-static int
-cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const void *req, uint32_t req_len,
-		void *out, uint32_t out_len)
+int
+vfio_user_cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const void *req,
+		uint32_t req_len, void *out, uint32_t out_len)
 {
 	struct vfio_user_msg reply;
 	struct iovec iov;
@@ -831,852 +784,29 @@ cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const void *req, uin
 	iov.iov_base = (void *)(uintptr_t)req;
 	iov.iov_len = req_len;
 	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, cmd, &iov, req_len ? 1 : 0, NULL, 0, &reply);
+	ret = vfio_user_cli_call(cli, cmd, &iov, req_len ? 1 : 0, NULL, 0, &reply);
 	if (ret == 0)
-		ret = cli_check_reply(cli, &reply, out_len);
+		ret = vfio_user_cli_check_reply(cli, &reply, out_len);
 	if (ret == 0 && out_len != 0)
 		memcpy(out, reply.data, out_len);
 	vfio_user_msg_release(&reply);
 	return ret;
 }
 
-int
-rte_vfio_user_get_dev_info(int dev_id, struct vfio_device_info *info)
-{
-	struct vfio_user_device_info req, rep;
-	struct vfio_user_client *cli;
-	int ret;
-
-	if (info == NULL)
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	memset(&req, 0, sizeof(req));
-	req.argsz = sizeof(req);
-	ret = cli_simple_call(cli, VFIO_USER_DEVICE_GET_INFO, &req, sizeof(req),
-		&rep, sizeof(rep));
-	if (ret == 0) {
-		memset(info, 0, sizeof(*info));
-		info->argsz = sizeof(*info);
-		info->flags = rep.flags;
-		info->num_regions = rep.num_regions;
-		info->num_irqs = rep.num_irqs;
-	}
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
 /*
- * GET_REGION_INFO into info (argsz bytes, at least the struct). On success
- * info holds the reply payload, argsz the size the server needs, and *fd the
- * region's descriptor or -1.
+ * A DMA_MAP or DMA_UNMAP without a reply: the server may or may not have
+ * changed its table, and it cannot be asked which. The two tables can no
+ * longer be trusted to agree, so the connection is cut as if the server had
+ * gone: every later call fails with -ENOTCONN and the disconnect callback
+ * runs (from the control thread, which sees the hang-up).
  */
-static int
-cli_region_info(struct vfio_user_client *cli, uint32_t index, struct vfio_region_info *info,
-		uint32_t argsz, int *fd)
+void
+vfio_user_cli_break(struct vfio_user_client *cli, const char *what)
 {
-	struct vfio_region_info req, rep;
-	struct vfio_user_msg reply;
-	struct iovec iov;
-	int ret;
-
-	*fd = -1;
-	memset(&req, 0, sizeof(req));
-	req.argsz = RTE_MIN(argsz, cli_max_payload(cli));
-	req.index = index;
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-
-	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, VFIO_USER_DEVICE_GET_REGION_INFO, &iov, 1, NULL, 0, &reply);
-	if (ret < 0)
-		goto out;
-
-	ret = -EPROTO;
-	if (reply.len < sizeof(rep) || reply.len > req.argsz) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "region info reply of %u bytes (argsz %u)",
-			reply.len, req.argsz);
-		goto out;
-	}
-	memcpy(&rep, reply.data, sizeof(rep));
-	if (rep.index != index || rep.argsz < reply.len) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "region info reply: index %u argsz %u len %u",
-			rep.index, rep.argsz, reply.len);
-		goto out;
-	}
-	if (reply.len == sizeof(rep)) {
-		/* Chain not included (too large, or none). */
-		rep.cap_offset = 0;
-	} else if (rep.cap_offset != 0 && (rep.cap_offset < sizeof(rep) ||
-			rep.cap_offset > reply.len - sizeof(struct vfio_info_cap_header))) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "region info cap_offset %u outside %u bytes",
-			rep.cap_offset, reply.len);
-		goto out;
-	}
-	if (reply.nr_fds > 1 || (reply.nr_fds == 1 && !(rep.flags & VFIO_REGION_INFO_FLAG_MMAP))) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "region info reply with %u fds, flags 0x%x",
-			reply.nr_fds, rep.flags);
-		goto out;
-	}
-
-	memcpy(info, reply.data, reply.len);
-	memcpy(info, &rep, sizeof(rep));
-	if (reply.nr_fds == 1)
-		*fd = vfio_user_msg_take_fd(&reply, 0);
-	ret = 0;
-out:
-	vfio_user_msg_release(&reply);
-	return ret;
-}
-
-int
-rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd)
-{
-	struct vfio_user_client *cli;
-	int ret, rfd;
-
-	if (info == NULL || info->argsz < sizeof(*info))
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	ret = cli_region_info(cli, info->index, info, info->argsz, &rfd);
-	if (ret == 0) {
-		if (fd != NULL)
-			*fd = rfd;
-		else if (rfd >= 0)
-			close(rfd);
-	}
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-/* One GET_REGION_IO_FDS exchange; checks the reply header. */
-static int
-cli_io_fds_call(struct vfio_user_client *cli, uint32_t index, uint32_t argsz,
-		struct vfio_user_msg *reply, struct vfio_user_region_io_fds_req *rep)
-{
-	struct vfio_user_region_io_fds_req req;
-	struct iovec iov;
-	int ret;
-
-	memset(&req, 0, sizeof(req));
-	req.argsz = argsz;
-	req.index = index;
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-
-	ret = cli_call(cli, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &iov, 1, NULL, 0, reply);
-	if (ret < 0)
-		return ret;
-	if (reply->len < sizeof(*rep) || reply->len > argsz) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "io fds reply of %u bytes (argsz %u)",
-			reply->len, argsz);
-		return -EPROTO;
-	}
-	memcpy(rep, reply->data, sizeof(*rep));
-	if (rep->index != index) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "io fds reply for region %u, asked %u",
-			rep->index, index);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int
-rte_vfio_user_get_reg_io_fds(int dev_id, uint32_t index, struct rte_vfio_user_io_fd *io_fds,
-		uint32_t *count)
-{
-	struct vfio_user_region_io_fds_req rep;
-	struct vfio_user_sub_region_io_fd ent;
-	struct vfio_user_client *cli;
-	struct vfio_user_msg reply;
-	uint32_t i, j, stride, payload, argsz;
-	int ret, fd;
-
-	if (count == NULL || (io_fds == NULL && *count != 0))
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	argsz = (uint32_t)RTE_MIN(sizeof(rep) + (uint64_t)*count * sizeof(ent),
-		(uint64_t)cli_max_payload(cli));
-	vfio_user_msg_init(&reply);
-	ret = cli_io_fds_call(cli, index, argsz, &reply, &rep);
-	if (ret == 0 && rep.count != 0 && rep.count <= *count && reply.len < rep.argsz &&
-			rep.argsz > argsz && rep.argsz <= cli_max_payload(cli)) {
-		/* Entries larger than ours did not fit: ask again with the server's size. */
-		argsz = rep.argsz;
-		vfio_user_msg_release(&reply);
-		ret = cli_io_fds_call(cli, index, argsz, &reply, &rep);
-	}
-	if (ret < 0)
-		goto out;
-
-	ret = -EPROTO;
-	if (rep.count > *count) {
-		/* Caller's array too small: report the need, fill nothing. */
-		*count = rep.count;
-		ret = 0;
-		goto out;
-	}
-	payload = reply.len - sizeof(rep);
-	if (rep.count == 0) {
-		if (payload != 0 || reply.nr_fds != 0) {
-			VFIO_USER_CLI_LOG(ERR, cli->path,
-				"io fds reply: 0 entries, %u bytes, %u fds", payload, reply.nr_fds);
-			goto out;
-		}
-		*count = 0;
-		ret = 0;
-		goto out;
-	}
-	/* Entries may grow: the stride comes from the payload, not from our struct. */
-	stride = payload / rep.count;
-	if (stride < sizeof(ent) || (uint64_t)stride * rep.count != payload ||
-			reply.nr_fds == 0) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "io fds reply: %u entries in %u bytes, %u fds",
-			rep.count, payload, reply.nr_fds);
-		goto out;
-	}
-	for (i = 0; i < rep.count; i++) {
-		memcpy(&ent, reply.data + sizeof(rep) + (size_t)i * stride, sizeof(ent));
-		if (ent.fd_index >= reply.nr_fds || reply.fds[ent.fd_index] < 0 ||
-				(ent.type != RTE_VFIO_USER_IO_FD_TYPE_IOEVENTFD &&
-				 ent.type != RTE_VFIO_USER_IO_FD_TYPE_IOREGIONFD)) {
-			VFIO_USER_CLI_LOG(ERR, cli->path, "io fds entry %u: fd_index %u, type %u",
-				i, ent.fd_index, ent.type);
-			goto out;
-		}
-	}
-	for (i = 0; i < rep.count; i++) {
-		memcpy(&ent, reply.data + sizeof(rep) + (size_t)i * stride, sizeof(ent));
-		fd = fcntl(reply.fds[ent.fd_index], F_DUPFD_CLOEXEC, 0);
-		if (fd < 0) {
-			ret = -errno;
-			for (j = 0; j < i; j++)
-				close(io_fds[j].fd);
-			goto out;
-		}
-		io_fds[i].offset = ent.offset;
-		io_fds[i].size = ent.size;
-		io_fds[i].fd = fd;
-		io_fds[i].type = ent.type;
-		io_fds[i].flags = ent.flags;
-		io_fds[i].datamatch = ent.datamatch;
-	}
-	*count = rep.count;
-	ret = 0;
-out:
-	vfio_user_msg_release(&reply);
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-int
-rte_vfio_user_get_irq_info(int dev_id, struct vfio_irq_info *info)
-{
-	struct vfio_irq_info req, rep;
-	struct vfio_user_client *cli;
-	int ret;
-
-	if (info == NULL)
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	memset(&req, 0, sizeof(req));
-	req.argsz = sizeof(req);
-	req.index = info->index;
-	ret = cli_simple_call(cli, VFIO_USER_DEVICE_GET_IRQ_INFO, &req, sizeof(req),
-		&rep, sizeof(rep));
-	if (ret == 0 && rep.index != req.index) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "irq info reply for index %u, asked %u",
-			rep.index, req.index);
-		ret = -EPROTO;
-	}
-	if (ret == 0) {
-		info->argsz = sizeof(*info);
-		info->flags = rep.flags;
-		info->count = rep.count;
-	}
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-int
-rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set)
-{
-	struct vfio_user_client *cli;
-	struct vfio_user_msg reply;
-	struct vfio_irq_set req;
-	struct iovec iov[2];
-	const int32_t *fds = NULL;
-	uint32_t nr_fds = 0, i;
-	int iovcnt = 1;
-	int ret;
-
-	if (set == NULL || set->argsz < sizeof(*set))
-		return vfio_user_err(-EINVAL);
-
-	memcpy(&req, set, sizeof(req));
-	iov[0].iov_base = &req;
-	iov[0].iov_len = sizeof(req);
-	switch (set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
-	case VFIO_IRQ_SET_DATA_NONE:
-		req.argsz = sizeof(req);
-		break;
-	case VFIO_IRQ_SET_DATA_BOOL:
-		if (set->argsz < sizeof(*set) + (uint64_t)set->count)
-			return vfio_user_err(-EINVAL);
-		req.argsz = sizeof(req) + set->count;
-		iov[1].iov_base = (void *)(uintptr_t)set->data;
-		iov[1].iov_len = set->count;
-		iovcnt = 2;
-		break;
-	case VFIO_IRQ_SET_DATA_EVENTFD:
-		req.argsz = sizeof(req);
-		if (set->argsz == sizeof(*set))
-			break;
-		if (set->argsz < sizeof(*set) + (uint64_t)set->count * sizeof(int32_t) ||
-				set->count > VFIO_USER_SCM_MAX_FDS)
-			return vfio_user_err(-EINVAL);
-		fds = (const int32_t *)(const void *)set->data;
-		for (i = 0; i < set->count; i++)
-			if (fds[i] < 0)
-				return vfio_user_err(-EINVAL);
-		nr_fds = set->count;
-		break;
-	default:
-		return vfio_user_err(-EINVAL);
-	}
-
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-	if (nr_fds > cli->peer_max_fds) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "%u eventfds, server takes %u per message",
-			nr_fds, cli->peer_max_fds);
-		cli_put(cli);
-		return vfio_user_err(-EINVAL);
-	}
-
-	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, VFIO_USER_DEVICE_SET_IRQS, iov, iovcnt, fds, nr_fds, &reply);
-	if (ret == 0)
-		ret = cli_check_reply(cli, &reply, 0);
-	vfio_user_msg_release(&reply);
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-/*
- * DMA
- */
-
-static int
-cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg *mem, int fd)
-{
-	struct vfio_user_dma_map req;
-	struct vfio_user_msg reply;
-	struct iovec iov;
-	int ret;
-
-	if (mem->prot & ~(uint32_t)(PROT_READ | PROT_WRITE))
-		return -EINVAL;
-	if (fd >= 0 && cli->peer_max_fds == 0)
-		return -EINVAL;
-
-	memset(&req, 0, sizeof(req));
-	req.argsz = sizeof(req);
-	if (mem->prot & PROT_READ)
-		req.flags |= VFIO_USER_F_DMA_REGION_READ;
-	if (mem->prot & PROT_WRITE)
-		req.flags |= VFIO_USER_F_DMA_REGION_WRITE;
-	req.offset = fd >= 0 ? mem->fd_offset : 0;
-	req.addr = mem->iova;
-	req.size = mem->size;
-
-	/* Known before the server can use it: its DMA_READ may come before our reply. */
-	pthread_rwlock_wrlock(&cli->dma_lock);
-	ret = vfio_user_dma_add(&cli->dma, mem->iova, mem->size, mem->prot, -1,
-		mem->fd_offset, mem->vaddr);
-	pthread_rwlock_unlock(&cli->dma_lock);
-	if (ret < 0)
-		return ret;
-
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, VFIO_USER_DMA_MAP, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
-		&reply);
-	if (ret == 0)
-		ret = cli_check_reply(cli, &reply, 0);
-	vfio_user_msg_release(&reply);
-
-	if (ret < 0) {
-		pthread_rwlock_wrlock(&cli->dma_lock);
-		vfio_user_dma_remove(&cli->dma, mem->iova, mem->size);
-		pthread_rwlock_unlock(&cli->dma_lock);
-	}
-	return ret;
-}
-
-int
-rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, uint32_t num)
-{
-	struct vfio_user_client *cli;
-	uint32_t i;
-	int ret;
-
-	if (mem == NULL && num != 0)
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	for (i = 0; i < num && ret == 0; i++) {
-		ret = cli_dma_map_one(cli, &mem[i], fds != NULL ? fds[i] : -1);
-		if (ret < 0)
-			VFIO_USER_CLI_LOG(DEBUG, cli->path,
-				"DMA map 0x%" PRIx64 "+0x%" PRIx64 " failed: %s",
-				mem[i].iova, mem[i].size, strerror(-ret));
-	}
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-static int
-cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size, uint32_t flags)
-{
-	struct vfio_user_dma_unmap req, rep;
-	struct vfio_user_msg reply;
-	struct iovec iov;
-	int ret;
-
-	memset(&req, 0, sizeof(req));
-	req.argsz = sizeof(req);
-	req.flags = flags;
-	req.addr = iova;
-	req.size = size;
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-
-	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, VFIO_USER_DMA_UNMAP, &iov, 1, NULL, 0, &reply);
-	if (ret == 0)
-		ret = cli_check_reply(cli, &reply, sizeof(rep));
-	if (ret == 0) {
-		memcpy(&rep, reply.data, sizeof(rep));
-		if (rep.addr != iova || rep.size != size) {
-			VFIO_USER_CLI_LOG(ERR, cli->path,
-				"DMA_UNMAP reply does not echo the request");
-			ret = -EPROTO;
-		}
-	}
-	vfio_user_msg_release(&reply);
-	if (ret < 0)
-		return ret;
-
-	/* The server no longer uses the window: stop serving it. */
-	pthread_rwlock_wrlock(&cli->dma_lock);
-	if (flags & VFIO_DMA_UNMAP_FLAG_ALL)
-		vfio_user_dma_remove_all(&cli->dma);
-	else
-		vfio_user_dma_remove(&cli->dma, iova, size);
-	pthread_rwlock_unlock(&cli->dma_lock);
-	return 0;
-}
-
-int
-rte_vfio_user_dma_unmap(int dev_id, struct rte_vfio_user_mem_reg *mem, uint32_t num)
-{
-	struct vfio_user_client *cli;
-	uint32_t i;
-	int ret;
-
-	if (mem == NULL && num != 0)
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	if (mem == NULL)
-		ret = cli_dma_unmap_one(cli, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
-	for (i = 0; i < num && ret == 0; i++)
-		ret = cli_dma_unmap_one(cli, mem[i].iova, mem[i].size, 0);
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-/*
- * Region access
- */
-
-static int
-cli_region_rw(struct vfio_user_client *cli, uint32_t index, uint64_t offset, void *buf,
-		size_t count, bool is_write)
-{
-	struct vfio_user_region_access req, rep;
-	struct vfio_user_msg reply;
-	struct iovec iov[2];
-	uint32_t chunk;
-	size_t done;
-	int ret = 0;
-
-	vfio_user_msg_init(&reply);
-	for (done = 0; done < count; done += chunk) {
-		chunk = (uint32_t)RTE_MIN(count - done, (size_t)cli->xfer_size);
-		req.offset = offset + done;
-		req.region = index;
-		req.count = chunk;
-		iov[0].iov_base = &req;
-		iov[0].iov_len = sizeof(req);
-		iov[1].iov_base = (uint8_t *)buf + done;
-		iov[1].iov_len = chunk;
-		ret = cli_call(cli, is_write ? VFIO_USER_REGION_WRITE : VFIO_USER_REGION_READ,
-			iov, is_write ? 2 : 1, NULL, 0, &reply);
-		if (ret < 0)
-			break;
-		ret = cli_check_reply(cli, &reply, sizeof(rep) + (is_write ? 0 : chunk));
-		if (ret < 0)
-			break;
-		memcpy(&rep, reply.data, sizeof(rep));
-		if (rep.offset != req.offset || rep.region != index || rep.count != chunk) {
-			VFIO_USER_CLI_LOG(ERR, cli->path,
-				"region %u access reply: region %u offset 0x%" PRIx64 " count %u",
-				index, rep.region, rep.offset, rep.count);
-			ret = -EPROTO;
-			break;
-		}
-		if (!is_write)
-			memcpy((uint8_t *)buf + done, reply.data + sizeof(rep), chunk);
-	}
-	vfio_user_msg_release(&reply);
-	return ret;
-}
-
-static ssize_t
-cli_region_access(int dev_id, uint32_t index, uint64_t offset, void *buf, size_t count,
-		bool is_write)
-{
-	struct vfio_user_client *cli;
-	int ret;
-
-	if ((buf == NULL && count != 0) || count > SSIZE_MAX ||
-			(count != 0 && offset > UINT64_MAX - (count - 1)))
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-	ret = cli_region_rw(cli, index, offset, buf, count, is_write);
-	cli_put(cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-	return count;
-}
-
-ssize_t
-rte_vfio_user_region_read(int dev_id, uint32_t index, uint64_t offset, void *buf, size_t count)
-{
-	return cli_region_access(dev_id, index, offset, buf, count, false);
-}
-
-ssize_t
-rte_vfio_user_region_write(int dev_id, uint32_t index, uint64_t offset, const void *buf,
-		size_t count)
-{
-	return cli_region_access(dev_id, index, offset, (void *)(uintptr_t)buf, count, true);
-}
-
-static int
-cli_write_multi(struct vfio_user_client *cli, const struct rte_vfio_user_region_wr *wrs,
-		uint32_t num)
-{
-	struct vfio_user_write_multi_entry ent[VFIO_USER_WRITE_MULTI_BATCH];
-	struct vfio_user_write_multi hdr, rep;
-	struct vfio_user_msg reply;
-	struct iovec iov[2];
-	uint32_t n;
-	int ret;
-
-	memset(ent, 0, sizeof(ent));
-	for (n = 0; n < num; n++) {
-		ent[n].offset = wrs[n].offset;
-		ent[n].region = wrs[n].index;
-		ent[n].count = wrs[n].count;
-		memcpy(ent[n].data, wrs[n].data, wrs[n].count);
-	}
-	hdr.wr_cnt = num;
-	iov[0].iov_base = &hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = ent;
-	iov[1].iov_len = sizeof(ent[0]) * num;
-
-	vfio_user_msg_init(&reply);
-	ret = cli_call(cli, VFIO_USER_REGION_WRITE_MULTI, iov, 2, NULL, 0, &reply);
-	if (ret == 0)
-		ret = cli_check_reply(cli, &reply, sizeof(rep));
-	if (ret == 0) {
-		memcpy(&rep, reply.data, sizeof(rep));
-		if (rep.wr_cnt != num) {
-			VFIO_USER_CLI_LOG(ERR, cli->path, "WRITE_MULTI: %" PRIu64 " of %u done",
-				rep.wr_cnt, num);
-			ret = -EPROTO;
-		}
-	}
-	vfio_user_msg_release(&reply);
-	return ret;
-}
-
-int
-rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_wr *wrs,
-		uint32_t num)
-{
-	struct vfio_user_client *cli;
-	uint32_t i, n;
-	int ret = 0;
-
-	if ((wrs == NULL && num != 0) || num > INT_MAX)
-		return vfio_user_err(-EINVAL);
-	for (i = 0; i < num; i++)
-		if (wrs[i].count < 1 || wrs[i].count > sizeof(wrs[i].data) ||
-				wrs[i].offset > UINT64_MAX - (wrs[i].count - 1))
-			return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	for (i = 0; i < num && ret == 0; i += n) {
-		if (cli->write_multiple) {
-			n = RTE_MIN(num - i, (uint32_t)VFIO_USER_WRITE_MULTI_BATCH);
-			ret = cli_write_multi(cli, &wrs[i], n);
-		} else {
-			n = 1;
-			ret = cli_region_rw(cli, wrs[i].index, wrs[i].offset,
-				(void *)(uintptr_t)wrs[i].data, wrs[i].count, true);
-		}
-	}
-	cli_put(cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-	return (int)num;
-}
-
-/*
- * Region mmap
- */
-
-/*
- * Find the sparse mmap capability in a region info of len bytes: *sp_off is
- * its offset (0 if none) and *nr its number of areas, all within len.
- */
-static int
-cli_find_sparse(struct vfio_user_client *cli, const struct vfio_region_info *info,
-		uint32_t len, uint32_t *sp_off, uint32_t *nr)
-{
-	const uint8_t *base = (const uint8_t *)info;
-	struct vfio_region_info_cap_sparse_mmap sp;
-	struct vfio_info_cap_header hdr;
-	uint32_t off = info->cap_offset;
-	uint32_t n = 0;
-
-	*sp_off = 0;
-	*nr = 0;
-	if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
-		return 0;
-	while (off != 0) {
-		if (off < sizeof(*info) || off > len - sizeof(hdr) || ++n > CLI_MAX_CAPS)
-			goto bad;
-		memcpy(&hdr, base + off, sizeof(hdr));
-		if (hdr.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-			if (off > len - sizeof(sp))
-				goto bad;
-			memcpy(&sp, base + off, sizeof(sp));
-			if ((uint64_t)sp.nr_areas * sizeof(struct vfio_region_sparse_mmap_area) >
-					len - off - sizeof(sp))
-				goto bad;
-			*sp_off = off;
-			*nr = sp.nr_areas;
-			return 0;
-		}
-		/* Forward only, so that the walk ends. */
-		if (hdr.next != 0 && hdr.next <= off)
-			goto bad;
-		off = hdr.next;
-	}
-	return 0;
-bad:
-	VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: malformed capability chain", info->index);
-	return -EPROTO;
-}
-
-static int
-cli_map_region(struct vfio_user_client *cli, uint32_t index, struct cli_region_maps **out)
-{
-	struct vfio_region_sparse_mmap_area area;
-	struct vfio_region_info *info = NULL;
-	struct cli_region_maps *rm = NULL;
-	uint32_t argsz = CLI_REGION_INFO_FIRST_ARGSZ, len, nr, i, sp_off;
-	int fd = -1, prot = 0, tries, ret;
-	void *addr;
-
-	for (tries = 0; tries < CLI_REGION_INFO_TRIES; tries++) {
-		free(info);
-		info = calloc(1, argsz);
-		if (info == NULL) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (fd >= 0)
-			close(fd);
-		ret = cli_region_info(cli, index, info, argsz, &fd);
-		if (ret < 0)
-			goto out;
-		if (info->argsz <= argsz)
-			break;
-		if (info->argsz > cli_max_payload(cli)) {
-			ret = -EPROTO;
-			goto out;
-		}
-		argsz = info->argsz;
-	}
-	if (tries == CLI_REGION_INFO_TRIES) {
-		ret = -EPROTO;
-		goto out;
-	}
-	len = info->argsz;
-
-	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP) || !(info->flags &
-			(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE))) {
-		ret = -ENOTSUP;
-		goto out;
-	}
-	if (fd < 0) {
-		VFIO_USER_CLI_LOG(ERR, cli->path, "mappable region %u came without fd", index);
-		ret = -EPROTO;
-		goto out;
-	}
-	if (info->flags & VFIO_REGION_INFO_FLAG_READ)
-		prot |= PROT_READ;
-	if (info->flags & VFIO_REGION_INFO_FLAG_WRITE)
-		prot |= PROT_WRITE;
-
-	ret = cli_find_sparse(cli, info, len, &sp_off, &nr);
-	if (ret < 0)
-		goto out;
-	if (sp_off == 0)
-		nr = 1;
-	rm = calloc(1, sizeof(*rm) + sizeof(rm->maps[0]) * (size_t)nr);
-	if (rm == NULL) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	rm->index = index;
-	for (i = 0; i < nr; i++) {
-		if (sp_off != 0) {
-			memcpy(&area, (uint8_t *)info + sp_off +
-				sizeof(struct vfio_region_info_cap_sparse_mmap) +
-				(size_t)i * sizeof(area), sizeof(area));
-		} else {
-			area.offset = 0;
-			area.size = info->size;
-		}
-		if (area.size == 0)
-			continue;
-		if (area.offset + area.size < area.offset || area.offset + area.size > info->size ||
-				info->offset + area.offset < info->offset ||
-				info->offset + area.offset > (uint64_t)INT64_MAX ||
-				area.size > SIZE_MAX) {
-			VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: bad mmap area", index);
-			ret = -EPROTO;
-			goto out;
-		}
-		addr = mmap(NULL, area.size, prot, MAP_SHARED, fd,
-			(off_t)(info->offset + area.offset));
-		if (addr == MAP_FAILED) {
-			ret = -errno;
-			VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: mmap failed: %s", index,
-				strerror(-ret));
-			goto out;
-		}
-		rm->maps[rm->nr].offset = area.offset;
-		rm->maps[rm->nr].size = area.size;
-		rm->maps[rm->nr].addr = addr;
-		rm->nr++;
-	}
-	if (rm->nr == 0) {
-		ret = -ENOTSUP;
-		goto out;
-	}
-	*out = rm;
-	rm = NULL;
-	ret = 0;
-out:
-	if (rm != NULL) {
-		for (i = 0; i < rm->nr; i++)
-			munmap(rm->maps[i].addr, rm->maps[i].size);
-		free(rm);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(info);
-	return ret;
-}
-
-int
-rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_region_map *maps,
-		uint32_t *nr_maps)
-{
-	struct vfio_user_client *cli;
-	struct cli_region_maps *rm;
-	int ret;
-
-	if (nr_maps == NULL || (maps == NULL && *nr_maps != 0))
-		return vfio_user_err(-EINVAL);
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-
-	pthread_mutex_lock(&cli->map_lock);
-	TAILQ_FOREACH(rm, &cli->maps, next)
-		if (rm->index == index)
-			break;
-	if (rm == NULL) {
-		ret = cli_map_region(cli, index, &rm);
-		if (ret == 0)
-			TAILQ_INSERT_TAIL(&cli->maps, rm, next);
-	}
-	if (ret == 0) {
-		if (rm->nr > *nr_maps) {
-			ret = -ENOSPC;
-		} else {
-			memcpy(maps, rm->maps, sizeof(maps[0]) * rm->nr);
-		}
-		*nr_maps = rm->nr;
-	}
-	pthread_mutex_unlock(&cli->map_lock);
-	cli_put(cli);
-	return vfio_user_err(ret);
-}
-
-int
-rte_vfio_user_reset(int dev_id)
-{
-	struct vfio_user_client *cli;
-	int ret;
-
-	ret = cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
-	ret = cli_simple_call(cli, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0);
-	cli_put(cli);
-	return vfio_user_err(ret);
+	VFIO_USER_CLI_LOG(ERR, cli->path, "%s timed out: DMA tables may differ, disconnecting",
+		what);
+	vfio_user_chan_kill(&cli->chan, ETIMEDOUT);
+	shutdown(cli->chan.fd, SHUT_RDWR);
 }
 
 int
@@ -1685,12 +815,12 @@ rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, vo
 	struct vfio_user_client *cli;
 	int ret;
 
-	ret = cli_get(dev_id, &cli);
+	ret = vfio_user_cli_get(dev_id, &cli);
 	if (ret < 0)
 		return vfio_user_err(ret);
 	/* The control thread holds disc_lock while it runs the callback. */
 	if (vfio_user_ctrl_is_self() && cli->disc_running) {
-		cli_put(cli);
+		vfio_user_cli_put(cli);
 		return vfio_user_err(-EDEADLK);
 	}
 	pthread_mutex_lock(&cli->disc_lock);
@@ -1701,6 +831,6 @@ rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, vo
 		cli->disc_arg = arg;
 	}
 	pthread_mutex_unlock(&cli->disc_lock);
-	cli_put(cli);
+	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }

@@ -135,14 +135,20 @@ fail:
 }
 
 static struct ctrl_entry *
-ctrl_find(int fd)
+ctrl_find_in(struct ctrl_list *list, int fd)
 {
 	struct ctrl_entry *e;
 
-	TAILQ_FOREACH(e, &ctrl.entries, next)
+	TAILQ_FOREACH(e, list, next)
 		if (e->fd == fd)
 			return e;
 	return NULL;
+}
+
+static struct ctrl_entry *
+ctrl_find(int fd)
+{
+	return ctrl_find_in(&ctrl.entries, fd);
 }
 
 int
@@ -208,27 +214,33 @@ vfio_user_ctrl_del(int fd)
 {
 	struct ctrl_entry *e;
 	uint64_t gen;
+	int ret = 0;
 
 	pthread_mutex_lock(&ctrl.lock);
 	e = ctrl_find(fd);
-	if (e == NULL) {
-		pthread_mutex_unlock(&ctrl.lock);
-		return -ENOENT;
+	if (e != NULL) {
+		epoll_ctl(ctrl.epfd, EPOLL_CTL_DEL, fd, NULL);
+		e->removed = true;
+		TAILQ_REMOVE(&ctrl.entries, e, next);
+		TAILQ_INSERT_TAIL(&ctrl.graveyard, e, next);
+	} else {
+		ret = -ENOENT;
+		/*
+		 * In the graveyard: the callback removed its own fd and may
+		 * still be running, touching what the caller is about to free.
+		 */
+		e = ctrl_find_in(&ctrl.graveyard, fd);
 	}
-	epoll_ctl(ctrl.epfd, EPOLL_CTL_DEL, fd, NULL);
-	e->removed = true;
-	TAILQ_REMOVE(&ctrl.entries, e, next);
-	TAILQ_INSERT_TAIL(&ctrl.graveyard, e, next);
 
 	/* From another thread, wait until no batch can still run the callback. */
-	if (!vfio_user_ctrl_is_self()) {
+	if (e != NULL && !vfio_user_ctrl_is_self()) {
 		gen = ctrl.batch_gen;
 		eventfd_write(ctrl.wake_fd, 1);
 		while (ctrl.batch_gen == gen)
 			pthread_cond_wait(&ctrl.cond, &ctrl.lock);
 	}
 	pthread_mutex_unlock(&ctrl.lock);
-	return 0;
+	return ret;
 }
 
 bool

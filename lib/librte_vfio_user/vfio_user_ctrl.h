@@ -25,7 +25,8 @@ int vfio_user_ctrl_mod(int fd, uint32_t events);
 /*
  * Stop watching fd. On return its callback is not running and will not run
  * again, except when called from that very callback (which then just
- * returns to the thread). -ENOENT if not watched.
+ * returns to the thread). -ENOENT if not watched; that too waits for a
+ * callback that removed its own fd and is still running.
  */
 int vfio_user_ctrl_del(int fd);
 /* True on the control thread. */

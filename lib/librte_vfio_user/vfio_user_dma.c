@@ -48,14 +48,13 @@ last_byte(const struct rte_vfio_user_mem_reg *r)
 }
 
 /*
- * Map a client descriptor. A descriptor shorter than the window would turn a
- * later access into SIGBUS, so only regular files (memfd, shm, hugetlbfs)
- * that cover the window are accepted, and a memfd is sealed against
- * shrinking where the client allows it; with need_seal, a descriptor that
- * stays shrinkable is refused.
+ * A descriptor shorter than the window would turn a later access into
+ * SIGBUS, so only regular files (memfd, shm, hugetlbfs) that cover the
+ * window are accepted, and a memfd is sealed against shrinking where its
+ * owner allows it.
  */
-static int
-map_window(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
+int
+vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
 		void **vaddr)
 {
 	struct stat st;
@@ -141,7 +140,7 @@ vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
 				ret = -ENOSPC;
 				goto fail;
 			}
-			ret = map_window(fd, fd_offset, size, prot, tbl->need_seal, &vaddr);
+			ret = vfio_user_map_fd(fd, fd_offset, size, prot, tbl->need_seal, &vaddr);
 			if (ret < 0)
 				goto fail;
 			tbl->mapped_bytes += size;

@@ -27,6 +27,16 @@ struct vfio_user_dma_table {
 	uint64_t mapped_bytes; /* bytes mapped from descriptors now */
 };
 
+/*
+ * mmap() size bytes of a peer's descriptor at fd_offset (page aligned) with
+ * prot, into *vaddr. Returns 0; -EINVAL for an unaligned offset or a
+ * descriptor that is not a regular file covering the range; -EPERM when
+ * need_seal is set and the descriptor cannot be sealed against shrinking;
+ * the errno of fstat() or mmap().
+ */
+int vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
+		void **vaddr);
+
 void vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds);
 /* Remove every window, then free the table. */
 void vfio_user_dma_fini(struct vfio_user_dma_table *tbl);

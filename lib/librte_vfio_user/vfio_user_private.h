@@ -42,6 +42,7 @@ extern int vfio_user_logtype_client;
 #define VFIO_USER_DEF_REPLY_TIMEOUT_MS 5000
 #define VFIO_USER_DEF_MAX_PENDING_MSGS 1024
 #define VFIO_USER_DEF_MAX_DMA_MAPPED_BYTES (UINT64_C(1) << 40)
+#define VFIO_USER_DEF_RESET_TIMEOUT_MS 60000
 
 /* Peer values the specification says to assume when a capability is absent. */
 #define VFIO_USER_SPEC_DEF_MAX_MSG_FDS 1

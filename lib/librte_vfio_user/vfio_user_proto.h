@@ -128,9 +128,10 @@ struct vfio_user_dma_access {
 
 /*
  * The DMA_WRITE reply: the specification gives count 4 bytes here (8 in
- * every other DMA structure). We send exactly this 12-byte form and accept
- * any reply of at least 12 bytes, reading count as 32 bits at offset 8 (which
- * also reads a little-endian 64-bit count correctly).
+ * every other DMA structure). The server accepts any reply of at least these
+ * 12 bytes, reading count as 32 bits at offset 8 (which also reads a
+ * little-endian 64-bit count correctly); the client sends 16, this form and
+ * 4 zero bytes, which servers reading a 64-bit count accept too.
  */
 struct vfio_user_dma_write_reply {
 	uint64_t addr;

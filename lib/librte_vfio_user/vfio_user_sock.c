@@ -215,10 +215,6 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	chan->timeout_ms = (int)lim->reply_timeout_ms;
 	TAILQ_INIT(&chan->waiters);
 	vfio_user_msg_init(&chan->rbuf);
-	chan->rx_cap = CHAN_RX_SIZE;
-	chan->rx = malloc(chan->rx_cap);
-	if (chan->rx == NULL)
-		return -ENOMEM;
 
 	ret = pthread_condattr_init(&attr);
 	if (ret != 0)
@@ -228,6 +224,13 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	pthread_condattr_destroy(&attr);
 	if (ret != 0)
 		return -ret;
+	/* Allocated last: no failure can follow and leak it. */
+	chan->rx_cap = CHAN_RX_SIZE;
+	chan->rx = malloc(chan->rx_cap);
+	if (chan->rx == NULL) {
+		pthread_cond_destroy(&chan->cond);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&chan->lock, NULL);
 	pthread_mutex_init(&chan->send_lock, NULL);
 	return 0;
@@ -299,6 +302,28 @@ vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr *re
 	return vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
 }
 
+/* chan->lock held: is this id still owed a reply to a call that timed out? */
+static int
+fence_find(const struct vfio_user_chan *chan, uint16_t msg_id, int cmd)
+{
+	uint32_t i;
+
+	for (i = 0; i < chan->nr_fenced; i++)
+		if (chan->fenced[i].msg_id == msg_id && (cmd < 0 || chan->fenced[i].cmd == cmd))
+			return (int)i;
+	return -1;
+}
+
+/* chan->lock held: the late reply of a timed-out call came, its id is free again. */
+static void
+fence_lift(struct vfio_user_chan *chan, uint16_t msg_id, uint16_t cmd)
+{
+	int i = fence_find(chan, msg_id, cmd);
+
+	if (i >= 0)
+		chan->fenced[i] = chan->fenced[--chan->nr_fenced];
+}
+
 /* Hand a reply to its waiter; drop it when nobody waits. Takes chan->lock. */
 static void
 dispatch_reply(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int err)
@@ -315,6 +340,8 @@ dispatch_reply(struct vfio_user_chan *chan, struct vfio_user_msg *msg, int err)
 		w->err = err;
 		w->done = true;
 		pthread_cond_broadcast(&chan->cond);
+	} else {
+		fence_lift(chan, msg->hdr.msg_id, msg->hdr.cmd);
 	}
 	pthread_mutex_unlock(&chan->lock);
 
@@ -622,7 +649,30 @@ again:
 	TAILQ_FOREACH(w, &chan->waiters, next)
 		if (w->msg_id == id)
 			goto again;
+	if (fence_find(chan, id, -1) >= 0)
+		goto again;
 	return id;
+}
+
+/*
+ * chan->lock held, after a timeout: the reply may still come, and must not
+ * be taken for the reply of a later call that got the same id after the
+ * 16-bit wrap. The id stays out of use until that reply comes; a peer that
+ * owes too many replies is given up.
+ */
+static void
+fence_add(struct vfio_user_chan *chan, const struct vfio_user_waiter *w)
+{
+	if (chan->nr_fenced == VFIO_USER_CHAN_MAX_FENCED) {
+		VFIO_USER_LOG(ERR, "%u replies overdue: closing the channel", chan->nr_fenced);
+		if (chan->dead == 0)
+			__atomic_store_n(&chan->dead, ETIMEDOUT, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&chan->cond);
+		return;
+	}
+	chan->fenced[chan->nr_fenced].msg_id = w->msg_id;
+	chan->fenced[chan->nr_fenced].cmd = w->cmd;
+	chan->nr_fenced++;
 }
 
 static void
@@ -682,6 +732,15 @@ int
 vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
 		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
 {
+	return vfio_user_chan_call_tmo(chan, cmd, iov, iovcnt, fds, nr_fds, reply,
+		chan->timeout_ms);
+}
+
+int
+vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply,
+		int timeout_ms)
+{
 	struct vfio_user_waiter w = { .cmd = cmd, .reply = reply };
 	struct vfio_user_hdr hdr = { .cmd = cmd, .flags = VFIO_USER_F_TYPE_COMMAND };
 	int64_t deadline;
@@ -701,7 +760,7 @@ vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iove
 	hdr.msg_id = w.msg_id;
 	ret = vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
 
-	deadline = vfio_user_now_ms() + chan->timeout_ms;
+	deadline = vfio_user_now_ms() + timeout_ms;
 	abs_deadline(&ts, deadline);
 	pthread_mutex_lock(&chan->lock);
 	while (ret == 0 && !w.done) {
@@ -722,6 +781,8 @@ vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iove
 		}
 	}
 	TAILQ_REMOVE(&chan->waiters, &w, next);
+	if (ret == -ETIMEDOUT)
+		fence_add(chan, &w);
 	pthread_mutex_unlock(&chan->lock);
 
 	if (did_read && chan->on_idle != NULL)

@@ -86,6 +86,9 @@ struct vfio_user_rx_fd {
 	int fd;
 };
 
+/* Timed-out calls whose msg_id stays out of use until their late reply (see fence_add()). */
+#define VFIO_USER_CHAN_MAX_FENCED 64
+
 /* Descriptors that may wait in a channel's stream buffer. */
 #define VFIO_USER_RX_MAX_FDS (2 * VFIO_USER_SCM_MAX_FDS)
 
@@ -113,6 +116,11 @@ struct vfio_user_chan {
 	uint16_t next_id;
 	TAILQ_HEAD(, vfio_user_waiter) waiters;
 	struct vfio_user_msg rbuf; /* read buffer of a waiting reader */
+	uint32_t nr_fenced;
+	struct {
+		uint16_t msg_id;
+		uint16_t cmd;
+	} fenced[VFIO_USER_CHAN_MAX_FENCED]; /* calls timed out, reply still owed */
 
 	/*
 	 * Stream buffer, used by the current reader only. One recvmsg() fetches
@@ -153,6 +161,15 @@ int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr
  */
 int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
 		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply);
+/*
+ * The same with its own reply timeout. A call that timed out keeps its
+ * msg_id out of use until its late reply arrives (the 16-bit id cannot wrap
+ * onto it); after VFIO_USER_CHAN_MAX_FENCED such calls the channel is
+ * killed with ETIMEDOUT.
+ */
+int vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply,
+		int timeout_ms);
 
 /*
  * Read one message, if the channel is not being read by another thread.
