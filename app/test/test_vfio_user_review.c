@@ -36,6 +36,7 @@
 #include "pci_bar_size.h"
 #include "test.h"
 #include "test_vfio_user_common.h"
+#include "vfio_user_peer.h"
 
 /* Bound of every wait of the tests and of the fake server. */
 #define WAIT_MS 3000
