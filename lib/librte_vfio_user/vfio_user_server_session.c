@@ -133,8 +133,9 @@ srv_sess_free(struct srv_session *s)
 	free(s);
 }
 
+/* A session on connection @fd, with @kick_fd as its timer; both are its own on success. */
 static struct srv_session *
-srv_sess_create(struct vfio_user_server *srv, int fd)
+srv_sess_create(struct vfio_user_server *srv, int fd, int kick_fd)
 {
 	struct srv_session *s;
 
@@ -145,16 +146,11 @@ srv_sess_create(struct vfio_user_server *srv, int fd)
 	s->fd = -1;
 	s->twin_fd = -1;
 	vfio_user_limits_snapshot(&s->lim);
-	s->kick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->kick_fd < 0) {
-		free(s);
-		return NULL;
-	}
 	if (vfio_user_chan_init(&s->chan, fd, &s->lim) < 0) {
-		close(s->kick_fd);
 		free(s);
 		return NULL;
 	}
+	s->kick_fd = kick_fd;
 	s->fd = fd;
 	s->chan.ctrl_reads_only = true;
 	s->chan.on_cmd = srv_defer_cmd;
@@ -380,25 +376,34 @@ srv_accept_cb(int fd, uint32_t events, void *arg)
 {
 	struct vfio_user_server *srv = arg;
 	struct srv_session *s;
-	int conn, ret;
+	int conn, kick, ret;
 
 	RTE_SET_USED(events);
-	conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/*
+	 * The session's timer is created before the connection is accepted:
+	 * short of descriptors, the client then waits in the backlog until
+	 * they are back, instead of being accepted and dropped.
+	 */
+	kick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	conn = kick < 0 ? -1 : accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (conn < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 			srv_accept_pause(srv, errno);
 		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 				errno != ECONNABORTED)
 			VFIO_USER_SRV_LOG(ERR, srv->path, "accept: %s", strerror(errno));
+		srv_close_fd(&kick);
 		return;
 	}
 	if (srv->sess != NULL || !srv_peer_allowed(srv, conn)) {
+		close(kick);
 		close(conn);
 		return;
 	}
-	s = srv_sess_create(srv, conn);
+	s = srv_sess_create(srv, conn, kick);
 	if (s == NULL) {
 		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot create a session");
+		close(kick);
 		close(conn);
 		return;
 	}
