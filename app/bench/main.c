@@ -57,6 +57,8 @@
 #include <rte_errno.h>
 #include <rte_vfio_user.h>
 
+#include "bench.h"
+
 #define DEF_DURATION 2.0
 #define WARMUP_NS (100 * 1000 * 1000ull)
 /* Floor and real measurements alternate in slices of this length. */
@@ -112,15 +114,7 @@ struct bench_shm {
 	char err[160];      /* client: first failure */
 };
 
-struct child_args {
-	const char *role;
-	const char *socket;
-	int cpu;
-	double duration;
-	int shm_fd, floor_fd, ack_fd, irq_floor_fd, ready_fd;
-};
-
-static uint64_t
+uint64_t
 now_ns(void)
 {
 	struct timespec ts;
@@ -259,7 +253,7 @@ floor_unmap(struct floor_window *w, const uint8_t *payload, size_t plen)
  * do the least work a server must (floor_map), unless marked FLOOR_F_BARE.
  * Ends at EOF or on a protocol error.
  */
-static void *
+void *
 floor_echo(void *arg)
 {
 	int s = (int)(intptr_t)arg;
@@ -403,7 +397,7 @@ srv_bar0_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t co
 	return count;
 }
 
-static int
+int
 srv_describe(const char *path)
 {
 	static struct vfio_region_info infos[VFIO_PCI_NUM_REGIONS];
@@ -515,17 +509,7 @@ out:
  * Client process.
  */
 
-struct cli_ctx {
-	int dev;
-	int floor_fd;
-	int memfd;
-	void *buf;
-	struct rte_vfio_user_mem_reg mem;
-};
-
-typedef int (*op_fn)(struct cli_ctx *c);
-
-static int
+int
 op_region_read(struct cli_ctx *c)
 {
 	uint32_t v;
@@ -534,7 +518,7 @@ op_region_read(struct cli_ctx *c)
 	return r == 4 ? 0 : (r < 0 ? (int)r : -EIO);
 }
 
-static int
+int
 op_floor_region_read(struct cli_ctx *c)
 {
 	return floor_rpc(c->floor_fd, WIRE_CMD_REGION_READ, 0, NULL, 16, -1, 16 + 4) == 0 ?
@@ -552,7 +536,7 @@ map_unmap(struct cli_ctx *c, bool with_fd)
 	return ret;
 }
 
-static int
+int
 op_map_fd(struct cli_ctx *c)
 {
 	return map_unmap(c, true);
@@ -582,7 +566,7 @@ floor_map_unmap(struct cli_ctx *c, int fd, bool bare)
 	return 0;
 }
 
-static int
+int
 op_floor_map_fd(struct cli_ctx *c)
 {
 	return floor_map_unmap(c, c->memfd, false);
@@ -605,7 +589,7 @@ op_floor_map_nofd(struct cli_ctx *c)
  * duration seconds in slices taken in turn so that all see the same machine
  * conditions.
  */
-static int
+int
 measure(struct cli_ctx *c, const op_fn *f, unsigned int nr, double duration, double *ops)
 {
 	uint64_t n[3] = { 0, 0, 0 }, t[3] = { 0, 0, 0 };
@@ -878,7 +862,7 @@ fd_inherit(int fd)
 	return fcntl(fd, F_SETFD, 0);
 }
 
-static pid_t
+pid_t
 spawn(const char *role, int cpu, const char *socket, double duration, const int fds[5])
 {
 	char cpu_s[16], dur_s[32], fd_s[96], prefix[64];
@@ -930,7 +914,7 @@ spawn(const char *role, int cpu, const char *socket, double duration, const int 
 }
 
 /* Wait for a child until deadline_ns; kill it past that. Returns its exit status or -1. */
-static int
+int
 reap(pid_t pid, uint64_t deadline_ns, const char *what)
 {
 	int st;
@@ -1107,10 +1091,14 @@ static void
 usage(const char *prog)
 {
 	printf("Usage: %s [--duration SEC] [--cpus A,B] [--one-core]\n"
+		"          [--no-scale | --scale-only]\n"
 		"  --duration SEC  length of each measurement (default %.0f)\n"
 		"  --cpus A,B      CPU of the server, CPU of the client in the two-core run;\n"
 		"                  the one-core run puts both on A (default 0,1)\n"
-		"  --one-core      skip the two-core run\n", prog, DEF_DURATION);
+		"  --one-core      skip the two-core run\n"
+		"  --no-scale      skip the scale run (1 to 1000 devices, on CPU A)\n"
+		"  --scale-only    only the scale run\n",
+		prog, DEF_DURATION);
 }
 
 static int
@@ -1120,6 +1108,8 @@ run_main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "one-core", no_argument, NULL, '1' },
+		{ "no-scale", no_argument, NULL, 's' },
+		{ "scale-only", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1127,7 +1117,7 @@ run_main(int argc, char **argv)
 	struct run_result runs[2];
 	double duration = DEF_DURATION;
 	int cpu_a = 0, cpu_b = 1, opt;
-	bool one_core = false, ok = true;
+	bool one_core = false, scale = true, scale_only = false, ok = true;
 	unsigned int nr = 0;
 	cpu_set_t avail;
 	char *end;
@@ -1151,6 +1141,12 @@ run_main(int argc, char **argv)
 		case '1':
 			one_core = true;
 			break;
+		case 's':
+			scale = false;
+			break;
+		case 'S':
+			scale_only = true;
+			break;
 		case 'h':
 			usage(argv[0]);
 			return EXIT_SUCCESS;
@@ -1173,6 +1169,8 @@ run_main(int argc, char **argv)
 		one_core = true;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (scale_only)
+		return run_scale(cpu_a, duration) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 
 	snprintf(cores[0], sizeof(cores[0]), "1 (cpu %d)", cpu_a);
 	runs[nr].cores = cores[0];
@@ -1185,6 +1183,8 @@ run_main(int argc, char **argv)
 		ok = run_config(cpu_a, cpu_b, duration, &runs[nr++]) && ok;
 	}
 	print_report(runs, nr, duration);
+	if (scale)
+		ok = run_scale(cpu_a, duration) == 0 && ok;
 	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -1263,6 +1263,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(a.role, "server") == 0)
 		ret = run_server(&a);
+	else if (strcmp(a.role, "scale-server") == 0)
+		ret = scale_server(&a);
+	else if (strcmp(a.role, "scale-client") == 0)
+		ret = scale_client(&a);
 	else
 		ret = run_client(&a);
 	rte_eal_cleanup();
