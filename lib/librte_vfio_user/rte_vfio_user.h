@@ -95,7 +95,9 @@ struct rte_vfio_user_limits {
 	/**
 	 * Bytes of client memory a server session maps at once, over all the
 	 * DMA windows that came with a file descriptor (default 1 TiB); a
-	 * DMA_MAP beyond it gets an ENOSPC error reply.
+	 * DMA_MAP beyond it gets an ENOSPC error reply. A window inside a
+	 * mapping the session holds already (same file and protection) maps
+	 * nothing more.
 	 */
 	uint64_t max_dma_mapped_bytes;
 };
