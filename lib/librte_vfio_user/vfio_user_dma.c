@@ -182,8 +182,8 @@ map_window(struct vfio_user_dma_table *tbl, int *fd, uint64_t fd_offset, uint64_
 		ret = grow((void **)&tbl->maps, tbl->nr_maps, &tbl->cap_maps, sizeof(*m));
 		if (ret < 0)
 			return ret;
-		va = mmap(NULL, size, (int)prot, MAP_SHARED, f != NULL ? f->fd : *fd,
-			(off_t)fd_offset);
+		/* With the descriptor received: its access mode is what the client allows. */
+		va = mmap(NULL, size, (int)prot, MAP_SHARED, *fd, (off_t)fd_offset);
 		if (va == MAP_FAILED)
 			return -errno;
 		m = &tbl->maps[tbl->nr_maps++];
