@@ -6,7 +6,8 @@
  * The server's DMA table shares what windows of one file can share: one
  * descriptor per file, one mapping per file range reused by the windows it
  * holds. These cases check that sharing is invisible to the protocol (exact
- * unmap, partial unmap, unmap all, client closing its descriptor) and that
+ * unmap, partial unmap, unmap all, client closing its descriptor, access
+ * mode of the descriptors) and that
  * the last window of a file releases its mapping and descriptor.
  */
 
@@ -390,6 +391,41 @@ test_dma_table_client_close(void)
 	return dt_run(client_close_body, 4 * MiB);
 }
 
+/*
+ * A file the server holds through a read-only descriptor: a writable window
+ * of it, sent with a writable descriptor, is mapped with that one.
+ */
+static int
+access_mode_body(struct dt *t)
+{
+	const struct rte_vfio_user_mem_reg ro = win(t, 0x100000, MiB, 0, PROT_READ);
+	const struct rte_vfio_user_mem_reg rw = win(t, 0x200000, MiB, MiB, RW);
+	int fds0 = nr_fds(), rdonly;
+	uint8_t pat[32];
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->memfd);
+	rdonly = open(path, O_RDONLY | O_CLOEXEC);
+	TEST_ASSERT(rdonly >= 0, "reopen the memfd read-only: %s", strerror(errno));
+	TEST_ASSERT_SUCCESS(map1(t, &ro, rdonly), "map RO through a read-only descriptor");
+	close(rdonly);
+	TEST_ASSERT_SUCCESS(map1(t, &rw, t->memfd), "map RW through a writable descriptor");
+	TEST_ASSERT_EQUAL(nr_fds(), fds0 + 1, "one file: %d fds, was %d", nr_fds(), fds0);
+	tdev_fill(pat, sizeof(pat), 25);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_write(t->dev.id, rw.iova, pat, sizeof(pat)),
+		"write RW");
+	TEST_ASSERT(memcmp(t->mem + MiB, pat, sizeof(pat)) == 0, "write RW lands elsewhere");
+	TEST_ASSERT_SUCCESS(unmap1(t, &ro), "unmap RO");
+	TEST_ASSERT_SUCCESS(unmap1(t, &rw), "unmap RW");
+	return TEST_SUCCESS;
+}
+
+static int
+test_dma_table_access_mode(void)
+{
+	return dt_run(access_mode_body, 4 * MiB);
+}
+
 /* Shared windows count once against max_dma_mapped_bytes. */
 static int
 mapped_bytes_body(struct dt *t)
@@ -457,6 +493,7 @@ static struct unit_test_suite dma_table_suite = {
 		TEST_CASE(test_dma_table_partial_unmap),
 		TEST_CASE(test_dma_table_unmap_all),
 		TEST_CASE(test_dma_table_client_close),
+		TEST_CASE(test_dma_table_access_mode),
 		TEST_CASE(test_dma_table_mapped_bytes),
 		TEST_CASES_END()
 	}
