@@ -74,7 +74,9 @@ struct rte_vfio_user_limits {
 	/**
 	 * Bytes of client memory a server session maps at once, over all the
 	 * DMA windows that came with a file descriptor (default 1 TiB); a
-	 * DMA_MAP beyond it gets an ENOSPC error reply.
+	 * DMA_MAP beyond it gets an ENOSPC error reply. A window inside a
+	 * mapping the session holds already (same file and protection) maps
+	 * nothing more.
 	 */
 	uint64_t max_dma_mapped_bytes;
 	/**
@@ -95,12 +97,15 @@ struct rte_vfio_user_mem_reg {
 	uint32_t prot;      /**< PROT_READ and/or PROT_WRITE. */
 	/**
 	 * File descriptor backing the window, or -1. On the server it is the
-	 * descriptor received from the client; on the client it is unused.
+	 * descriptor the library keeps for the file the client sent: windows of
+	 * one file (same st_dev and st_ino) share one descriptor, valid as long
+	 * as the window is mapped; on the client it is unused.
 	 */
 	int fd;
 	/**
 	 * Address of the window in this process: on the server the mapping of
-	 * @c fd (NULL when the client sent no fd, in which case the memory is
+	 * @c fd, shared with other windows of the same file range and
+	 * protection (NULL when the client sent no fd, in which case the memory is
 	 * reached with DMA_READ/DMA_WRITE messages); on the client the memory
 	 * the library serves DMA_READ/DMA_WRITE messages from.
 	 */

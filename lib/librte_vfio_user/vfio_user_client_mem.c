@@ -331,7 +331,7 @@ cli_map_region(struct vfio_user_client *cli, uint32_t index, struct cli_region_m
 		}
 		/* A descriptor shorter than the area would fault on access: checked. */
 		ret = vfio_user_map_fd(fd, info->offset + area.offset, area.size, (uint32_t)prot,
-			false, &addr);
+			&addr);
 		if (ret < 0) {
 			VFIO_USER_CLI_LOG(ERR, cli->path, "region %u: cannot map 0x%" PRIx64
 				"+0x%" PRIx64 " of its descriptor: %s", index,

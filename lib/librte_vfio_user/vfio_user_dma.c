@@ -47,36 +47,126 @@ last_byte(const struct rte_vfio_user_mem_reg *r)
 	return r->iova + (r->size - 1);
 }
 
+/* Room for one more element in an array of n elements of size sz. */
+static int
+grow(void **arr, uint32_t n, uint32_t *cap, size_t sz)
+{
+	uint32_t c = *cap == 0 ? 4 : *cap * 2;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*arr, sz * c);
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static struct vfio_user_dma_file *
+file_by_ino(const struct vfio_user_dma_table *tbl, const struct stat *st)
+{
+	uint32_t i;
+
+	for (i = 0; i < tbl->nr_files; i++)
+		if (tbl->files[i].ino == (uint64_t)st->st_ino &&
+				tbl->files[i].dev == (uint64_t)st->st_dev)
+			return &tbl->files[i];
+	return NULL;
+}
+
+static struct vfio_user_dma_file *
+file_by_fd(const struct vfio_user_dma_table *tbl, int fd)
+{
+	uint32_t i;
+
+	for (i = 0; i < tbl->nr_files; i++)
+		if (tbl->files[i].fd == fd)
+			return &tbl->files[i];
+	return NULL;
+}
+
+/* A mapping of file fd with prot that holds [offset, offset + size). */
+static struct vfio_user_dma_mapping *
+mapping_holding(const struct vfio_user_dma_table *tbl, int fd, uint32_t prot, uint64_t offset,
+		uint64_t size)
+{
+	struct vfio_user_dma_mapping *m;
+	uint32_t i;
+
+	for (i = 0; i < tbl->nr_maps; i++) {
+		m = &tbl->maps[i];
+		if (m->fd != fd || m->prot != prot || offset < m->offset)
+			continue;
+		if (offset - m->offset <= m->len && size <= m->len - (offset - m->offset))
+			return m;
+	}
+	return NULL;
+}
+
+/* The mapping a window points into. */
+static struct vfio_user_dma_mapping *
+mapping_of(const struct vfio_user_dma_table *tbl, const struct rte_vfio_user_mem_reg *r)
+{
+	uintptr_t va = (uintptr_t)r->vaddr;
+	struct vfio_user_dma_mapping *m;
+	uint32_t i;
+
+	for (i = 0; i < tbl->nr_maps; i++) {
+		m = &tbl->maps[i];
+		if (m->fd == r->fd && va >= (uintptr_t)m->base && va - (uintptr_t)m->base < m->len)
+			return m;
+	}
+	return NULL;
+}
+
+/*
+ * Seal a memfd against shrinking where the client allows it; with need_seal,
+ * refuse a descriptor that stays shrinkable. Done once per file: a seal is
+ * never removed, and a file that refuses one (F_SEAL_SEAL, not shmem) always
+ * will.
+ */
+static int
+seal_shrink(int fd, bool need_seal)
+{
+	int seals;
+
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0 || !need_seal)
+		return 0;
+	/* Sealed already by the client is as good. */
+	seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & F_SEAL_SHRINK) ? 0 : -EPERM;
+}
+
 /*
  * A descriptor shorter than the window would turn a later access into
  * SIGBUS, so only regular files (memfd, shm, hugetlbfs) that cover the
- * window are accepted, and a memfd is sealed against shrinking where its
- * owner allows it.
+ * window at a page-aligned offset are accepted.
  */
+static int
+check_fd_covers(int fd, uint64_t fd_offset, uint64_t size, struct stat *st)
+{
+	if (fd_offset % (uint64_t)sysconf(_SC_PAGESIZE) != 0)
+		return -EINVAL;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode) || fd_offset > (uint64_t)st->st_size ||
+			size > (uint64_t)st->st_size - fd_offset || size > SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 int
-vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
-		void **vaddr)
+vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vaddr)
 {
 	struct stat st;
 	void *va;
+	int ret;
 
-	if (fd_offset % (uint64_t)sysconf(_SC_PAGESIZE) != 0)
-		return -EINVAL;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || fd_offset > (uint64_t)st.st_size ||
-			size > (uint64_t)st.st_size - fd_offset)
-		return -EINVAL;
-	if (size > SIZE_MAX)
-		return -EINVAL;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 && need_seal) {
-		int seals = fcntl(fd, F_GET_SEALS);
-
-		/* Sealed already by the client is as good. */
-		if (seals < 0 || !(seals & F_SEAL_SHRINK))
-			return -EPERM;
-	}
-
+	ret = check_fd_covers(fd, fd_offset, size, &st);
+	if (ret < 0)
+		return ret;
 	va = mmap(NULL, size, (int)prot, MAP_SHARED, fd, (off_t)fd_offset);
 	if (va == MAP_FAILED)
 		return -errno;
@@ -84,17 +174,90 @@ vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool 
 	return 0;
 }
 
+/*
+ * Map a client descriptor, or reuse the mapping of a window of the same file
+ * that holds this one. A descriptor shorter than the window would turn a
+ * later access into SIGBUS, so only regular files (memfd, shm, hugetlbfs)
+ * that cover the window are accepted. On success *fd is the descriptor the
+ * table keeps for the file (the one received is closed if it is not that).
+ */
+static int
+map_window(struct vfio_user_dma_table *tbl, int *fd, uint64_t fd_offset, uint64_t size,
+		uint32_t prot, void **vaddr)
+{
+	struct vfio_user_dma_mapping *m;
+	struct vfio_user_dma_file *f;
+	struct stat st;
+	int ret;
+
+	ret = check_fd_covers(*fd, fd_offset, size, &st);
+	if (ret < 0)
+		return ret;
+	f = file_by_ino(tbl, &st);
+	if (f == NULL) {
+		ret = seal_shrink(*fd, tbl->need_seal);
+		if (ret == 0)
+			ret = grow((void **)&tbl->files, tbl->nr_files, &tbl->cap_files,
+				sizeof(*f));
+		if (ret < 0)
+			return ret;
+	}
+	m = f != NULL ? mapping_holding(tbl, f->fd, prot, fd_offset, size) : NULL;
+	if (m == NULL) {
+		void *va;
+
+		if (size > tbl->max_bytes - tbl->mapped_bytes)
+			return -ENOSPC;
+		ret = grow((void **)&tbl->maps, tbl->nr_maps, &tbl->cap_maps, sizeof(*m));
+		if (ret < 0)
+			return ret;
+		/* With the descriptor received: its access mode is what the client allows. */
+		va = mmap(NULL, size, (int)prot, MAP_SHARED, *fd, (off_t)fd_offset);
+		if (va == MAP_FAILED)
+			return -errno;
+		m = &tbl->maps[tbl->nr_maps++];
+		*m = (struct vfio_user_dma_mapping){
+			.fd = f != NULL ? f->fd : *fd, .prot = prot, .offset = fd_offset,
+			.len = size, .base = va,
+		};
+		tbl->mapped_bytes += size;
+	}
+	if (f == NULL) {
+		f = &tbl->files[tbl->nr_files++];
+		*f = (struct vfio_user_dma_file){
+			.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino, .fd = *fd,
+		};
+	}
+	f->refs++;
+	m->refs++;
+	if (*fd != f->fd) {
+		close(*fd);
+		*fd = f->fd;
+	}
+	*vaddr = (uint8_t *)m->base + (fd_offset - m->offset);
+	return 0;
+}
+
+/* Drop a window's references to its mapping and file; the last one unmaps or closes. */
 static void
 release_window(struct vfio_user_dma_table *tbl, struct rte_vfio_user_mem_reg *r)
 {
-	if (!tbl->map_fds)
+	struct vfio_user_dma_mapping *m;
+	struct vfio_user_dma_file *f;
+
+	if (!tbl->map_fds || r->fd < 0)
 		return;
-	if (r->vaddr != NULL) {
-		munmap(r->vaddr, r->size);
-		tbl->mapped_bytes -= r->size;
+	m = mapping_of(tbl, r);
+	if (m != NULL && --m->refs == 0) {
+		munmap(m->base, m->len);
+		tbl->mapped_bytes -= m->len;
+		*m = tbl->maps[--tbl->nr_maps];
 	}
-	if (r->fd >= 0)
-		close(r->fd);
+	f = file_by_fd(tbl, r->fd);
+	if (f != NULL && --f->refs == 0) {
+		close(f->fd);
+		*f = tbl->files[--tbl->nr_files];
+	}
 }
 
 int
@@ -136,14 +299,9 @@ vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
 	if (tbl->map_fds) {
 		vaddr = NULL;
 		if (fd >= 0) {
-			if (size > tbl->max_bytes - tbl->mapped_bytes) {
-				ret = -ENOSPC;
-				goto fail;
-			}
-			ret = vfio_user_map_fd(fd, fd_offset, size, prot, tbl->need_seal, &vaddr);
+			ret = map_window(tbl, &fd, fd_offset, size, prot, &vaddr);
 			if (ret < 0)
 				goto fail;
-			tbl->mapped_bytes += size;
 		}
 	}
 
@@ -198,6 +356,12 @@ vfio_user_dma_fini(struct vfio_user_dma_table *tbl)
 	free(tbl->pub.regions);
 	tbl->pub.regions = NULL;
 	tbl->cap = 0;
+	free(tbl->files);
+	tbl->files = NULL;
+	tbl->cap_files = 0;
+	free(tbl->maps);
+	tbl->maps = NULL;
+	tbl->cap_maps = 0;
 }
 
 const struct rte_vfio_user_mem_reg *

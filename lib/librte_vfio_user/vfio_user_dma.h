@@ -17,6 +17,27 @@
 
 #include "rte_vfio_user.h"
 
+/*
+ * With map_fds, windows of one file share what they can: one descriptor per
+ * file (the first received; later ones for the same st_dev and st_ino are
+ * closed at once) and one mapping per file range and prot, reused by every
+ * window inside that range. Both are counted by the windows using them.
+ */
+struct vfio_user_dma_file {
+	uint64_t dev, ino;
+	int fd;
+	uint32_t refs;
+};
+
+struct vfio_user_dma_mapping {
+	int fd;          /* of its file */
+	uint32_t prot;
+	uint64_t offset; /* in the file */
+	uint64_t len;
+	void *base;
+	uint32_t refs;
+};
+
 struct vfio_user_dma_table {
 	struct rte_vfio_user_mem_table pub; /* entry_num and sorted regions */
 	uint32_t cap;
@@ -25,17 +46,20 @@ struct vfio_user_dma_table {
 	bool need_seal;  /* refuse descriptors that cannot be sealed against shrinking */
 	uint64_t max_bytes;    /* bytes mapped from descriptors, at most */
 	uint64_t mapped_bytes; /* bytes mapped from descriptors now */
+	struct vfio_user_dma_file *files;
+	uint32_t nr_files, cap_files;
+	struct vfio_user_dma_mapping *maps;
+	uint32_t nr_maps, cap_maps;
 };
 
 /*
  * mmap() size bytes of a peer's descriptor at fd_offset (page aligned) with
- * prot, into *vaddr. Returns 0; -EINVAL for an unaligned offset or a
- * descriptor that is not a regular file covering the range; -EPERM when
- * need_seal is set and the descriptor cannot be sealed against shrinking;
- * the errno of fstat() or mmap().
+ * prot, into *vaddr (the client's region mappings; the server's DMA windows
+ * go through the table). Returns 0; -EINVAL for an unaligned offset or a
+ * descriptor that is not a regular file covering the range; the errno of
+ * fstat() or mmap().
  */
-int vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, bool need_seal,
-		void **vaddr);
+int vfio_user_map_fd(int fd, uint64_t fd_offset, uint64_t size, uint32_t prot, void **vaddr);
 
 void vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds);
 /* Remove every window, then free the table. */
@@ -43,7 +67,9 @@ void vfio_user_dma_fini(struct vfio_user_dma_table *tbl);
 
 /*
  * Add a window. With map_fds and fd >= 0 the descriptor is mapped with prot
- * and owned by the table from then on (closed on removal), also on failure.
+ * and owned by the table from then on (closed on removal, or at once when
+ * the table holds one of the same file already), also on failure; the
+ * window's fd is then the descriptor the table keeps for that file.
  * Returns 0; -EINVAL for size 0, iova + size past 2^64, bad prot, or a
  * failed mmap of a bad offset; -EEXIST when it overlaps a window; -ENOSPC at
  * max windows or past max_bytes; -EPERM for an unsealable descriptor when
