@@ -578,8 +578,9 @@ count_dir(const char *path)
 	return n;
 }
 
+/* Lines of /proc/self/maps holding @a or @b (both NULL: all). */
 static int
-count_maps(void)
+maps_matching(const char *a, const char *b)
 {
 	char line[1024];
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -587,12 +588,19 @@ count_maps(void)
 
 	if (f == NULL)
 		return -1;
-	/* Anonymous memory varies with malloc and thread stacks; files and memfds do not. */
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strchr(line, '/') != NULL || strstr(line, "memfd:") != NULL)
+		if ((a == NULL && b == NULL) || (a != NULL && strstr(line, a) != NULL) ||
+				(b != NULL && strstr(line, b) != NULL))
 			n++;
 	fclose(f);
 	return n;
+}
+
+static int
+count_maps(void)
+{
+	/* Anonymous memory varies with malloc and thread stacks; files and memfds do not. */
+	return maps_matching("/", "memfd:");
 }
 
 void
@@ -699,17 +707,7 @@ count_fds(void)
 int
 count_maps_lines(const char *needle)
 {
-	char line[1024];
-	FILE *f = fopen("/proc/self/maps", "re");
-	int n = 0;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (needle == NULL || strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
+	return maps_matching(needle, NULL);
 }
 
 int
