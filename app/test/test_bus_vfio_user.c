@@ -122,6 +122,7 @@ server_open(struct tdev *d, uint32_t class_id)
 	ret = tdev_create(d, path, NULL, false);
 	if (ret < 0)
 		return ret;
+	/* tdev's config space is flat scratch (see test_vfio_user_common.h): poke the identity. */
 	d->cfg_space[0x08] = TEST_REVISION;
 	d->cfg_space[0x09] = class_id & 0xff;
 	d->cfg_space[0x0a] = (class_id >> 8) & 0xff;
