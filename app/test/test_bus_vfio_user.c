@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
+
 #include <rte_bus.h>
 #include <rte_common.h>
 #include <rte_dev.h>
@@ -122,14 +124,15 @@ server_open(struct tdev *d, uint32_t class_id)
 	ret = tdev_create(d, path, NULL, false);
 	if (ret < 0)
 		return ret;
-	d->cfg_space[0x08] = TEST_REVISION;
-	d->cfg_space[0x09] = class_id & 0xff;
-	d->cfg_space[0x0a] = (class_id >> 8) & 0xff;
-	d->cfg_space[0x0b] = (class_id >> 16) & 0xff;
-	d->cfg_space[0x2c] = TEST_SUBSYS_VENDOR & 0xff;
-	d->cfg_space[0x2d] = TEST_SUBSYS_VENDOR >> 8;
-	d->cfg_space[0x2e] = TEST_SUBSYS_DEVICE & 0xff;
-	d->cfg_space[0x2f] = TEST_SUBSYS_DEVICE >> 8;
+	/* tdev's config space is flat scratch (see test_vfio_user_common.h): poke the identity. */
+	d->cfg_space[PCI_REVISION_ID] = TEST_REVISION;
+	d->cfg_space[PCI_CLASS_PROG] = class_id & 0xff;
+	d->cfg_space[PCI_CLASS_DEVICE] = (class_id >> 8) & 0xff;
+	d->cfg_space[PCI_CLASS_DEVICE + 1] = (class_id >> 16) & 0xff;
+	d->cfg_space[PCI_SUBSYSTEM_VENDOR_ID] = TEST_SUBSYS_VENDOR & 0xff;
+	d->cfg_space[PCI_SUBSYSTEM_VENDOR_ID + 1] = TEST_SUBSYS_VENDOR >> 8;
+	d->cfg_space[PCI_SUBSYSTEM_ID] = TEST_SUBSYS_DEVICE & 0xff;
+	d->cfg_space[PCI_SUBSYSTEM_ID + 1] = TEST_SUBSYS_DEVICE >> 8;
 	ret = rte_vfio_user_start(path);
 	if (ret < 0)
 		tdev_destroy(d);

@@ -30,6 +30,7 @@
 #include <rte_malloc.h>
 #include <rte_random.h>
 #include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
 
 #include <emu_dma_regs.h>
 
@@ -804,15 +805,11 @@ struct fake_engine {
 	char path[128];
 	int id;
 	uint32_t regs[EMU_DMA_CTRL_BAR_SIZE / 4];
-	uint8_t cfg[256];
+	struct rte_vfio_user_pci *pci;
 	bool reset_stuck;	/* DEV_CTRL.RESET never clears. */
 	bool refuse_ring;	/* ENABLE always gives RING_ERROR. */
 	uint16_t forced_status;	/* Written for every descriptor when not 0. */
 	unsigned int doorbells;	/* DOORBELL writes seen. */
-	struct vfio_device_info dev_info;
-	struct vfio_region_info infos[VFIO_PCI_NUM_REGIONS];
-	struct rte_vfio_user_reg_info regs_info[VFIO_PCI_NUM_REGIONS];
-	struct vfio_irq_info irqs[VFIO_PCI_NUM_IRQS];
 };
 
 /* One descriptor: copy only (the fake engine does not fill). */
@@ -934,66 +931,41 @@ fake_set_id(struct fake_engine *fe, uint32_t magic, uint32_t version, uint32_t n
 	fe->regs[EMU_DMA_REG_DEV_STATUS / 4] = EMU_DMA_DEV_STATUS_READY;
 }
 
-static int
-fake_start(struct fake_engine *fe)
-{
-	struct rte_vfio_user_regions regs = {
-		.reg_num = VFIO_PCI_NUM_REGIONS, .reg_info = fe->regs_info,
-	};
-	struct rte_vfio_user_irq_info irqs = {
-		.irq_num = VFIO_PCI_NUM_IRQS, .irq_info = fe->irqs,
-	};
-	unsigned int i;
-	int ret;
-
-	mkpath(fe->path, sizeof(fe->path), "fake");
-	fe->cfg[0] = EMU_DMA_VENDOR_ID & 0xff;
-	fe->cfg[1] = EMU_DMA_VENDOR_ID >> 8;
-	fe->cfg[2] = EMU_DMA_DEVICE_ID & 0xff;
-	fe->cfg[3] = EMU_DMA_DEVICE_ID >> 8;
-	fe->cfg[8] = EMU_DMA_REVISION;
-	fe->cfg[9] = EMU_DMA_CLASS & 0xff;
-	fe->cfg[10] = (EMU_DMA_CLASS >> 8) & 0xff;
-	fe->cfg[11] = EMU_DMA_CLASS >> 16;
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		fe->infos[i] = (struct vfio_region_info){ .argsz = sizeof(fe->infos[i]),
-			.index = i };
-		fe->regs_info[i] = (struct rte_vfio_user_reg_info){ .fd = -1,
-			.info = &fe->infos[i], .priv = fe };
-	}
-	/* BAR0 readable and writable, but not mappable. */
-	fe->infos[0].flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	fe->infos[0].size = EMU_DMA_CTRL_BAR_SIZE;
-	fe->regs_info[0].rw = fake_bar0_rw;
-	fe->infos[VFIO_PCI_CONFIG_REGION_INDEX].flags = VFIO_REGION_INFO_FLAG_READ |
-		VFIO_REGION_INFO_FLAG_WRITE;
-	fe->infos[VFIO_PCI_CONFIG_REGION_INDEX].size = sizeof(fe->cfg);
-	fe->regs_info[VFIO_PCI_CONFIG_REGION_INDEX].base = fe->cfg;
-	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++)
-		fe->irqs[i] = (struct vfio_irq_info){ .argsz = sizeof(fe->irqs[i]),
-			.flags = VFIO_IRQ_INFO_EVENTFD, .index = i, .count = 0 };
-	fe->dev_info = (struct vfio_device_info){ .argsz = sizeof(fe->dev_info),
-		.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET,
-		.num_regions = VFIO_PCI_NUM_REGIONS, .num_irqs = VFIO_PCI_NUM_IRQS };
-
-	ret = rte_vfio_user_register(fe->path, NULL);
-	if (ret < 0)
-		return ret;
-	fe->id = ret;
-	if (rte_vfio_user_set_dev_info(fe->path, &fe->dev_info) < 0 ||
-			rte_vfio_user_set_reg_info(fe->path, &regs) < 0 ||
-			rte_vfio_user_set_irq_info(fe->path, &irqs) < 0 ||
-			rte_vfio_user_start(fe->path) < 0) {
-		rte_vfio_user_unregister(fe->path);
-		return -EIO;
-	}
-	return 0;
-}
-
 static void
 fake_stop(struct fake_engine *fe)
 {
 	rte_vfio_user_unregister(fe->path);
+	rte_vfio_user_pci_free(fe->pci);
+	fe->pci = NULL;
+}
+
+static int
+fake_start(struct fake_engine *fe)
+{
+	/* The PMD's identity, no interrupts, BAR0 not mappable: every access is a message. */
+	struct rte_vfio_user_pci_info info = {
+		.vendor_id = EMU_DMA_VENDOR_ID,
+		.device_id = EMU_DMA_DEVICE_ID,
+		.class_code = EMU_DMA_CLASS,
+		.revision = EMU_DMA_REVISION,
+		.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE,
+		.flags = RTE_VFIO_USER_PCI_F_RESET,
+		.bars[0] = { .size = EMU_DMA_CTRL_BAR_SIZE, .rw = fake_bar0_rw, .priv = fe,
+			.fd = -1 },
+	};
+	int ret;
+
+	mkpath(fe->path, sizeof(fe->path), "fake");
+	ret = rte_vfio_user_register(fe->path, NULL);
+	if (ret < 0)
+		return ret;
+	fe->id = ret;
+	fe->pci = rte_vfio_user_pci_create(fe->path, fe->id, &info);
+	if (fe->pci == NULL || rte_vfio_user_start(fe->path) < 0) {
+		fake_stop(fe);
+		return -EIO;
+	}
+	return 0;
 }
 
 /* Identification registers the PMD must refuse, and a reset that never ends. */

@@ -534,6 +534,7 @@ tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool s
 		tdev_by_id[d->id] = d;
 	pthread_mutex_unlock(&tdev_ids_lock);
 
+	/* The trio, not rte_vfio_user_pci_create(): see test_vfio_user_common.h. */
 	ret = rte_vfio_user_set_dev_info(d->path, &d->dev_info);
 	if (ret < 0)
 		goto err;

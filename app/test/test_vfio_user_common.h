@@ -8,6 +8,12 @@
 /*
  * An emulated PCI device for the functional tests, an event recorder for its
  * notify callbacks, and fd/mapping counters for leak checks.
+ *
+ * The device is described with the raw set_dev_info/set_reg_info/set_irq_info
+ * trio, not the PCI helper (rte_vfio_user_pci.h): the protocol tests need
+ * shapes no PCI function has, and assert them (a read-only BAR, a 12 KiB BAR
+ * with a region type capability, a flat writable config space whose callback
+ * refuses vendor-id writes with EPERM, VFIO-maskable MSI, unmaskable MSI-X).
  */
 
 #include <pthread.h>
