@@ -9,7 +9,7 @@
 # <builddir>/fuzz-artifacts/<target>/ and makes the exit status 1: copy it
 # to fuzz/regressions/<target>/ once fixed, the test suite replays it.
 #
-# Usage: devtools/fuzz.sh [--time SECONDS] [--target server|client|all]
+# Usage: devtools/fuzz.sh [--time SECONDS] [--target server|pci|client|all]
 #                         [--builddir DIR] [--no-build]
 #   --time      total run time, split between the targets (default 60)
 #   --target    which target to run (default all)
@@ -35,8 +35,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $target in
-all) targets=(server client) ;;
-server|client) targets=("$target") ;;
+all) targets=(server pci client) ;;
+server|pci|client) targets=("$target") ;;
 *) die "unknown target: $target" ;;
 esac
 [[ $total =~ ^[0-9]+$ ]] && [ "$total" -ge ${#targets[@]} ] || die "bad --time: $total"
@@ -49,6 +49,11 @@ fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# The PCI helper's target starts from the server's seed corpus (fuzz/meson.build).
+corpus_of()
+{
+	if [ "$1" = pci ]; then echo server; else echo "$1"; fi
+}
 per=$((total / ${#targets[@]}))
 rc=0
 for t in "${targets[@]}"; do
@@ -66,7 +71,7 @@ for t in "${targets[@]}"; do
 	trc=0
 	TMPDIR=$tmp "$exe" -max_total_time="$per" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
 		-print_final_stats=1 -artifact_prefix="$art/" "$work" \
-		"$ROOT/fuzz/corpus/$t" "$ROOT/fuzz/regressions/$t" </dev/null >"$out" 2>&1 || trc=$?
+		"$ROOT/fuzz/corpus/$(corpus_of "$t")" "$ROOT/fuzz/regressions/$t" </dev/null >"$out" 2>&1 || trc=$?
 	stats='^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)'
 	grep -E "$stats|ERROR|SUMMARY|^==[0-9]+==" "$out" || true
 	if [ "$trc" -ne 0 ]; then

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <rte_common.h>
 #include <rte_eal.h>
@@ -283,4 +284,33 @@ fuzz_read_msg(int sock, int wait_ms, uint8_t hdr[16])
 	if (size < 16)
 		return -1;
 	return read_exact(sock, NULL, size - 16, wait_ms);
+}
+
+void
+fuzz_client_session(const char *path, const uint8_t *data, size_t size, int end_ms,
+		uint8_t *scratch)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct fuzz_rec rec;
+	int sock;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		abort();
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		fprintf(stderr, "connect: %s\n", strerror(errno));
+		abort();
+	}
+	while (fuzz_next_rec(&data, &size, &rec) == 0) {
+		if (fuzz_send_rec(sock, &rec, scratch) < 0)
+			break;
+		if (fuzz_drain(sock, 0) < 0)
+			break;
+	}
+	/* The server must end the session once we stop sending: wait for it. */
+	shutdown(sock, SHUT_WR);
+	while (fuzz_drain(sock, end_ms) > 0)
+		;
+	close(sock);
 }

@@ -63,6 +63,15 @@ int fuzz_send_rec(int sock, const struct fuzz_rec *rec, uint8_t *scratch);
  */
 long fuzz_drain(int sock, int wait_ms);
 
+/*
+ * One input of a server target: connect to the server at @addr, send the
+ * input's records (replies are read and dropped as they come), then
+ * half-close and wait up to @end_ms for the server to end the session, so
+ * that every input starts on a fresh session. Aborts if it cannot connect.
+ */
+void fuzz_client_session(const char *path, const uint8_t *data, size_t size, int end_ms,
+		uint8_t *scratch);
+
 /* Read one whole message (its header into hdr), each part within wait_ms: 0 or -1. */
 int fuzz_read_msg(int sock, int wait_ms, uint8_t hdr[16]);
 
