@@ -71,7 +71,8 @@ for t in "${targets[@]}"; do
 	trc=0
 	TMPDIR=$tmp "$exe" -max_total_time="$per" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
 		-print_final_stats=1 -artifact_prefix="$art/" "$work" \
-		"$ROOT/fuzz/corpus/$(corpus_of "$t")" "$ROOT/fuzz/regressions/$t" </dev/null >"$out" 2>&1 || trc=$?
+		"$ROOT/fuzz/corpus/$(corpus_of "$t")" "$ROOT/fuzz/regressions/$t" \
+		</dev/null >"$out" 2>&1 || trc=$?
 	stats='^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)'
 	grep -E "$stats|ERROR|SUMMARY|^==[0-9]+==" "$out" || true
 	if [ "$trc" -ne 0 ]; then
