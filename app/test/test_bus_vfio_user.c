@@ -56,10 +56,10 @@ static struct rte_pci_id g_ids[4];
 static int g_probe_calls;
 static int g_remove_calls;
 static int g_probe_ret;
-static struct rte_vfio_user_device *g_last_dev;
+static struct rte_vfio_user_bus_device *g_last_dev;
 
 static int
-tdrv_probe(struct rte_vfio_user_device *dev)
+tdrv_probe(struct rte_vfio_user_bus_device *dev)
 {
 	g_probe_calls++;
 	g_last_dev = dev;
@@ -67,14 +67,14 @@ tdrv_probe(struct rte_vfio_user_device *dev)
 }
 
 static int
-tdrv_remove(struct rte_vfio_user_device *dev)
+tdrv_remove(struct rte_vfio_user_bus_device *dev)
 {
 	RTE_SET_USED(dev);
 	g_remove_calls++;
 	return 0;
 }
 
-static struct rte_vfio_user_driver test_drv = {
+static struct rte_vfio_user_bus_driver test_drv = {
 	.driver = { .name = "vfio_user_bus_test_drv" },
 	.id_table = g_ids,
 	.probe = tdrv_probe,
@@ -153,12 +153,12 @@ cmp_any(const struct rte_device *dev, const void *arg)
 	return 0;
 }
 
-static struct rte_vfio_user_device *
+static struct rte_vfio_user_bus_device *
 find_dev(const char *name)
 {
 	struct rte_device *dev = g_bus->find_device(NULL, cmp_name, name);
 
-	return dev != NULL ? RTE_DEV_TO_VFIO_USER(dev) : NULL;
+	return dev != NULL ? RTE_DEV_TO_VFIO_USER_BUS(dev) : NULL;
 }
 
 static int
@@ -180,7 +180,7 @@ unplug(const char *name)
 static void
 drop_dev(const char *name)
 {
-	struct rte_vfio_user_device *dev = find_dev(name);
+	struct rte_vfio_user_bus_device *dev = find_dev(name);
 
 	if (dev != NULL)
 		g_bus->unplug(&dev->device);
@@ -228,7 +228,7 @@ test_bad_devargs(void)
 static int
 test_no_server(void)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	struct leak_snap before;
 	char path[256];
 
@@ -251,7 +251,7 @@ test_no_server(void)
 static int
 probe_match_body(struct tdev *d)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	int ret;
 
 	ids_tdev();
@@ -351,7 +351,7 @@ probe_nomatch_body(struct tdev *d)
 			TEST_SUBSYS_DEVICE + 1 },
 		{ 0x020000, TDEV_PCI_VENDOR, TDEV_PCI_DEVICE, RTE_PCI_ANY_ID, RTE_PCI_ANY_ID },
 	};
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 
 	set_ids(ids, RTE_DIM(ids));
 	TEST_ASSERT_FAIL(hotplug("nomatch0", d->path), "probe without a matching driver");
@@ -424,7 +424,7 @@ test_probe_class(void)
 static int
 devargs_scan_body(struct tdev *d)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	char devargs[512];
 
 	ids_tdev();
@@ -460,7 +460,7 @@ test_devargs_scan(void)
 static int
 region_body(struct tdev *d)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	uint64_t v, w;
 	uint8_t cfg[4];
 	void *p;
@@ -471,50 +471,50 @@ region_body(struct tdev *d)
 	TEST_ASSERT_NOT_NULL(dev, "device");
 
 	/* Messages. */
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
-		sizeof(cfg)), (ssize_t)sizeof(cfg), "config read");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, 0,
+		cfg, sizeof(cfg)), (ssize_t)sizeof(cfg), "config read");
 	TEST_ASSERT_EQUAL(cfg[0] | cfg[1] << 8, TDEV_PCI_VENDOR, "config vendor");
 	v = 0x1122334455667788ULL;
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_write(dev, TDEV_BAR_BASE, 0x40, &v, sizeof(v)),
-		(ssize_t)sizeof(v), "BAR1 write");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_write(dev, TDEV_BAR_BASE, 0x40, &v,
+		sizeof(v)), (ssize_t)sizeof(v), "BAR1 write");
 	TEST_ASSERT_EQUAL(memcmp(d->base_mem + 0x40, &v, sizeof(v)), 0, "server memory");
 	w = 0;
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_BASE, 0x40, &w, sizeof(w)),
-		(ssize_t)sizeof(w), "BAR1 read");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0x40, &w,
+		sizeof(w)), (ssize_t)sizeof(w), "BAR1 read");
 	TEST_ASSERT_EQUAL(w, v, "BAR1 read back");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_BASE, d->cfg.base_size, &w,
-		sizeof(w)), -EINVAL, "read past the end");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, VFIO_PCI_NUM_REGIONS, 0, &w,
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, d->cfg.base_size,
+		&w, sizeof(w)), -EINVAL, "read past the end");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, VFIO_PCI_NUM_REGIONS, 0, &w,
 		sizeof(w)), -EINVAL, "bad index");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_BASE, 0, NULL, 8), -EINVAL,
-		"NULL buffer");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_BASE, 0, &w, 0), 0,
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, NULL, 8),
+		-EINVAL, "NULL buffer");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &w, 0), 0,
 		"empty read");
 
 	/* Mapped BAR3: a store through the pointer is what the server has. */
-	p = rte_vfio_user_dev_region_addr(dev, TDEV_BAR_MMAP, 0x100, sizeof(v));
+	p = rte_vfio_user_bus_dev_region_addr(dev, TDEV_BAR_MMAP, 0x100, sizeof(v));
 	TEST_ASSERT_NOT_NULL(p, "BAR3 address");
 	TEST_ASSERT(p == RTE_PTR_ADD(dev->regions[TDEV_BAR_MMAP].addr, 0x100), "BAR3 offset");
 	v = 0xcafef00d12345678ULL;
 	memcpy(p, &v, sizeof(v));
 	TEST_ASSERT_EQUAL(memcmp(d->memfd_map + 0x100, &v, sizeof(v)), 0, "server view of BAR3");
 	w = 0;
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_MMAP, 0x100, &w, sizeof(w)),
-		(ssize_t)sizeof(w), "BAR3 read message");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_MMAP, 0x100, &w,
+		sizeof(w)), (ssize_t)sizeof(w), "BAR3 read message");
 	TEST_ASSERT_EQUAL(w, v, "BAR3 message and mapping agree");
-	TEST_ASSERT_NOT_NULL(rte_vfio_user_dev_region_addr(dev, TDEV_BAR_MMAP,
+	TEST_ASSERT_NOT_NULL(rte_vfio_user_bus_dev_region_addr(dev, TDEV_BAR_MMAP,
 		TDEV_MMAP_SIZE - 8, 8), "last bytes");
-	TEST_ASSERT_NULL(rte_vfio_user_dev_region_addr(dev, TDEV_BAR_MMAP, TDEV_MMAP_SIZE - 4, 8),
-		"range crossing the end");
+	TEST_ASSERT_NULL(rte_vfio_user_bus_dev_region_addr(dev, TDEV_BAR_MMAP,
+		TDEV_MMAP_SIZE - 4, 8), "range crossing the end");
 	TEST_ASSERT_EQUAL(rte_errno, ENOENT, "errno");
-	TEST_ASSERT_NULL(rte_vfio_user_dev_region_addr(dev, TDEV_BAR_MMAP, UINT64_MAX, 2),
+	TEST_ASSERT_NULL(rte_vfio_user_bus_dev_region_addr(dev, TDEV_BAR_MMAP, UINT64_MAX, 2),
 		"overflowing offset");
-	TEST_ASSERT_NULL(rte_vfio_user_dev_region_addr(dev, TDEV_BAR_CB, 0, 4),
+	TEST_ASSERT_NULL(rte_vfio_user_bus_dev_region_addr(dev, TDEV_BAR_CB, 0, 4),
 		"unmappable region");
-	TEST_ASSERT_NULL(rte_vfio_user_dev_region_addr(dev, VFIO_PCI_NUM_REGIONS, 0, 4),
+	TEST_ASSERT_NULL(rte_vfio_user_bus_dev_region_addr(dev, VFIO_PCI_NUM_REGIONS, 0, 4),
 		"bad index");
 
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dev_reset(dev), "reset");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_reset(dev), "reset");
 	TEST_ASSERT_EQUAL(tdev_ev_wait(d, TDEV_EV_RESET, -1, 1, EV_TIMEOUT_MS), 0, "no reset seen");
 
 	TEST_ASSERT_SUCCESS(unplug("reg0"), "unplug");
@@ -532,7 +532,7 @@ static int
 dma_body(struct tdev *d)
 {
 	const size_t len = 4096;
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	uint8_t *buf, *srv;
 	uint64_t iova, got, h;
 	int64_t rc;
@@ -577,21 +577,21 @@ dma_body(struct tdev *d)
 	/* A device-initiated job: read len bytes at iova, write them back changed after. */
 	d->cb_dma_job = true;
 	got = len;
-	if (rte_vfio_user_dev_region_write(dev, TDEV_BAR_CB, TDEV_REG_DMA_LEN, &got,
+	if (rte_vfio_user_bus_dev_region_write(dev, TDEV_BAR_CB, TDEV_REG_DMA_LEN, &got,
 			sizeof(got)) != sizeof(got) ||
-			rte_vfio_user_dev_region_write(dev, TDEV_BAR_CB, TDEV_REG_DMA_IOVA, &iova,
-			sizeof(iova)) != sizeof(iova)) {
+			rte_vfio_user_bus_dev_region_write(dev, TDEV_BAR_CB, TDEV_REG_DMA_IOVA,
+			&iova, sizeof(iova)) != sizeof(iova)) {
 		printf("DMA job registers\n");
 		goto out_unplug;
 	}
-	rte_vfio_user_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_RD_RC, &rc, sizeof(rc));
-	rte_vfio_user_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_HASH, &h, sizeof(h));
+	rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_RD_RC, &rc, sizeof(rc));
+	rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_HASH, &h, sizeof(h));
 	if (rc != 0 || h != tdev_hash(buf, len)) {
 		printf("DMA read by the device: rc %" PRId64 ", hash mismatch %d\n", rc,
 			h != tdev_hash(buf, len));
 		goto out_unplug;
 	}
-	rte_vfio_user_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_WR_RC, &rc, sizeof(rc));
+	rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_CB, TDEV_REG_DMA_WR_RC, &rc, sizeof(rc));
 	for (i = 0; i < len; i++)
 		if (buf[len + i] != (buf[i] ^ 0x5a))
 			break;
@@ -644,7 +644,7 @@ wait_hits(int n)
 static int
 irq_body(struct tdev *d)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	int fds[TDEV_MSIX_COUNT];
 	int i, efd, ret;
 
@@ -653,13 +653,13 @@ irq_body(struct tdev *d)
 	dev = find_dev("irq0");
 	TEST_ASSERT_NOT_NULL(dev, "device");
 	TEST_ASSERT_NULL(dev->intr_handle, "handle before enable");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_irq_enable(dev, 0), -EINVAL, "0 vectors");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_irq_enable(dev, TDEV_MSIX_COUNT + 1), -EINVAL,
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_irq_enable(dev, 0), -EINVAL, "0 vectors");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_irq_enable(dev, TDEV_MSIX_COUNT + 1), -EINVAL,
 		"too many vectors");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_irq_disable(dev), -EINVAL, "disable before enable");
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dev_irq_enable(dev, 4), "enable");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_irq_disable(dev), -EINVAL, "disable before enable");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_enable(dev, 4), "enable");
 	TEST_ASSERT_NOT_NULL(dev->intr_handle, "handle");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_irq_enable(dev, 4), -EINVAL, "enable twice");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_irq_enable(dev, 4), -EINVAL, "enable twice");
 	TEST_ASSERT_EQUAL(rte_intr_type_get(dev->intr_handle), RTE_INTR_HANDLE_VFIO_MSIX, "type");
 	TEST_ASSERT_EQUAL(rte_intr_nb_efd_get(dev->intr_handle), 4, "nb_efd");
 	TEST_ASSERT_EQUAL(rte_intr_fd_get(dev->intr_handle),
@@ -689,7 +689,7 @@ irq_body(struct tdev *d)
 	} while (ret == -EAGAIN);
 	TEST_ASSERT(ret > 0, "unregister: %d", ret);
 
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dev_irq_disable(dev), "disable");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_disable(dev), "disable");
 	TEST_ASSERT_NULL(dev->intr_handle, "handle after disable");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_get_irq(d->id, VFIO_PCI_MSIX_IRQ_INDEX, 4, fds),
 		"server eventfds");
@@ -697,7 +697,7 @@ irq_body(struct tdev *d)
 		TEST_ASSERT_EQUAL(fds[i], -1, "vector %d kept in the server", i);
 
 	/* Left enabled: unplug releases it. */
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dev_irq_enable(dev, TDEV_MSIX_COUNT), "enable all");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_enable(dev, TDEV_MSIX_COUNT), "enable all");
 	TEST_ASSERT_SUCCESS(unplug("irq0"), "unplug");
 	return TEST_SUCCESS;
 }
@@ -712,7 +712,7 @@ test_irq(void)
 static int
 two_devices_body(struct tdev *d)
 {
-	struct rte_vfio_user_device *a, *b;
+	struct rte_vfio_user_bus_device *a, *b;
 	uint32_t v = 0xa1, w = 0xb2, r;
 	int n = 0, ret = TEST_FAILED;
 	struct rte_dev_iterator it;
@@ -742,14 +742,14 @@ two_devices_body(struct tdev *d)
 		printf("iterator by name: %d\n", n);
 		goto out;
 	}
-	rte_vfio_user_dev_region_write(a, TDEV_BAR_BASE, 0, &v, sizeof(v));
-	rte_vfio_user_dev_region_write(b, TDEV_BAR_BASE, 0, &w, sizeof(w));
+	rte_vfio_user_bus_dev_region_write(a, TDEV_BAR_BASE, 0, &v, sizeof(v));
+	rte_vfio_user_bus_dev_region_write(b, TDEV_BAR_BASE, 0, &w, sizeof(w));
 	if (memcmp(d[0].base_mem, &v, sizeof(v)) != 0 ||
 			memcmp(d[1].base_mem, &w, sizeof(w)) != 0) {
 		printf("writes crossed\n");
 		goto out;
 	}
-	if (rte_vfio_user_dev_region_read(a, TDEV_BAR_BASE, 0, &r, sizeof(r)) != sizeof(r) ||
+	if (rte_vfio_user_bus_dev_region_read(a, TDEV_BAR_BASE, 0, &r, sizeof(r)) != sizeof(r) ||
 			r != v) {
 		printf("read of device a\n");
 		goto out;
@@ -759,7 +759,7 @@ two_devices_body(struct tdev *d)
 		printf("unplug two0\n");
 		goto out;
 	}
-	if (rte_vfio_user_dev_region_read(b, TDEV_BAR_BASE, 0, &r, sizeof(r)) != sizeof(r) ||
+	if (rte_vfio_user_bus_dev_region_read(b, TDEV_BAR_BASE, 0, &r, sizeof(r)) != sizeof(r) ||
 			r != w) {
 		printf("device b after removing a\n");
 		goto out;
@@ -795,7 +795,7 @@ hotplug_leak_body(struct tdev *d)
 	leak_snap(&before);
 	for (i = 0; i < 5; i++) {
 		TEST_ASSERT_SUCCESS(hotplug("leak0", d->path), "hotplug %d", i);
-		TEST_ASSERT_SUCCESS(rte_vfio_user_dev_irq_enable(find_dev("leak0"), 8),
+		TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_enable(find_dev("leak0"), 8),
 			"irq %d", i);
 		TEST_ASSERT_SUCCESS(unplug("leak0"), "unplug %d", i);
 		TEST_ASSERT_EQUAL(tdev_ev_wait(d, TDEV_EV_DESTROY, -1, (unsigned int)i + 2,
@@ -843,7 +843,7 @@ wait_event(struct rm_ev *e, int n)
 static int
 check_gone(const char *name, struct rm_ev *ev)
 {
-	struct rte_vfio_user_device *dev = find_dev(name);
+	struct rte_vfio_user_bus_device *dev = find_dev(name);
 	uint32_t v;
 
 	TEST_ASSERT_NOT_NULL(dev, "device");
@@ -851,10 +851,10 @@ check_gone(const char *name, struct rm_ev *ev)
 	TEST_ASSERT_EQUAL(strcmp(ev->name, name), 0, "event for %s", ev->name);
 	TEST_ASSERT_EQUAL(ev->type, RTE_DEV_EVENT_REMOVE, "event type");
 	TEST_ASSERT(dev->removed, "dev->removed not set");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
 		-ENODEV, "access after removal");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_reset(dev), -ENODEV, "reset after removal");
-	TEST_ASSERT_EQUAL(rte_vfio_user_dev_irq_enable(dev, 1), -ENODEV, "irq after removal");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_reset(dev), -ENODEV, "reset after removal");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_irq_enable(dev, 1), -ENODEV, "irq after removal");
 	TEST_ASSERT_SUCCESS(unplug(name), "remove after the server left");
 	TEST_ASSERT_NULL(find_dev(name), "device left");
 	usleep(20 * 1000);
@@ -872,7 +872,7 @@ server_stopped_body(struct tdev *d)
 	TEST_ASSERT_SUCCESS(rte_dev_event_callback_register(NULL, dev_event_cb, &ev), "event cb");
 	ret = hotplug("gone0", d->path);
 	if (ret == 0) {
-		TEST_ASSERT_SUCCESS(rte_vfio_user_dev_irq_enable(find_dev("gone0"), 2), "irq");
+		TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_enable(find_dev("gone0"), 2), "irq");
 		ret = rte_vfio_user_stop(d->path);
 	}
 	if (ret == 0)
@@ -896,7 +896,7 @@ static void
 remove_in_cb(const char *name, enum rte_dev_event_type type, void *arg)
 {
 	struct rm_ev *e = arg;
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 
 	if (strcmp(name, "gone2") != 0 || type != RTE_DEV_EVENT_REMOVE)
 		return;
@@ -916,7 +916,7 @@ remove_from_event_body(struct tdev *d)
 		"event cb");
 	ret = hotplug("gone2", d->path);
 	if (ret == 0)
-		ret = rte_vfio_user_dev_irq_enable(find_dev("gone2"), 2);
+		ret = rte_vfio_user_bus_dev_irq_enable(find_dev("gone2"), 2);
 	if (ret == 0)
 		ret = rte_vfio_user_stop(d->path);
 	if (ret == 0 && wait_event(&ev, 1) != 1)
@@ -964,7 +964,7 @@ test_server_killed(void)
 	TEST_ASSERT_SUCCESS(rte_dev_event_callback_register(NULL, dev_event_cb, &ev), "event cb");
 	ret = hotplug("gone1", path);
 	if (ret == 0)
-		ret = rte_vfio_user_dev_irq_enable(find_dev("gone1"), 4);
+		ret = rte_vfio_user_bus_dev_irq_enable(find_dev("gone1"), 4);
 	test_child_kill(pid, SIGKILL);
 	if (ret == 0)
 		ret = check_gone("gone1", &ev);
@@ -1008,7 +1008,7 @@ suite_setup(void)
 	g_bus = rte_bus_find_by_name(RTE_VFIO_USER_BUS_NAME);
 	TEST_ASSERT_NOT_NULL(g_bus, "vfio_user bus not registered");
 	TEST_ASSERT_NOT_NULL(g_bus->plug, "no plug");
-	rte_vfio_user_register_driver(&test_drv);
+	rte_vfio_user_bus_register_driver(&test_drv);
 	/* One cycle first, so the library's control thread exists before leak baselines. */
 	TEST_ASSERT_SUCCESS(warmup(), "warm-up cycle");
 	return TEST_SUCCESS;
@@ -1023,7 +1023,7 @@ suite_teardown(void)
 	while ((dev = g_bus->find_device(NULL, cmp_any, NULL)) != NULL)
 		if (g_bus->unplug(dev) != 0)
 			break;
-	rte_vfio_user_unregister_driver(&test_drv);
+	rte_vfio_user_bus_unregister_driver(&test_drv);
 	dir_remove(g_dir);
 }
 

@@ -14,7 +14,7 @@
  * device is one client connection made with librte_vfio_user; the bus
  * reads the device's PCI identity from its config space and matches it
  * against the id tables of the drivers registered with
- * RTE_PMD_REGISTER_VFIO_USER().
+ * RTE_PMD_REGISTER_VFIO_USER_BUS().
  *
  * Before a driver's probe runs, the bus has mapped every DPDK memory segment
  * list into the device (DMA_MAP with the memory's fd, IOVA as DPDK sees it),
@@ -26,7 +26,9 @@
  * server callback of the same process (they would wait on the thread that
  * must answer them).
  *
- * This API is for drivers (internal to DPDK), not for applications.
+ * This API is for drivers (internal to DPDK), not for applications. Its
+ * names carry "vfio_user_bus" to keep them apart from the library's own
+ * rte_vfio_user_ API.
  */
 
 #include <stdbool.h>
@@ -49,33 +51,33 @@ extern "C" {
 #define RTE_VFIO_USER_BUS_NAME "vfio_user"
 
 /** One region (BAR, config space, ...) as the bus sees it. */
-struct rte_vfio_user_region {
+struct rte_vfio_user_bus_region {
 	uint64_t size;		/**< Region size in bytes, 0 if absent. */
 	uint32_t flags;		/**< VFIO_REGION_INFO_FLAG_* from GET_REGION_INFO. */
 	/**
 	 * Where the mappable part of the region is mapped in this process,
-	 * NULL if nothing of it is mappable. Use rte_vfio_user_dev_region_addr()
+	 * NULL if nothing of it is mappable. Use rte_vfio_user_bus_dev_region_addr()
 	 * to get a pointer for an offset: sparse regions map only some areas.
 	 */
 	void *addr;
 };
 
-struct rte_vfio_user_driver;
+struct rte_vfio_user_bus_driver;
 
 /** A device on the vfio_user bus. */
-struct rte_vfio_user_device {
-	RTE_TAILQ_ENTRY(rte_vfio_user_device) next;	/**< Bus device list. */
+struct rte_vfio_user_bus_device {
+	RTE_TAILQ_ENTRY(rte_vfio_user_bus_device) next;	/**< Bus device list. */
 	struct rte_device device;		/**< Generic device; device.name is NAME. */
-	struct rte_vfio_user_driver *driver;	/**< Driver bound, NULL if none. */
+	struct rte_vfio_user_bus_driver *driver;	/**< Driver bound, NULL if none. */
 	char path[108];				/**< Server socket path (sun_path size). */
 	int dev_id;				/**< librte_vfio_user client id, -1 if detached. */
 	struct rte_pci_id id;			/**< Identity read from config space. */
 	uint8_t revision;			/**< Revision id from config space. */
 	uint32_t num_regions;			/**< From GET_DEVICE_INFO. */
 	uint32_t num_irqs;			/**< From GET_DEVICE_INFO. */
-	struct rte_vfio_user_region regions[VFIO_PCI_NUM_REGIONS]; /**< By VFIO index. */
+	struct rte_vfio_user_bus_region regions[VFIO_PCI_NUM_REGIONS]; /**< By VFIO index. */
 	/**
-	 * MSI-X interrupts once rte_vfio_user_dev_irq_enable() succeeded: a
+	 * MSI-X interrupts once rte_vfio_user_bus_dev_irq_enable() succeeded: a
 	 * handle of type RTE_INTR_HANDLE_VFIO_MSIX whose fd is vector 0's
 	 * eventfd and whose efds are the vectors' eventfds, usable with
 	 * rte_intr_callback_register() and the Rx-interrupt style epoll API.
@@ -85,55 +87,55 @@ struct rte_vfio_user_device {
 };
 
 /** Convert a generic device into a vfio_user bus device. */
-#define RTE_DEV_TO_VFIO_USER(dev) \
-	container_of(dev, struct rte_vfio_user_device, device)
+#define RTE_DEV_TO_VFIO_USER_BUS(dev) \
+	container_of(dev, struct rte_vfio_user_bus_device, device)
 /** Same, for a const generic device. */
-#define RTE_DEV_TO_VFIO_USER_CONST(dev) \
-	container_of(dev, const struct rte_vfio_user_device, device)
+#define RTE_DEV_TO_VFIO_USER_BUS_CONST(dev) \
+	container_of(dev, const struct rte_vfio_user_bus_device, device)
 
 /**
  * Probe a device: return 0 when the driver took it, a negative errno value
  * otherwise (the bus then tries no other driver and reports the error).
  */
-typedef int (rte_vfio_user_probe_t)(struct rte_vfio_user_device *dev);
+typedef int (rte_vfio_user_bus_probe_t)(struct rte_vfio_user_bus_device *dev);
 /** Release a device: return 0 or a negative errno value. */
-typedef int (rte_vfio_user_remove_t)(struct rte_vfio_user_device *dev);
+typedef int (rte_vfio_user_bus_remove_t)(struct rte_vfio_user_bus_device *dev);
 
 /** A driver for devices on the vfio_user bus. */
-struct rte_vfio_user_driver {
-	RTE_TAILQ_ENTRY(rte_vfio_user_driver) next;	/**< Bus driver list. */
+struct rte_vfio_user_bus_driver {
+	RTE_TAILQ_ENTRY(rte_vfio_user_bus_driver) next;	/**< Bus driver list. */
 	struct rte_driver driver;		/**< Generic driver. */
 	const struct rte_pci_id *id_table;	/**< Ends with a vendor_id of 0. */
-	rte_vfio_user_probe_t *probe;		/**< Device probe. */
-	rte_vfio_user_remove_t *remove;		/**< Device remove. */
+	rte_vfio_user_bus_probe_t *probe;	/**< Device probe. */
+	rte_vfio_user_bus_remove_t *remove;	/**< Device remove. */
 };
 
 /**
- * Register a vfio_user driver (use RTE_PMD_REGISTER_VFIO_USER instead).
+ * Register a vfio_user driver (use RTE_PMD_REGISTER_VFIO_USER_BUS instead).
  *
  * @param drv
  *   The driver, which must stay valid until unregistered.
  */
 __rte_internal
 void
-rte_vfio_user_register_driver(struct rte_vfio_user_driver *drv);
+rte_vfio_user_bus_register_driver(struct rte_vfio_user_bus_driver *drv);
 
 /**
  * Unregister a vfio_user driver.
  *
  * @param drv
- *   A driver given to rte_vfio_user_register_driver().
+ *   A driver given to rte_vfio_user_bus_register_driver().
  */
 __rte_internal
 void
-rte_vfio_user_unregister_driver(struct rte_vfio_user_driver *drv);
+rte_vfio_user_bus_unregister_driver(struct rte_vfio_user_bus_driver *drv);
 
 /** Register a vfio_user driver at start-up under the name nm, with PMD info. */
-#define RTE_PMD_REGISTER_VFIO_USER(nm, vu_drv) \
-RTE_INIT(vfio_user_drvinitfn_ ##nm) \
+#define RTE_PMD_REGISTER_VFIO_USER_BUS(nm, vu_drv) \
+RTE_INIT(vfio_user_bus_drvinitfn_ ##nm) \
 { \
 	(vu_drv).driver.name = RTE_STR(nm); \
-	rte_vfio_user_register_driver(&(vu_drv)); \
+	rte_vfio_user_bus_register_driver(&(vu_drv)); \
 } \
 RTE_PMD_EXPORT_NAME(nm, __COUNTER__)
 
@@ -156,7 +158,7 @@ RTE_PMD_EXPORT_NAME(nm, __COUNTER__)
  */
 __rte_internal
 ssize_t
-rte_vfio_user_dev_region_read(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_read(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, void *buf, size_t len);
 
 /**
@@ -173,11 +175,11 @@ rte_vfio_user_dev_region_read(struct rte_vfio_user_device *dev, uint32_t index,
  * @param len
  *   Bytes to write.
  * @return
- *   Bytes written (len) on success; errors as rte_vfio_user_dev_region_read().
+ *   Bytes written (len) on success; errors as rte_vfio_user_bus_dev_region_read().
  */
 __rte_internal
 ssize_t
-rte_vfio_user_dev_region_write(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_write(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, const void *buf, size_t len);
 
 /**
@@ -199,7 +201,7 @@ rte_vfio_user_dev_region_write(struct rte_vfio_user_device *dev, uint32_t index,
  */
 __rte_internal
 void *
-rte_vfio_user_dev_region_addr(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_addr(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, size_t len);
 
 /**
@@ -217,10 +219,10 @@ rte_vfio_user_dev_region_addr(struct rte_vfio_user_device *dev, uint32_t index,
  */
 __rte_internal
 int
-rte_vfio_user_dev_irq_enable(struct rte_vfio_user_device *dev, uint32_t nb_vectors);
+rte_vfio_user_bus_dev_irq_enable(struct rte_vfio_user_bus_device *dev, uint32_t nb_vectors);
 
 /**
- * Undo rte_vfio_user_dev_irq_enable(): tell the server to drop the
+ * Undo rte_vfio_user_bus_dev_irq_enable(): tell the server to drop the
  * eventfds (if it is still there) and close them.
  *
  * @param dev
@@ -230,7 +232,7 @@ rte_vfio_user_dev_irq_enable(struct rte_vfio_user_device *dev, uint32_t nb_vecto
  */
 __rte_internal
 int
-rte_vfio_user_dev_irq_disable(struct rte_vfio_user_device *dev);
+rte_vfio_user_bus_dev_irq_disable(struct rte_vfio_user_bus_device *dev);
 
 /**
  * Reset the device (DEVICE_RESET message).
@@ -242,7 +244,7 @@ rte_vfio_user_dev_irq_disable(struct rte_vfio_user_device *dev);
  */
 __rte_internal
 int
-rte_vfio_user_dev_reset(struct rte_vfio_user_device *dev);
+rte_vfio_user_bus_dev_reset(struct rte_vfio_user_bus_device *dev);
 
 #ifdef __cplusplus
 }

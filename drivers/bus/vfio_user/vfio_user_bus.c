@@ -71,10 +71,10 @@ struct vu_region_maps {
 
 /* Bus-private state around the device drivers see. */
 struct vu_dev {
-	struct rte_vfio_user_device dev;
+	struct rte_vfio_user_bus_device dev;
 	struct vu_region_maps maps[VFIO_PCI_NUM_REGIONS];
 	uint32_t msix_count;
-	/* MSI-X eventfds of rte_vfio_user_dev_irq_enable(). */
+	/* MSI-X eventfds of rte_vfio_user_bus_dev_irq_enable(). */
 	int *irq_efds;
 	uint32_t nr_irq_efds;
 	/* DMA windows, under vu_lock. */
@@ -84,8 +84,8 @@ struct vu_dev {
 	bool dma_ready;  /* memory mapped, events follow; under vu_lock */
 };
 
-TAILQ_HEAD(vu_dev_list, rte_vfio_user_device);
-TAILQ_HEAD(vu_drv_list, rte_vfio_user_driver);
+TAILQ_HEAD(vu_dev_list, rte_vfio_user_bus_device);
+TAILQ_HEAD(vu_drv_list, rte_vfio_user_bus_driver);
 
 static struct vu_dev_list vu_devices = TAILQ_HEAD_INITIALIZER(vu_devices);
 static struct vu_drv_list vu_drivers = TAILQ_HEAD_INITIALIZER(vu_drivers);
@@ -100,13 +100,13 @@ static unsigned int vu_nr_rejected;
 static struct rte_bus vfio_user_bus;
 
 static struct vu_dev *
-vu_dev(struct rte_vfio_user_device *dev)
+vu_dev(struct rte_vfio_user_bus_device *dev)
 {
 	return container_of(dev, struct vu_dev, dev);
 }
 
 static bool
-vu_removed(const struct rte_vfio_user_device *dev)
+vu_removed(const struct rte_vfio_user_bus_device *dev)
 {
 	return __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE);
 }
@@ -116,13 +116,13 @@ vu_removed(const struct rte_vfio_user_device *dev)
  */
 
 void
-rte_vfio_user_register_driver(struct rte_vfio_user_driver *drv)
+rte_vfio_user_bus_register_driver(struct rte_vfio_user_bus_driver *drv)
 {
 	TAILQ_INSERT_TAIL(&vu_drivers, drv, next);
 }
 
 void
-rte_vfio_user_unregister_driver(struct rte_vfio_user_driver *drv)
+rte_vfio_user_bus_unregister_driver(struct rte_vfio_user_bus_driver *drv)
 {
 	TAILQ_REMOVE(&vu_drivers, drv, next);
 }
@@ -138,7 +138,7 @@ vu_path_arg(const char *key, const char *value, void *opaque)
 	size_t len = value != NULL ? strlen(value) : 0;
 
 	RTE_SET_USED(key);
-	if (len == 0 || len >= sizeof(((struct rte_vfio_user_device *)0)->path))
+	if (len == 0 || len >= sizeof(((struct rte_vfio_user_bus_device *)0)->path))
 		return -EINVAL;
 	memcpy(path, value, len + 1);
 	return 0;
@@ -149,7 +149,7 @@ static int
 vu_parse_args(const struct rte_devargs *da, char *path)
 {
 	static const char * const keys[] = { VU_KEY_PATH, NULL };
-	char buf[sizeof(((struct rte_vfio_user_device *)0)->path)];
+	char buf[sizeof(((struct rte_vfio_user_bus_device *)0)->path)];
 	struct rte_kvargs *kv;
 	int ret;
 
@@ -203,10 +203,10 @@ vu_remember_rejected(const struct rte_devargs *da)
 	vu_rejected = r;
 }
 
-static struct rte_vfio_user_device *
+static struct rte_vfio_user_bus_device *
 vu_find_by_name(const char *name)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 
 	TAILQ_FOREACH(dev, &vu_devices, next)
 		if (strcmp(dev->device.name, name) == 0)
@@ -221,7 +221,7 @@ vu_find_by_name(const char *name)
 static int
 vfio_user_bus_scan(void)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	struct rte_devargs *da;
 	struct vu_dev *vd;
 	int ret = 0;
@@ -432,7 +432,7 @@ vu_dma_unmap_range(struct vu_dev *vd, uintptr_t va, size_t len)
 static void
 vu_mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	const struct rte_memseg_list *msl;
 	const struct rte_memseg *ms;
 	struct vu_map_ctx ctx;
@@ -473,7 +473,7 @@ vu_mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 static void
 vu_notify_removal(void *arg)
 {
-	struct rte_vfio_user_device *dev = arg;
+	struct rte_vfio_user_bus_device *dev = arg;
 	char name[RTE_DEV_NAME_MAX_LEN];
 
 	/* The application's callback may remove (and free) the device. */
@@ -486,7 +486,7 @@ vu_notify_removal(void *arg)
 static void
 vu_server_gone(int dev_id, void *arg)
 {
-	struct rte_vfio_user_device *dev = arg;
+	struct rte_vfio_user_bus_device *dev = arg;
 	int ret;
 
 	RTE_SET_USED(dev_id);
@@ -502,7 +502,7 @@ vu_server_gone(int dev_id, void *arg)
  */
 
 static int
-vu_read_identity(struct rte_vfio_user_device *dev)
+vu_read_identity(struct rte_vfio_user_bus_device *dev)
 {
 	uint8_t cfg[VU_CFG_HDR_SIZE];
 	ssize_t n;
@@ -532,7 +532,7 @@ vu_read_identity(struct rte_vfio_user_device *dev)
 static int
 vu_map_region(struct vu_dev *vd, uint32_t index)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
 	struct rte_vfio_user_region_map *maps = NULL, *m;
 	uint32_t nr = 4;
 	int ret;
@@ -568,7 +568,7 @@ vu_map_region(struct vu_dev *vd, uint32_t index)
 static int
 vu_read_regions(struct vu_dev *vd)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
 	struct vfio_region_info info;
 	uint32_t i;
 	int ret;
@@ -597,7 +597,7 @@ vu_read_regions(struct vu_dev *vd)
 static int
 vu_read_irqs(struct vu_dev *vd)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
 	struct vfio_irq_info info;
 	int ret;
 
@@ -624,7 +624,7 @@ static void vu_detach(struct vu_dev *vd);
 static int
 vu_attach(struct vu_dev *vd)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
 	struct vfio_device_info info;
 	int ret;
 
@@ -705,7 +705,7 @@ err:
 static bool
 vu_any_attached(void)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 
 	TAILQ_FOREACH(dev, &vu_devices, next)
 		if (vu_dev(dev)->dma_ready)
@@ -719,7 +719,7 @@ static void vu_irq_release(struct vu_dev *vd);
 static void
 vu_detach(struct vu_dev *vd)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
 	bool unregister = false;
 	uint32_t i;
 
@@ -777,7 +777,7 @@ vu_id_match(const struct rte_pci_id *t, const struct rte_pci_id *id)
 }
 
 static bool
-vu_drv_match(const struct rte_vfio_user_driver *drv, const struct rte_vfio_user_device *dev)
+vu_drv_match(const struct rte_vfio_user_bus_driver *drv, const struct rte_vfio_user_bus_device *dev)
 {
 	const struct rte_pci_id *t;
 
@@ -793,8 +793,8 @@ vu_drv_match(const struct rte_vfio_user_driver *drv, const struct rte_vfio_user_
 static int
 vu_probe_one(struct vu_dev *vd)
 {
-	struct rte_vfio_user_device *dev = &vd->dev;
-	struct rte_vfio_user_driver *drv;
+	struct rte_vfio_user_bus_device *dev = &vd->dev;
+	struct rte_vfio_user_bus_driver *drv;
 	int ret;
 
 	if (dev->driver != NULL)
@@ -832,7 +832,7 @@ vu_probe_one(struct vu_dev *vd)
 static int
 vfio_user_bus_probe(void)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	int ret, failed = 0;
 
 	vu_probed_once = true;
@@ -849,14 +849,14 @@ vfio_user_bus_probe(void)
 static int
 vfio_user_bus_plug(struct rte_device *d)
 {
-	return vu_probe_one(vu_dev(RTE_DEV_TO_VFIO_USER(d)));
+	return vu_probe_one(vu_dev(RTE_DEV_TO_VFIO_USER_BUS(d)));
 }
 
 /* Unbind, detach and forget a device (the bus frees it, with its devargs). */
 static int
 vfio_user_bus_unplug(struct rte_device *d)
 {
-	struct rte_vfio_user_device *dev = RTE_DEV_TO_VFIO_USER(d);
+	struct rte_vfio_user_bus_device *dev = RTE_DEV_TO_VFIO_USER_BUS(d);
 	struct vu_dev *vd = vu_dev(dev);
 	int ret;
 
@@ -883,7 +883,7 @@ vfio_user_bus_unplug(struct rte_device *d)
 static int
 vfio_user_bus_cleanup(void)
 {
-	struct rte_vfio_user_device *dev;
+	struct rte_vfio_user_bus_device *dev;
 	int ret = 0;
 
 	while ((dev = TAILQ_FIRST(&vu_devices)) != NULL)
@@ -902,11 +902,11 @@ vfio_user_bus_cleanup(void)
 static struct rte_device *
 vfio_user_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data)
 {
-	const struct rte_vfio_user_device *vstart;
-	struct rte_vfio_user_device *dev;
+	const struct rte_vfio_user_bus_device *vstart;
+	struct rte_vfio_user_bus_device *dev;
 
 	if (start != NULL) {
-		vstart = RTE_DEV_TO_VFIO_USER_CONST(start);
+		vstart = RTE_DEV_TO_VFIO_USER_BUS_CONST(start);
 		dev = TAILQ_NEXT(vstart, next);
 	} else {
 		dev = TAILQ_FIRST(&vu_devices);
@@ -951,7 +951,7 @@ vfio_user_bus_parse(const char *name, void *addr)
 static int
 vfio_user_bus_dma_map(struct rte_device *d, void *addr, uint64_t iova, size_t len)
 {
-	struct vu_dev *vd = vu_dev(RTE_DEV_TO_VFIO_USER(d));
+	struct vu_dev *vd = vu_dev(RTE_DEV_TO_VFIO_USER_BUS(d));
 	struct vu_window w = { .iova = iova, .len = len, .va = addr, .fd = -1 };
 	int ret;
 
@@ -964,7 +964,7 @@ vfio_user_bus_dma_map(struct rte_device *d, void *addr, uint64_t iova, size_t le
 static int
 vfio_user_bus_dma_unmap(struct rte_device *d, void *addr, uint64_t iova, size_t len)
 {
-	struct vu_dev *vd = vu_dev(RTE_DEV_TO_VFIO_USER(d));
+	struct vu_dev *vd = vu_dev(RTE_DEV_TO_VFIO_USER_BUS(d));
 	struct rte_vfio_user_mem_reg reg;
 	int ret = -ENOENT;
 	uint32_t i;
@@ -992,7 +992,7 @@ static int
 vu_dev_match_str(const struct rte_device *d, const void *arg)
 {
 	static const char * const keys[] = { "name", VU_KEY_PATH, NULL };
-	const struct rte_vfio_user_device *dev = RTE_DEV_TO_VFIO_USER_CONST(d);
+	const struct rte_vfio_user_bus_device *dev = RTE_DEV_TO_VFIO_USER_BUS_CONST(d);
 	const char *str = arg;
 	struct rte_kvargs *kv;
 	const char *v;
@@ -1041,7 +1041,7 @@ RTE_REGISTER_BUS(vfio_user, vfio_user_bus);
  */
 
 static int
-vu_dev_usable(const struct rte_vfio_user_device *dev)
+vu_dev_usable(const struct rte_vfio_user_bus_device *dev)
 {
 	if (dev == NULL)
 		return -EINVAL;
@@ -1057,7 +1057,7 @@ vu_err(ssize_t ret)
 }
 
 ssize_t
-rte_vfio_user_dev_region_read(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_read(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, void *buf, size_t len)
 {
 	int ret = vu_dev_usable(dev);
@@ -1072,7 +1072,7 @@ rte_vfio_user_dev_region_read(struct rte_vfio_user_device *dev, uint32_t index,
 }
 
 ssize_t
-rte_vfio_user_dev_region_write(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_write(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, const void *buf, size_t len)
 {
 	int ret = vu_dev_usable(dev);
@@ -1087,7 +1087,7 @@ rte_vfio_user_dev_region_write(struct rte_vfio_user_device *dev, uint32_t index,
 }
 
 void *
-rte_vfio_user_dev_region_addr(struct rte_vfio_user_device *dev, uint32_t index,
+rte_vfio_user_bus_dev_region_addr(struct rte_vfio_user_bus_device *dev, uint32_t index,
 		uint64_t offset, size_t len)
 {
 	const struct rte_vfio_user_region_map *m;
@@ -1147,7 +1147,7 @@ vu_irq_release(struct vu_dev *vd)
 }
 
 int
-rte_vfio_user_dev_irq_enable(struct rte_vfio_user_device *dev, uint32_t nb_vectors)
+rte_vfio_user_bus_dev_irq_enable(struct rte_vfio_user_bus_device *dev, uint32_t nb_vectors)
 {
 	struct vfio_irq_set *set;
 	struct vu_dev *vd;
@@ -1229,7 +1229,7 @@ err:
 }
 
 int
-rte_vfio_user_dev_irq_disable(struct rte_vfio_user_device *dev)
+rte_vfio_user_bus_dev_irq_disable(struct rte_vfio_user_bus_device *dev)
 {
 	if (dev == NULL || dev->intr_handle == NULL)
 		return -EINVAL;
@@ -1238,7 +1238,7 @@ rte_vfio_user_dev_irq_disable(struct rte_vfio_user_device *dev)
 }
 
 int
-rte_vfio_user_dev_reset(struct rte_vfio_user_device *dev)
+rte_vfio_user_bus_dev_reset(struct rte_vfio_user_bus_device *dev)
 {
 	int ret = vu_dev_usable(dev);
 

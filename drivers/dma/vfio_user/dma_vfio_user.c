@@ -66,7 +66,7 @@ struct vu_dma_vchan {
 
 /** dev_private of a dmadev. */
 struct vu_dma {
-	struct rte_vfio_user_device *vdev;
+	struct rte_vfio_user_bus_device *vdev;
 	volatile uint8_t *bar;		/* BAR0 mapping, NULL: use messages. */
 	uint32_t num_channels;
 	uint32_t caps;
@@ -85,7 +85,7 @@ vu_dma_reg_read(const struct vu_dma *vd, uint32_t off, uint32_t *val)
 
 	if (vd->bar != NULL) {
 		v = *(volatile const uint32_t *)(vd->bar + off);
-	} else if (rte_vfio_user_dev_region_read(vd->vdev, EMU_DMA_CTRL_BAR, off,
+	} else if (rte_vfio_user_bus_dev_region_read(vd->vdev, EMU_DMA_CTRL_BAR, off,
 			&v, sizeof(v)) != sizeof(v)) {
 		return -EIO;
 	}
@@ -103,7 +103,7 @@ vu_dma_reg_write(const struct vu_dma *vd, uint32_t off, uint32_t val)
 		*(volatile uint32_t *)(vd->bar + off) = v;
 		return 0;
 	}
-	if (rte_vfio_user_dev_region_write(vd->vdev, EMU_DMA_CTRL_BAR, off, &v,
+	if (rte_vfio_user_bus_dev_region_write(vd->vdev, EMU_DMA_CTRL_BAR, off, &v,
 			sizeof(v)) != sizeof(v))
 		return -EIO;
 	return 0;
@@ -648,7 +648,7 @@ vu_dma_reset_engine(struct vu_dma *vd)
 }
 
 static int
-vu_dma_probe(struct rte_vfio_user_device *vdev)
+vu_dma_probe(struct rte_vfio_user_bus_device *vdev)
 {
 	const char *name = vdev->device.name;
 	struct rte_dma_dev *dmadev;
@@ -663,7 +663,7 @@ vu_dma_probe(struct rte_vfio_user_device *vdev)
 	}
 	memset(&probe_vd, 0, sizeof(probe_vd));
 	probe_vd.vdev = vdev;
-	probe_vd.bar = rte_vfio_user_dev_region_addr(vdev, EMU_DMA_CTRL_BAR, 0,
+	probe_vd.bar = rte_vfio_user_bus_dev_region_addr(vdev, EMU_DMA_CTRL_BAR, 0,
 			EMU_DMA_CTRL_BAR_SIZE);
 	if (probe_vd.bar == NULL)
 		VU_DMA_LOG(NOTICE, "%s: control BAR not mapped, using region messages", name);
@@ -713,7 +713,7 @@ vu_dma_probe(struct rte_vfio_user_device *vdev)
 }
 
 static int
-vu_dma_remove(struct rte_vfio_user_device *vdev)
+vu_dma_remove(struct rte_vfio_user_bus_device *vdev)
 {
 	const char *name = vdev->device.name;
 	struct vu_dma *vd;
@@ -739,11 +739,11 @@ static const struct rte_pci_id vu_dma_id_table[] = {
 	{ .vendor_id = 0 },
 };
 
-static struct rte_vfio_user_driver vu_dma_driver = {
+static struct rte_vfio_user_bus_driver vu_dma_driver = {
 	.id_table = vu_dma_id_table,
 	.probe = vu_dma_probe,
 	.remove = vu_dma_remove,
 };
 
-RTE_PMD_REGISTER_VFIO_USER(dma_vfio_user, vu_dma_driver);
+RTE_PMD_REGISTER_VFIO_USER_BUS(dma_vfio_user, vu_dma_driver);
 RTE_PMD_REGISTER_PCI_TABLE(dma_vfio_user, vu_dma_id_table);
