@@ -74,12 +74,30 @@ check()
 	fi
 }
 
-for h in "${headers[@]}"; do
+# In the languages asked for.
+check_langs()
+{
 	if [ "$lang" != c++ ]; then
-		check "${CC:-gcc}" gnu11 c "$h"
+		check "${CC:-gcc}" gnu11 c "$1"
 	fi
 	if [ "$lang" != c ]; then
-		check "${CXX:-g++}" c++11 cpp "$h"
+		check "${CXX:-g++}" c++11 cpp "$1"
 	fi
+}
+
+for h in "${headers[@]}"; do
+	check_langs "$h"
 done
+
+# The drivers' installed interface headers (the bus's driver API), with the
+# driver-SDK headers devtools/setup.sh fetches and the internal API allowed,
+# as a driver built against them would see them.
+sdk=$ROOT/.deps/dpdk-sdk/include
+if [ $# -eq 0 ] && [ -d "$sdk" ]; then
+	dpdk_cflags+=(-DALLOW_INTERNAL_API -DALLOW_EXPERIMENTAL_API -I"$sdk"
+		-I"$ROOT/lib/librte_vfio_user")
+	for h in "$ROOT"/drivers/*/*/*_driver.h; do
+		[ -f "$h" ] && check_langs "$h"
+	done
+fi
 exit $failed

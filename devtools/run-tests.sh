@@ -3,7 +3,8 @@
 # Copyright(c) 2026 The librte_vfio_user authors
 
 # The whole test suite: install what is missing, then
-#  - style check of the tree, public header alone in C and in C++;
+#  - style check of the tree, public headers (and the bus driver header)
+#    alone in C and in C++;
 #  - normal build, "fast-tests" suite;
 #  - the sample applications run against each other;
 #  - install into the build directory, samples built out of tree against the
