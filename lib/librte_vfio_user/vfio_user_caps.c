@@ -306,7 +306,9 @@ vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_us
 	use->pgsizes = (reply->present & VFIO_USER_CAP_PGSIZES) ? reply->pgsizes :
 		peer->pgsizes;
 	use->write_multiple = reply->write_multiple;
-	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported;
+	/* The client's end of the twin travels as a descriptor: it must take one. */
+	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported &&
+		peer->max_msg_fds >= 1;
 	return 0;
 }
 
