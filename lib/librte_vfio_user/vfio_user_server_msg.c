@@ -173,7 +173,7 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 
 	/* Reply with the keys the client proposed, and only those. */
 	if (vfio_user_caps_grant(&peer, &s->lim, &mine, &use) < 0) {
-		VFIO_USER_SRV_LOG(INFO, srv->path, "no usable page size proposed");
+		VFIO_USER_SRV_LOG(INFO, srv->path, "VERSION capabilities refused");
 		s->close_after = true;
 		return -EINVAL;
 	}
