@@ -222,6 +222,8 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	s->write_multiple = use.write_multiple;
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	s->dma.max = use.max_dma_maps;
+	/* DMA_MAP works in the smallest page size granted. */
+	s->dma.granule = use.pgsizes & -use.pgsizes;
 	pthread_rwlock_unlock(&srv->dp_lock);
 	s->negotiated = true;
 

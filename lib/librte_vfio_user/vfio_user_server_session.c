@@ -165,6 +165,7 @@ srv_sess_create(struct vfio_user_server *srv, int fd)
 	s->peer_xfer = RTE_MIN((uint32_t)VFIO_USER_SPEC_DEF_MAX_DATA_XFER,
 			s->lim.max_data_xfer_size);
 	vfio_user_dma_init(&s->dma, s->lim.max_dma_maps, true);
+	s->dma.granule = VFIO_USER_SPEC_DEF_PGSIZES;
 	s->dma.max_bytes = s->lim.max_dma_mapped_bytes;
 	s->dma.need_seal = srv->sock_opts.flags & RTE_VFIO_USER_SOCK_F_SEALED_DMA;
 	vfio_user_msg_init(&s->msg);
