@@ -82,6 +82,7 @@ struct srv_reg_map {
 struct srv_deferred {
 	TAILQ_ENTRY(srv_deferred) next;
 	struct vfio_user_msg msg;
+	bool refused; /* came with the queue full: header only, ENOBUFS in its turn */
 };
 
 struct srv_session {
