@@ -363,6 +363,7 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 	struct vfio_region_info *req = &rep->u.reg;
 	struct rte_vfio_user_reg_info *reg;
 
+	/* Clients built on the kernel's structure send argsz bytes: the rest is ignored. */
 	memcpy(req, msg->data, sizeof(*req));
 	if (req->argsz < sizeof(*req) || req->index >= srv->nr_regs)
 		return -EINVAL;
@@ -709,7 +710,7 @@ struct srv_len {
 	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, 0, \
 		LEN_EQ(struct vfio_user_device_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, 0, \
-		LEN_EQ(struct vfio_region_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_region_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, 0, \
 		LEN_EQ(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, 0, \
