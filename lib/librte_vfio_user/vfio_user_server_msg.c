@@ -362,25 +362,36 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 	struct vfio_user_server *srv = s->srv;
 	struct vfio_region_info *req = &rep->u.reg;
 	struct rte_vfio_user_reg_info *reg;
+	bool full;
 
 	/* Clients built on the kernel's structure send argsz bytes: the rest is ignored. */
 	memcpy(req, msg->data, sizeof(*req));
 	if (req->argsz < sizeof(*req) || req->index >= srv->nr_regs)
 		return -EINVAL;
 	reg = &srv->regs[req->index];
-	if (req->argsz >= reg->info->argsz) {
-		srv_rep_add(rep, reg->info, reg->info->argsz);
-	} else {
+	full = req->argsz >= reg->info->argsz;
+	*req = *reg->info;
+	srv_rep_add(rep, req, sizeof(*req));
+	if (full && reg->info->argsz > sizeof(*req)) {
+		/* The capabilities follow the structure. */
+		srv_rep_add(rep, (uint8_t *)reg->info + sizeof(*req),
+				reg->info->argsz - sizeof(*req));
+	} else if (!full) {
 		/*
 		 * Too small for the capabilities: tell the size needed, as Linux VFIO
 		 * does, but without the CAPS flag: QEMU refuses CAPS with cap_offset 0.
 		 */
-		*req = *reg->info;
 		req->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
 		req->cap_offset = 0;
-		srv_rep_add(rep, req, sizeof(*req));
 	}
-	if ((reg->info->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
+	/*
+	 * "When this flag is set, the reply will include a file descriptor." It
+	 * goes with the full reply only: a client probing the size first offers
+	 * no room for descriptors.
+	 */
+	if (!full)
+		req->flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
+	else if ((req->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
 			s->peer_max_fds >= 1) {
 		rep->fds[0] = reg->fd;
 		rep->nr_fds = 1;
