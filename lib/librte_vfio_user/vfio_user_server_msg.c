@@ -387,14 +387,14 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 	/*
 	 * "When this flag is set, the reply will include a file descriptor." It
 	 * goes with the full reply only: a client probing the size first offers
-	 * no room for descriptors.
+	 * no room for descriptors. Without the descriptor, no MMAP flag.
 	 */
-	if (!full)
-		req->flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
-	else if ((req->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
+	if ((req->flags & VFIO_REGION_INFO_FLAG_MMAP) && full && reg->fd >= 0 &&
 			s->peer_max_fds >= 1) {
 		rep->fds[0] = reg->fd;
 		rep->nr_fds = 1;
+	} else {
+		req->flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
 	}
 	return 0;
 }
