@@ -707,7 +707,10 @@ struct srv_len {
 
 /*
  * One line per command: id and handler; the descriptors it may carry (more
- * get EINVAL); its payload (LEN_*); whether the dispatcher quiesces the data
+ * get EINVAL); its payload (LEN_*: a request with an argsz may carry up to
+ * argsz bytes, as clients built on the kernel's structures send, so those
+ * take LEN_MIN and the rest is ignored; DMA_MAP keeps the exact size the
+ * specification states); whether the dispatcher quiesces the data
  * path around it: lock_dp(1) before, lock_dp(0) after, then update_status()
  * when the handler succeeded (and did not return SRV_UNCHANGED).
  */
@@ -717,15 +720,15 @@ struct srv_len {
 	X(VFIO_USER_DMA_MAP, srv_h_dma_map, 1, \
 		LEN_EQ(struct vfio_user_dma_map), QUIESCE(DMA)) \
 	X(VFIO_USER_DMA_UNMAP, srv_h_dma_unmap, 0, \
-		LEN_EQ(struct vfio_user_dma_unmap), QUIESCE(DMA)) \
+		LEN_MIN(struct vfio_user_dma_unmap), QUIESCE(DMA)) \
 	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, 0, \
-		LEN_EQ(struct vfio_user_device_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_user_device_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, 0, \
 		LEN_MIN(struct vfio_region_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, 0, \
-		LEN_EQ(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
+		LEN_MIN(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, 0, \
-		LEN_EQ(struct vfio_irq_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_irq_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_SET_IRQS, srv_h_set_irqs, VFIO_USER_SCM_MAX_FDS, \
 		LEN_MIN(struct vfio_irq_set), QUIESCE(IRQ)) \
 	X(VFIO_USER_REGION_READ, srv_h_region_read, 0, \
