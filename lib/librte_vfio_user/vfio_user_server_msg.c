@@ -641,8 +641,15 @@ srv_h_write_multi(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 		memcpy(&e, p + i * sizeof(e), sizeof(e));
 		ret = srv_region_access(srv, e.region, (char *)e.data, e.count, e.offset, true);
 		if (ret < 0)
-			return ret;
+			break;
 	}
+	/* The reply holds "the number of device writes completed"; none: an error reply. */
+	if (i == 0)
+		return ret;
+	if (i < wm->wr_cnt)
+		VFIO_USER_SRV_LOG(DEBUG, srv->path, "WRITE_MULTI stopped after %" PRIu64
+				" of %" PRIu64 " writes: %s", i, wm->wr_cnt, strerror(-ret));
+	wm->wr_cnt = i;
 	srv_rep_add(rep, wm, sizeof(*wm));
 	return 0;
 }
