@@ -468,10 +468,13 @@ cli_write_multi(struct vfio_user_client *cli, const struct rte_vfio_user_region_
 		ret = vfio_user_cli_check_reply(cli, &reply, sizeof(rep));
 	if (ret == 0) {
 		memcpy(&rep, reply.data, sizeof(rep));
-		if (rep.wr_cnt != num) {
+		/* The server stops at a failing write: fewer is a partial batch. */
+		if (rep.wr_cnt > num) {
 			VFIO_USER_CLI_LOG(ERR, cli->path, "WRITE_MULTI: %" PRIu64 " of %u done",
 				rep.wr_cnt, num);
 			ret = -EPROTO;
+		} else {
+			ret = (int)rep.wr_cnt;
 		}
 	}
 	vfio_user_msg_release(&reply);
@@ -500,6 +503,13 @@ rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_w
 		if (cli->write_multiple) {
 			n = RTE_MIN(num - i, (uint32_t)VFIO_USER_WRITE_MULTI_BATCH);
 			ret = cli_write_multi(cli, &wrs[i], n);
+			if (ret >= 0 && (uint32_t)ret < n) {
+				/* Stopped at a write the device failed: report what was done. */
+				vfio_user_cli_put(cli);
+				return (int)i + ret;
+			}
+			if (ret > 0)
+				ret = 0;
 		} else {
 			n = 1;
 			ret = cli_region_rw(cli, wrs[i].index, wrs[i].offset,
