@@ -117,6 +117,8 @@ int
 rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd)
 {
 	struct vfio_user_client *cli;
+	struct vfio_region_info *full;
+	uint32_t argsz;
 	int ret, rfd;
 
 	if (info == NULL || info->argsz < sizeof(*info))
@@ -125,7 +127,21 @@ rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd)
 	if (ret < 0)
 		return vfio_user_err(ret);
 
-	ret = vfio_user_cli_region_info(cli, info->index, info, info->argsz, &rfd);
+	argsz = info->argsz;
+	ret = vfio_user_cli_region_info(cli, info->index, info, argsz, &rfd);
+	/*
+	 * A server sends the descriptor, and so the MMAP flag, with the full
+	 * reply only; the kernel's ioctl reports MMAP whatever the buffer size.
+	 * For a short buffer, the full reply gives both.
+	 */
+	if (ret == 0 && rfd < 0 && info->argsz > argsz) {
+		full = malloc(info->argsz);
+		ret = full == NULL ? -ENOMEM :
+			vfio_user_cli_region_info(cli, info->index, full, info->argsz, &rfd);
+		if (ret == 0)
+			info->flags = full->flags & ~VFIO_REGION_INFO_FLAG_CAPS;
+		free(full);
+	}
 	if (ret == 0) {
 		if (fd != NULL)
 			*fd = rfd;
