@@ -115,6 +115,17 @@ struct srv_session {
 	/* srv->lock */
 	bool closing;
 	uint32_t refs;
+	/*
+	 * Message DMA in flight, counted by epoch: taken under srv->dp_lock
+	 * (read), dropped atomically. DMA_UNMAP moves to the next epoch under
+	 * the write lock and holds its reply until the previous one drains.
+	 */
+	uint32_t dma_inflight[2];
+	uint32_t dma_epoch;        /* srv->dp_lock */
+	bool unmap_held;           /* atomic: a DMA_UNMAP waits for dma_inflight */
+	uint32_t dma_epoch_held;   /* control thread: the epoch it waits for */
+	struct vfio_user_hdr unmap_req; /* control thread: the DMA_UNMAP held */
+	struct vfio_user_dma_unmap unmap_rep;
 };
 
 struct vfio_user_server {
@@ -192,13 +203,15 @@ srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 /* srv_id_lock (read) or srv_api_lock held: the server of a device id, or NULL. */
 struct vfio_user_server *srv_get(int dev_id);
 
-/* Session (vfio_user_server_session.c), control thread. */
+/* Session (vfio_user_server_session.c), control thread but srv_kick(). */
 int srv_open(struct vfio_user_server *srv);
 void srv_stop_ctrl(void *arg);
+void srv_kick(struct srv_session *s, int64_t ms);
 
 /* Commands (vfio_user_server_msg.c), control thread. */
 int srv_process(struct srv_session *s, struct vfio_user_msg *msg);
 int srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg);
+int srv_unmap_release(struct srv_session *s);
 
 /* Interrupt state (vfio_user_server_dp.c), irq_lock held except srv_irq_reset(). */
 int srv_irq_fire(struct srv_irq_vec *v);

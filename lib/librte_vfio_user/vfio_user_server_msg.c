@@ -314,6 +314,7 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 {
 	struct vfio_user_server *srv = s->srv;
 	struct vfio_user_dma_unmap *unmap = &rep->u.unmap;
+	uint32_t epoch = 0;
 	bool all;
 	int ret = 0;
 
@@ -333,13 +334,47 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 		vfio_user_dma_remove_all(&s->dma);
 	else
 		ret = vfio_user_dma_remove(&s->dma, unmap->addr, unmap->size);
+	if (ret == 0)
+		epoch = s->dma_epoch++ & 1;
 	pthread_rwlock_unlock(&srv->dp_lock);
 	if (ret < 0)
 		return ret;
 
+	/*
+	 * "The server must release all references to that DMA region before
+	 * replying, which potentially includes in-flight DMA transactions":
+	 * message DMA started before the removal may still wait for the
+	 * client. The reply, and every later command, waits for it to end.
+	 */
+	__atomic_store_n(&s->unmap_held, true, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->dma_inflight[epoch], __ATOMIC_SEQ_CST) != 0) {
+		s->unmap_req = msg->hdr;
+		s->unmap_rep = *unmap;
+		s->dma_epoch_held = epoch;
+		return SRV_DONE;
+	}
+	__atomic_store_n(&s->unmap_held, false, __ATOMIC_SEQ_CST);
+
 	/* The reply echoes the request. */
 	srv_rep_add(rep, unmap, sizeof(*unmap));
 	return 0;
+}
+
+/*
+ * A DMA_UNMAP reply is held: send it once the message DMA it waits for has
+ * ended. Returns 0, or a negative value to close the connection.
+ */
+int
+srv_unmap_release(struct srv_session *s)
+{
+	struct iovec iov = { .iov_base = &s->unmap_rep, .iov_len = sizeof(s->unmap_rep) };
+
+	if (__atomic_load_n(&s->dma_inflight[s->dma_epoch_held], __ATOMIC_SEQ_CST) != 0)
+		return 0;
+	__atomic_store_n(&s->unmap_held, false, __ATOMIC_SEQ_CST);
+	if (s->unmap_req.flags & VFIO_USER_F_NO_REPLY)
+		return 0;
+	return vfio_user_chan_reply(&s->chan, &s->unmap_req, 0, &iov, 1, NULL, 0);
 }
 
 static int
@@ -786,7 +821,8 @@ srv_run(struct srv_session *s, const struct srv_cmd *c, struct vfio_user_msg *ms
 	srv_lock_dp(s->srv, 1);
 	ret = c->fn(s, msg, rep);
 	srv_lock_dp(s->srv, 0);
-	if (ret == 0)
+	/* SRV_DONE: a DMA_UNMAP done whose reply is held. */
+	if (ret == 0 || ret == SRV_DONE)
 		srv_update(s->srv, c->update);
 	else if (ret == SRV_UNCHANGED)
 		ret = 0;

@@ -35,8 +35,8 @@
 /* Pause of the listening socket after accept() ran out of descriptors or memory. */
 #define SRV_ACCEPT_RETRY_MS 100
 
-/* Wake the control thread for this session in ms milliseconds (0: now). */
-static void
+/* Wake the control thread for this session in ms milliseconds (0: now); any thread. */
+void
 srv_kick(struct srv_session *s, int64_t ms)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
@@ -286,8 +286,12 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 	if (s->fatal)
 		goto close;
 	for (n = 0; n < SRV_BATCH; n++) {
+		if (__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST) &&
+				srv_unmap_release(s) < 0)
+			goto close;
 		/* Commands deferred during a DMA wait come before newer ones. */
-		d = TAILQ_FIRST(&s->deferred);
+		d = __atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST) ? NULL :
+			TAILQ_FIRST(&s->deferred);
 		if (d != NULL) {
 			TAILQ_REMOVE(&s->deferred, d, next);
 			s->nr_deferred--;
@@ -307,6 +311,12 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 				if (events & (EPOLLHUP | EPOLLERR))
 					goto close;
 				break;
+			}
+			if ((ret == 0 || ret == -ETOOMANYREFS) &&
+					__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST)) {
+				/* Processed in its turn, after the DMA_UNMAP reply held. */
+				srv_defer_cmd(&s->chan, &s->msg, s);
+				continue;
 			}
 			if (ret == -ETOOMANYREFS)
 				ret = srv_too_many_fds(s, &s->msg);
