@@ -34,6 +34,7 @@
  * - vfio_user_server.c: registry and configuration API, start and stop;
  * - vfio_user_server_session.c: listening socket, accept, session life and loop;
  * - vfio_user_server_msg.c: the command table and its handlers;
+ * - vfio_user_server_region.c: region access for the region commands;
  * - vfio_user_server_dp.c: what the device calls from its own threads
  *   (interrupts, DMA, IOVA translation).
  */
@@ -212,6 +213,12 @@ void srv_kick(struct srv_session *s, int64_t ms);
 int srv_process(struct srv_session *s, struct vfio_user_msg *msg);
 int srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg);
 int srv_unmap_release(struct srv_session *s);
+
+/* Region access (vfio_user_server_region.c), control thread. */
+int srv_check_access(struct vfio_user_server *srv, uint32_t idx, uint64_t off, uint64_t count,
+		uint32_t flag, uint64_t max);
+int srv_region_access(struct vfio_user_server *srv, uint32_t idx, char *buf, uint32_t count,
+		uint64_t off, bool write);
 
 /* Interrupt state (vfio_user_server_dp.c), irq_lock held except srv_irq_reset(). */
 int srv_irq_fire(struct srv_irq_vec *v);
