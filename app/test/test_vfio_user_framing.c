@@ -302,7 +302,11 @@ case_no_reply_error(int *sp)
 static int
 case_wrong_sizes(int *sp)
 {
-	/* Valid contents for each command, sent with a wrong length. */
+	/*
+	 * Valid contents for each command, sent with a wrong length: shorter
+	 * than the structure, or longer where the size is exact (requests with
+	 * an argsz may be longer: case_argsz_requests).
+	 */
 	uint8_t p[128];
 	struct vfio_user_dma_map map = { .argsz = sizeof(map), .flags = 3, .addr = 0x30000000,
 		.size = 0x1000 };
@@ -324,18 +328,12 @@ case_wrong_sizes(int *sp)
 		{ VFIO_USER_DMA_MAP, &map, 32, 33, "DMA_MAP 33" },
 		{ VFIO_USER_DMA_MAP, &map, 32, 40, "DMA_MAP 40" },
 		{ VFIO_USER_DMA_UNMAP, &um, 24, 23, "DMA_UNMAP 23" },
-		{ VFIO_USER_DMA_UNMAP, &um, 24, 25, "DMA_UNMAP 25" },
-		{ VFIO_USER_DMA_UNMAP, &um, 24, 32, "DMA_UNMAP 32" },
 		{ VFIO_USER_DEVICE_GET_INFO, &di, 16, 0, "GET_INFO 0" },
 		{ VFIO_USER_DEVICE_GET_INFO, &di, 16, 15, "GET_INFO 15" },
-		{ VFIO_USER_DEVICE_GET_INFO, &di, 16, 17, "GET_INFO 17" },
 		{ VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, 16, "GET_REGION_INFO 16" },
 		{ VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, 31, "GET_REGION_INFO 31" },
-		{ VFIO_USER_DEVICE_GET_REGION_INFO, &ri, 32, 33, "GET_REGION_INFO 33" },
 		{ VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, 16, 15, "GET_REGION_IO_FDS 15" },
-		{ VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, 16, 17, "GET_REGION_IO_FDS 17" },
 		{ VFIO_USER_DEVICE_GET_IRQ_INFO, &ii, 16, 15, "GET_IRQ_INFO 15" },
-		{ VFIO_USER_DEVICE_GET_IRQ_INFO, &ii, 16, 17, "GET_IRQ_INFO 17" },
 		{ VFIO_USER_REGION_READ, &ra, 16, 15, "REGION_READ 15" },
 		{ VFIO_USER_REGION_READ, &ra, 16, 17, "REGION_READ 17" },
 		{ VFIO_USER_REGION_READ, &ra, 16, 20, "REGION_READ 20" },

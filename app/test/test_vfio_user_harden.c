@@ -372,8 +372,13 @@ test_limit_msg_size(void)
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
 	d = dev_new(path, "size", true);
 	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	/* A limit below the default the client would assume: CAPS proposes the key. */
 	s = raw_session(path, &r);
 	TEST_ASSERT(s >= 0, "connect or negotiate");
+	r.data[RTE_MIN(r.len, (uint32_t)sizeof(r.data) - 1)] = '\0';
+	TEST_ASSERT(r.len > sizeof(struct vfio_user_version) &&
+		strstr((char *)r.data + sizeof(struct vfio_user_version),
+			"\"max_data_xfer_size\":32768") != NULL, "VERSION reply without the limit");
 	/* Only the header is sent: the server must not wait for (or allocate) the rest. */
 	TEST_ASSERT_SUCCESS(raw_send_bytes(s, &hdr, sizeof(hdr)), "send");
 	TEST_ASSERT_SUCCESS(closed_within(s, RX_MS), "oversized message: not closed");
