@@ -23,7 +23,7 @@
 #endif
 
 /* Handler results besides 0 (send the prepared reply) and -errno (error reply). */
-#define SRV_DONE      1 /* the handler replied itself */
+#define SRV_DONE      1 /* the handler replied itself, or holds the reply (DMA_UNMAP) */
 #define SRV_CLOSE     2 /* close the connection, no reply */
 #define SRV_UNCHANGED 3 /* send the prepared reply; nothing for update_status() */
 
