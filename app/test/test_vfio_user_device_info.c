@@ -366,6 +366,132 @@ case_index_out_of_range(int *sp)
 	return TEST_SUCCESS;
 }
 
+/*
+ * Raw sessions with a test device of its own
+ */
+
+/* Send a request and receive its success reply (descriptors kept in @m). */
+static int
+info_call(int s, uint16_t id, uint16_t cmd, const void *req, uint32_t len, struct rmsg *m)
+{
+	if (raw_send(s, id, cmd, 0, req, len, NULL, 0) < 0 || rmsg_recv(s, m, RX_MS) < 0)
+		return -1;
+	if (m->hdr.msg_id != id || m->hdr.cmd != cmd || (m->hdr.flags & VFIO_USER_F_ERROR)) {
+		printf("  command %u: reply id %u cmd %u flags 0x%x error %u\n", cmd,
+			m->hdr.msg_id, m->hdr.cmd, m->hdr.flags, m->hdr.error);
+		rmsg_close_fds(m);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * VFIO_REGION_INFO_FLAG_MMAP: "When this flag is set, the reply will include
+ * a file descriptor in its meta-data." The descriptor goes only with the full
+ * reply to a client that takes descriptors; otherwise neither the descriptor
+ * nor the flag is sent.
+ */
+static int
+region_info_fd(const char *path)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = TDEV_BAR_MMAP };
+	struct vfio_region_info rep;
+	struct rmsg m = { .nr_fds = 0 };
+	int s, nr_fds;
+
+	s = raw_session_caps(path, "{\"capabilities\":{\"max_msg_fds\":0}}", &m);
+	TEST_ASSERT(s >= 0, "negotiation");
+	if (info_call(s, 2, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), &m) < 0) {
+		close(s);
+		TEST_ASSERT(false, "GET_REGION_INFO of BAR3");
+	}
+	close(s);
+	nr_fds = m.nr_fds;
+	rmsg_close_fds(&m);
+	memcpy(&rep, m.data, sizeof(rep));
+	TEST_ASSERT_EQUAL(nr_fds, 0, "descriptor sent to a client that takes none");
+	TEST_ASSERT(!(rep.flags & VFIO_REGION_INFO_FLAG_MMAP), "MMAP flag without a descriptor");
+
+	/* Probing the size first: no room for descriptors is offered. */
+	s = raw_session_caps(path, "{\"capabilities\":{\"max_msg_fds\":8}}", &m);
+	TEST_ASSERT(s >= 0, "negotiation");
+	ri.index = TDEV_BAR_SPARSE;
+	if (info_call(s, 3, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), &m) < 0) {
+		close(s);
+		TEST_ASSERT(false, "GET_REGION_INFO of BAR4");
+	}
+	nr_fds = m.nr_fds;
+	rmsg_close_fds(&m);
+	memcpy(&rep, m.data, sizeof(rep));
+	if (rep.argsz <= sizeof(rep) || nr_fds != 0 || (rep.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		close(s);
+		TEST_ASSERT(false, "truncated BAR4 reply: argsz %u, %d descriptors, flags 0x%x",
+			rep.argsz, nr_fds, rep.flags);
+	}
+	ri.argsz = rep.argsz;
+	if (info_call(s, 4, VFIO_USER_DEVICE_GET_REGION_INFO, &ri, sizeof(ri), &m) < 0) {
+		close(s);
+		TEST_ASSERT(false, "full GET_REGION_INFO of BAR4");
+	}
+	close(s);
+	nr_fds = m.nr_fds;
+	rmsg_close_fds(&m);
+	memcpy(&rep, m.data, sizeof(rep));
+	TEST_ASSERT(nr_fds == 1 && (rep.flags & VFIO_REGION_INFO_FLAG_MMAP),
+		"full reply: %d descriptors, flags 0x%x", nr_fds, rep.flags);
+	return TEST_SUCCESS;
+}
+
+/*
+ * GET_REGION_IO_FDS: "The reply message will additionally include at least
+ * one file descriptor". A region without sub-regions has none to refer to:
+ * the reply says count 0 and carries no descriptor.
+ */
+static int
+io_fds_none(const char *path)
+{
+	struct vfio_user_region_io_fds_req io = { .argsz = 4096, .index = TDEV_BAR_BASE };
+	struct rmsg m = { .nr_fds = 0 };
+	int s, nr_fds, ret;
+
+	s = raw_session(path, &m);
+	TEST_ASSERT(s >= 0, "negotiation");
+	ret = info_call(s, 2, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &io, sizeof(io), &m);
+	close(s);
+	nr_fds = m.nr_fds;
+	rmsg_close_fds(&m);
+	TEST_ASSERT_SUCCESS(ret, "GET_REGION_IO_FDS of BAR1");
+	memcpy(&io, m.data, sizeof(io));
+	TEST_ASSERT(m.len == sizeof(io) && io.count == 0 && nr_fds == 0,
+		"reply of %u bytes, count %u, %d descriptors", m.len, io.count, nr_fds);
+	return TEST_SUCCESS;
+}
+
+static int
+run_raw(int (*body)(const char *path), const char *tag)
+{
+	char path[PATH_LEN];
+	struct tdev *d = dev_new(path, tag, true);
+	int ret;
+
+	TEST_ASSERT_NOT_NULL(d, "cannot create the test device");
+	ret = body(path);
+	dev_free(d);
+	return ret;
+}
+
+static int
+test_region_info_fd(void)
+{
+	return run_raw(region_info_fd, "rinfo");
+}
+
+static int
+test_io_fds_none(void)
+{
+	return run_raw(io_fds_none, "iofds");
+}
+
 HCASE(fd_on_get_info, true)
 HCASE(bad_argsz, true)
 HCASE(large_argsz, true)
@@ -382,6 +508,8 @@ static struct unit_test_suite vfio_user_device_info_suite = {
 		TEST_CASE_NAMED("bad argsz", tc_bad_argsz),
 		TEST_CASE_NAMED("large argsz", tc_large_argsz),
 		TEST_CASE_NAMED("indexes out of range", tc_index_out_of_range),
+		TEST_CASE_NAMED("region descriptor with the full reply only", test_region_info_fd),
+		TEST_CASE_NAMED("region without io fds", test_io_fds_none),
 		TEST_CASES_END()
 	},
 };

@@ -464,12 +464,53 @@ out:
 	return ret;
 }
 
+/*
+ * pgsizes: "Page sizes supported in DMA map operations". A DMA_MAP whose
+ * address or size is not a multiple of the smallest page size granted gets
+ * EINVAL; 4 KiB when the client leaves the key out.
+ */
+static int
+case_dma_map_pgsize_2m(int *sp)
+{
+	struct vfio_user_dma_map map = { .argsz = sizeof(map), .flags = 3 };
+
+	CHECK(negotiate_with(*sp, "{\"capabilities\":{\"pgsizes\":2097152}}", "pgsizes 2 MiB"));
+	map.addr = 0x200000;
+	map.size = 0x1000;
+	CHECK(cmd_err(*sp, VFIO_USER_DMA_MAP, 0, &map, sizeof(map), NULL, 0, EINVAL,
+		"4 KiB window with 2 MiB pages"));
+	map.addr = 0x201000;
+	map.size = 0x200000;
+	CHECK(cmd_err(*sp, VFIO_USER_DMA_MAP, 0, &map, sizeof(map), NULL, 0, EINVAL,
+		"window at an address not 2 MiB aligned"));
+	map.addr = 0x200000;
+	return cmd_ok(*sp, VFIO_USER_DMA_MAP, &map, sizeof(map), NULL, 0, -1, "aligned window");
+}
+
+static int
+case_dma_map_pgsize_default(int *sp)
+{
+	struct vfio_user_dma_map map = { .argsz = sizeof(map), .flags = 3 };
+
+	CHECK(negotiate_with(*sp, "{\"capabilities\":{}}", "default pgsizes"));
+	map.addr = 0x100800;
+	map.size = 0x1000;
+	CHECK(cmd_err(*sp, VFIO_USER_DMA_MAP, 0, &map, sizeof(map), NULL, 0, EINVAL,
+		"window at 0x800 with 4 KiB pages"));
+	map.addr = 0x100000;
+	map.size = 0x800;
+	return cmd_err(*sp, VFIO_USER_DMA_MAP, 0, &map, sizeof(map), NULL, 0, EINVAL,
+		"2 KiB window with 4 KiB pages");
+}
+
 HCASE(dma_map_two_fds, true)
 HCASE(dma_map_bad, true)
 HCASE(dma_map_overlap, true)
 HCASE(dma_unmap_bad, true)
 HCASE(dma_map_bad_offset, true)
 HCASE(dma_memfd_disconnect, true)
+HCASE(dma_map_pgsize_2m, false)
+HCASE(dma_map_pgsize_default, false)
 
 static struct unit_test_suite vfio_user_dma_map_suite = {
 	.suite_name = "vfio-user DMA map and unmap",
@@ -485,6 +526,8 @@ static struct unit_test_suite vfio_user_dma_map_suite = {
 		TEST_CASE_NAMED("DMA_UNMAP bad", tc_dma_unmap_bad),
 		TEST_CASE_NAMED("DMA_MAP unaligned fd offset", tc_dma_map_bad_offset),
 		TEST_CASE_NAMED("DMA_MAP memfd, disconnect", tc_dma_memfd_disconnect),
+		TEST_CASE_NAMED("DMA_MAP in 2 MiB pages", tc_dma_map_pgsize_2m),
+		TEST_CASE_NAMED("DMA_MAP in default pages", tc_dma_map_pgsize_default),
 		TEST_CASES_END()
 	},
 };

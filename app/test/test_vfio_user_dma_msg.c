@@ -570,6 +570,96 @@ test_dma_main_socket(void)
 	return dma_case(0);
 }
 
+/*
+ * DMA_UNMAP reply: "the server must release all references to that DMA
+ * region before replying, which potentially includes in-flight DMA
+ * transactions." A DMA_READ the device started on the window is answered
+ * before the DMA_UNMAP reply comes.
+ */
+struct unmap_thr {
+	int dev_id;
+	uint64_t iova;
+	uint8_t buf[64];
+	int ret;
+};
+
+static void *
+unmap_thr_run(void *arg)
+{
+	struct unmap_thr *t = arg;
+
+	t->ret = rte_vfio_user_dma_read(t->dev_id, t->iova, t->buf, sizeof(t->buf));
+	return NULL;
+}
+
+static int
+unmap_waits_for_dma(struct tdev *d, const char *path)
+{
+	struct vfio_user_dma_unmap um = { .argsz = sizeof(um), .addr = 0x100000, .size = 0x1000 };
+	struct unmap_thr t = { .dev_id = d->id, .iova = 0x100000, .ret = 1 };
+	struct vfio_user_dma_access acc;
+	uint8_t rep[sizeof(acc) + sizeof(t.buf)];
+	struct rmsg m = { .nr_fds = 0 };
+	uint16_t read_id;
+	pthread_t thr;
+	int s, ret;
+
+	s = raw_session_caps(path, "{\"capabilities\":{\"max_msg_fds\":8}}", &m);
+	TEST_ASSERT(s >= 0, "negotiation");
+	if (raw_dma_map(s, 2, 0x100000, 0x1000, 0, -1, &m) != 0 ||
+			pthread_create(&thr, NULL, unmap_thr_run, &t) != 0) {
+		close(s);
+		TEST_ASSERT(false, "DMA_MAP or thread");
+	}
+	if (rmsg_recv(s, &m, RX_MS) != 0 || m.hdr.cmd != VFIO_USER_DMA_READ) {
+		close(s);
+		pthread_join(thr, NULL);
+		TEST_ASSERT(false, "no DMA_READ from the device thread");
+	}
+	read_id = m.hdr.msg_id;
+	memcpy(&acc, m.data, sizeof(acc));
+	/* The DMA_READ is in flight: the unmap must wait for its reply. */
+	if (raw_send(s, 50, VFIO_USER_DMA_UNMAP, 0, &um, sizeof(um), NULL, 0) != 0 ||
+			rmsg_recv(s, &m, SILENCE_MS) != -ETIMEDOUT) {
+		close(s);
+		pthread_join(thr, NULL);
+		TEST_ASSERT(false, "DMA_UNMAP answered with a DMA_READ of the window in flight");
+	}
+	memcpy(rep, &acc, sizeof(acc));
+	memset(rep + sizeof(acc), 0x77, sizeof(t.buf));
+	ret = raw_send(s, read_id, VFIO_USER_DMA_READ, VFIO_USER_F_TYPE_REPLY, rep, sizeof(rep),
+		NULL, 0);
+	pthread_join(thr, NULL);
+	if (ret != 0 || t.ret != 0) {
+		close(s);
+		TEST_ASSERT(false, "in-flight read: %d", t.ret);
+	}
+	ret = rmsg_recv(s, &m, RX_MS);
+	rmsg_close_fds(&m);
+	if (ret != 0 || m.hdr.msg_id != 50 || (m.hdr.flags & VFIO_USER_F_ERROR)) {
+		close(s);
+		TEST_ASSERT(false, "no DMA_UNMAP reply after the DMA_READ reply");
+	}
+	/* The session is still there: the window is gone, not the client. */
+	ret = rte_vfio_user_dma_read(d->id, t.iova, t.buf, 8);
+	close(s);
+	TEST_ASSERT_EQUAL(ret, -EFAULT, "read of the unmapped window: %d", ret);
+	return TEST_SUCCESS;
+}
+
+static int
+test_unmap_waits_for_dma(void)
+{
+	char path[PATH_LEN];
+	struct tdev *d = dev_new(path, "unmap", true);
+	int ret;
+
+	TEST_ASSERT_NOT_NULL(d, "cannot create the test device");
+	ret = unmap_waits_for_dma(d, path);
+	dev_free(d);
+	return ret;
+}
+
 static struct unit_test_suite vfio_user_dma_msg_suite = {
 	.suite_name = "vfio-user DMA through messages",
 	.setup = vfu_suite_setup,
@@ -580,6 +670,7 @@ static struct unit_test_suite vfio_user_dma_msg_suite = {
 		TEST_CASE_NAMED("DMA_READ/WRITE as commands", tc_dma_rw_as_command),
 		TEST_CASE(test_dma_twin),
 		TEST_CASE(test_dma_main_socket),
+		TEST_CASE_NAMED("DMA_UNMAP waits for in-flight DMA", test_unmap_waits_for_dma),
 		TEST_CASE_NAMED("fake server: suite leaks", fake_suite_leaks),
 		TEST_CASES_END()
 	},

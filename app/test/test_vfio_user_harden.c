@@ -372,8 +372,13 @@ test_limit_msg_size(void)
 	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
 	d = dev_new(path, "size", true);
 	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	/* A limit below the default the client would assume: CAPS proposes the key. */
 	s = raw_session(path, &r);
 	TEST_ASSERT(s >= 0, "connect or negotiate");
+	r.data[RTE_MIN(r.len, (uint32_t)sizeof(r.data) - 1)] = '\0';
+	TEST_ASSERT(r.len > sizeof(struct vfio_user_version) &&
+		strstr((char *)r.data + sizeof(struct vfio_user_version),
+			"\"max_data_xfer_size\":32768") != NULL, "VERSION reply without the limit");
 	/* Only the header is sent: the server must not wait for (or allocate) the rest. */
 	TEST_ASSERT_SUCCESS(raw_send_bytes(s, &hdr, sizeof(hdr)), "send");
 	TEST_ASSERT_SUCCESS(closed_within(s, RX_MS), "oversized message: not closed");
@@ -469,6 +474,149 @@ test_limit_pending(void)
 	return rte_vfio_user_limits_set(&g_def_limits);
 }
 
+/*
+ * "The server will process commands in the order they are received."
+ * Commands refused for a full queue get their ENOBUFS in their turn.
+ */
+
+/* A session whose server waits for our DMA_READ reply (in r) to the device's job. */
+static int
+pending_setup(struct tdev *d, const char *path, struct rmsg *r)
+{
+	struct vfio_user_region_access acc = { .offset = TDEV_REG_DMA_IOVA,
+		.region = TDEV_BAR_CB, .count = 8 };
+	const uint64_t iova = 0x100000, len = 64;
+	uint8_t wr[sizeof(acc) + 8];
+	int s;
+
+	d->cb_dma_job = true;
+	memcpy(d->cb_mem + TDEV_REG_DMA_LEN, &len, sizeof(len));
+	s = raw_session(path, r);
+	if (s < 0)
+		return s;
+	if (raw_dma_map(s, 2, iova, 0x1000, 0, -1, r) != 0)
+		goto fail;
+	/* The device's DMA job reads the window through DMA_READ: the server waits. */
+	memcpy(wr, &acc, sizeof(acc));
+	memcpy(wr + sizeof(acc), &iova, sizeof(iova));
+	if (raw_send(s, 3, VFIO_USER_REGION_WRITE, 0, wr, sizeof(wr), NULL, 0) < 0 ||
+			rmsg_recv(s, r, RX_MS) < 0 || r->hdr.cmd != VFIO_USER_DMA_READ)
+		goto fail;
+	return s;
+fail:
+	close(s);
+	return -1;
+}
+
+/* Answer the DMA_READ in r, then the DMA_WRITEs, until the reply with @id; that reply in r. */
+static int
+pending_answer(int s, struct rmsg *r, uint16_t id)
+{
+	struct vfio_user_dma_access acc;
+	struct vfio_user_dma_write_reply wrep;
+	uint8_t rep[sizeof(acc) + 64];
+
+	memcpy(&acc, r->data, sizeof(acc));
+	memcpy(rep, &acc, sizeof(acc));
+	memset(rep + sizeof(acc), 0x5a, sizeof(rep) - sizeof(acc));
+	if (raw_send(s, r->hdr.msg_id, VFIO_USER_DMA_READ, VFIO_USER_F_TYPE_REPLY, rep,
+			sizeof(rep), NULL, 0) < 0)
+		return -1;
+	for (;;) {
+		if (rmsg_recv(s, r, RX_MS) < 0)
+			return -1;
+		rmsg_close_fds(r);
+		if ((r->hdr.flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+			return r->hdr.msg_id == id ? 0 : -1;
+		if (r->hdr.cmd != VFIO_USER_DMA_WRITE)
+			return -1;
+		memcpy(&acc, r->data, sizeof(acc));
+		wrep.addr = acc.addr;
+		wrep.count = (uint32_t)acc.count;
+		if (raw_send(s, r->hdr.msg_id, VFIO_USER_DMA_WRITE, VFIO_USER_F_TYPE_REPLY, &wrep,
+				sizeof(wrep), NULL, 0) < 0)
+			return -1;
+	}
+}
+
+static int
+pending_in_order(struct tdev *d, const char *path)
+{
+	struct vfio_user_device_info info = { .argsz = sizeof(info) };
+	unsigned int i, nobufs = 0;
+	struct rmsg r;
+	int s, ret = TEST_FAILED;
+
+	s = pending_setup(d, path, &r);
+	TEST_ASSERT(s >= 0, "no DMA_READ from the device's job");
+	/* Two fit in the queue, two are refused (as many refusals as queued). */
+	for (i = 0; i < 4; i++)
+		if (raw_send(s, 100 + i, VFIO_USER_DEVICE_GET_INFO, 0, &info, sizeof(info),
+				NULL, 0) < 0)
+			goto out;
+	usleep(200 * 1000);
+	if (pending_answer(s, &r, 3) < 0) {
+		printf("the REGION_WRITE reply did not come first\n");
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		if (rmsg_recv(s, &r, RX_MS) < 0 || r.hdr.msg_id != 100 + i) {
+			printf("reply %u missing or out of order (got id %u)\n", i, r.hdr.msg_id);
+			goto out;
+		}
+		rmsg_close_fds(&r);
+		if (r.hdr.flags & VFIO_USER_F_ERROR) {
+			if (r.hdr.error != ENOBUFS) {
+				printf("error %u\n", r.hdr.error);
+				goto out;
+			}
+			nobufs++;
+		}
+	}
+	if (nobufs < 1) {
+		printf("no command was refused: the case did not run\n");
+		goto out;
+	}
+	/* A refused No_reply command cannot be reported: the connection ends. */
+	close(s);
+	s = pending_setup(d, path, &r);
+	if (s < 0) {
+		printf("no DMA_READ from the device's job\n");
+		goto out;
+	}
+	for (i = 0; i < 3; i++)
+		if (raw_send(s, 200 + i, VFIO_USER_DEVICE_GET_INFO, VFIO_USER_F_NO_REPLY, &info,
+				sizeof(info), NULL, 0) < 0)
+			goto out;
+	usleep(200 * 1000);
+	if (pending_answer(s, &r, 3) < 0 || closed_now(s) < 0) {
+		printf("no REGION_WRITE reply, or refused No_reply command dropped silently\n");
+		goto out;
+	}
+	ret = TEST_SUCCESS;
+out:
+	if (s >= 0)
+		close(s);
+	return ret;
+}
+
+static int
+test_limit_pending_order(void)
+{
+	struct rte_vfio_user_limits lim = { .max_pending_msgs = 2 };
+	char path[PATH_LEN];
+	struct tdev *d;
+	int ret;
+
+	TEST_ASSERT_SUCCESS(set_limits(&lim), "limits");
+	d = dev_new(path, "order", true);
+	TEST_ASSERT_NOT_NULL(d, "no memory or tdev_create failed");
+	ret = pending_in_order(d, path);
+	dev_free(d);
+	rte_vfio_user_limits_set(&g_def_limits);
+	return ret;
+}
+
 /* RTE_VFIO_USER_SOCK_F_SEALED_DMA: only descriptors sealed against shrinking are mapped. */
 static int
 test_sealed_dma(void)
@@ -521,6 +669,7 @@ static struct unit_test_suite harden_suite = {
 		TEST_CASE_NAMED("limit: mapped bytes", test_limit_mapped_bytes),
 		TEST_CASE_NAMED("limit: message size", test_limit_msg_size),
 		TEST_CASE_NAMED("limit: pending messages", test_limit_pending),
+		TEST_CASE_NAMED("limit: refused commands in order", test_limit_pending_order),
 		TEST_CASE_NAMED("sealed DMA descriptors", test_sealed_dma),
 		TEST_CASES_END()
 	},

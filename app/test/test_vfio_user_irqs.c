@@ -458,7 +458,26 @@ case_set_irqs_fds_dropped(int *sp)
 	return ret;
 }
 
+/*
+ * SET_IRQS count 0 with DATA_NONE disables the index with the TRIGGER action
+ * only; MASK and UNMASK get EINVAL, as with the kernel's VFIO.
+ */
+static int
+case_set_irqs_count0_actions(int *sp)
+{
+	struct vfio_irq_set set = { .argsz = sizeof(set), .index = VFIO_PCI_INTX_IRQ_INDEX,
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
+
+	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+		VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0, EINVAL, "MASK count 0"));
+	CHECK(set_irqs_err(*sp, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+		VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0, EINVAL, "UNMASK count 0"));
+	return cmd_ok(*sp, VFIO_USER_DEVICE_SET_IRQS, &set, sizeof(set), NULL, 0, 0,
+		"TRIGGER count 0");
+}
+
 HCASE(wrong_sizes_set_irqs, true)
+HCASE(set_irqs_count0_actions, true)
 HCASE(set_irqs_bad, true)
 HCASE(set_irqs_fds_dropped, true)
 
@@ -472,6 +491,7 @@ static struct unit_test_suite vfio_user_irqs_suite = {
 		TEST_CASE(test_irq_errors),
 		TEST_CASE_NAMED("wrong SET_IRQS sizes", tc_wrong_sizes_set_irqs),
 		TEST_CASE_NAMED("SET_IRQS bad", tc_set_irqs_bad),
+		TEST_CASE_NAMED("SET_IRQS count 0 actions", tc_set_irqs_count0_actions),
 		TEST_CASE_NAMED("SET_IRQS eventfds, disconnect", tc_set_irqs_fds_dropped),
 		TEST_CASES_END()
 	},

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include <rte_common.h>
@@ -679,6 +680,84 @@ case_write_multi_bad(int *sp)
 	return TEST_SUCCESS;
 }
 
+/*
+ * REGION_WRITE_MULTI reply: "wr_cnt is the number of device writes
+ * completed." A write failing after others were done ends the batch with the
+ * count done; the library's client reports that count.
+ */
+static int
+write_multi_partial(struct tdev *d, const char *path)
+{
+	uint8_t buf[sizeof(struct vfio_user_write_multi) +
+		3 * sizeof(struct vfio_user_write_multi_entry)];
+	struct vfio_user_write_multi_entry e[3] = {
+		{ .offset = 0x100, .region = TDEV_BAR_CB, .count = 4 },
+		{ .offset = TDEV_ERR_START, .region = TDEV_BAR_CB, .count = 4 },
+		{ .offset = 0x108, .region = TDEV_BAR_CB, .count = 4 },
+	};
+	struct rte_vfio_user_region_wr wrs[3];
+	struct vfio_user_write_multi wm = { .wr_cnt = 3 };
+	static const uint8_t zero[4];
+	struct rmsg m = { .nr_fds = 0 };
+	unsigned int i;
+	int s, cid, ret;
+
+	for (i = 0; i < 3; i++)
+		memset(e[i].data, 0x40 + i, e[i].count);
+	memcpy(buf, &wm, sizeof(wm));
+	memcpy(buf + sizeof(wm), e, sizeof(e));
+	s = raw_session_caps(path, "{\"capabilities\":{\"write_multiple\":true}}", &m);
+	TEST_ASSERT(s >= 0, "negotiation");
+	ret = raw_call(s, 2, VFIO_USER_REGION_WRITE_MULTI, buf, sizeof(buf), NULL, 0, &m);
+	memcpy(&wm, m.data, sizeof(wm));
+	if (ret != 0 || m.len != sizeof(wm) || wm.wr_cnt != 1) {
+		close(s);
+		TEST_ASSERT(false, "partial batch: %d, wr_cnt %" PRIu64 " (len %u), expected 1",
+			ret, wm.wr_cnt, m.len);
+	}
+	if (memcmp(d->cb_mem + 0x100, e[0].data, 4) != 0 ||
+			memcmp(d->cb_mem + 0x108, zero, 4) != 0) {
+		close(s);
+		TEST_ASSERT(false, "first write not done, or the write after the failure done");
+	}
+	/* Nothing done: an error reply with the device's errno. */
+	wm.wr_cnt = 1;
+	memcpy(buf, &wm, sizeof(wm));
+	memcpy(buf + sizeof(wm), &e[1], sizeof(e[1]));
+	ret = raw_call(s, 3, VFIO_USER_REGION_WRITE_MULTI, buf, sizeof(wm) + sizeof(e[1]), NULL,
+		0, &m);
+	close(s);
+	TEST_ASSERT_EQUAL(ret, EIO, "first write failing: %d", ret);
+
+	/* The client returns the number of writes done. */
+	memset(d->cb_mem + 0x100, 0, 4);
+	cid = rte_vfio_user_attach_dev(path);
+	TEST_ASSERT(cid >= 0, "attach: %d", cid);
+	for (i = 0; i < 3; i++) {
+		wrs[i].index = e[i].region;
+		wrs[i].offset = e[i].offset;
+		wrs[i].count = e[i].count;
+		memcpy(wrs[i].data, e[i].data, e[i].count);
+	}
+	ret = rte_vfio_user_region_write_multi(cid, wrs, 3);
+	rte_vfio_user_detach_dev(cid);
+	TEST_ASSERT_EQUAL(ret, 1, "client write_multi returned %d, expected 1", ret);
+	return TEST_SUCCESS;
+}
+
+static int
+test_write_multi_partial(void)
+{
+	char path[PATH_LEN];
+	struct tdev *d = dev_new(path, "wm", true);
+	int ret;
+
+	TEST_ASSERT_NOT_NULL(d, "cannot create the test device");
+	ret = write_multi_partial(d, path);
+	dev_free(d);
+	return ret;
+}
+
 HCASE(wrong_sizes_write, true)
 HCASE(region_bounds, true)
 HCASE(region_count, true)
@@ -704,6 +783,7 @@ static struct unit_test_suite vfio_user_region_suite = {
 		TEST_CASE_NAMED("callback errno", tc_region_cb_errno),
 		TEST_CASE_NAMED("WRITE_MULTI not negotiated", tc_write_multi_not_negotiated),
 		TEST_CASE_NAMED("WRITE_MULTI bad", tc_write_multi_bad),
+		TEST_CASE_NAMED("WRITE_MULTI partly done", test_write_multi_partial),
 		TEST_CASES_END()
 	},
 };

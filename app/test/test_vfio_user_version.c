@@ -455,9 +455,36 @@ case_version_pgsizes_zero(int *sp)
 	uint32_t len = build_version(buf, 0, 0, "{\"capabilities\":{\"pgsizes\":2048}}", true);
 	uint16_t id = nid();
 
-	/* Nothing left after masking the sub-4K sizes. */
+	/*
+	 * Nothing left after masking the sub-4K sizes: "If the server requires
+	 * a capability the client did not include, it closes the connection",
+	 * after the error reply.
+	 */
 	CHECK_SENT(raw_send(*sp, id, VFIO_USER_VERSION, 0, buf, len, NULL, 0));
-	return expect_error_reply(*sp, id, VFIO_USER_VERSION, EINVAL, "pgsizes 2048");
+	CHECK(expect_error_reply(*sp, id, VFIO_USER_VERSION, EINVAL, "pgsizes 2048"));
+	return expect_closed(*sp, RX_TIMEOUT_MS, "connection left open after pgsizes 2048");
+}
+
+/*
+ * max_msg_fds: "Maximum number of file descriptors that can be received by
+ * the sender in one message." A client that takes none cannot receive the
+ * twin socket: twin mode is not granted and no descriptor is sent.
+ */
+static int
+case_version_twin_no_fd_room(int *sp)
+{
+	uint8_t buf[256];
+	uint32_t len = build_version(buf, 0, 0, "{\"capabilities\":{\"max_msg_fds\":0,"
+		"\"twin_socket\":{\"supported\":true}}}", true);
+	uint16_t id = nid();
+
+	CHECK_SENT(raw_send(*sp, id, VFIO_USER_VERSION, 0, buf, len, NULL, 0));
+	CHECK(expect_reply(*sp, id, VFIO_USER_VERSION, -1, "twin without descriptor room"));
+	TEST_ASSERT_EQUAL(rx.nr_fds, 0, "%d descriptors sent to a client that takes none",
+		rx.nr_fds);
+	TEST_ASSERT(memmem(rx.data, rx.len, "fd_index", strlen("fd_index")) == NULL,
+		"twin socket granted without a descriptor");
+	return check_get_info(*sp, &dev_a, "GET_INFO without a twin");
 }
 
 static int
@@ -518,9 +545,84 @@ HCASE(version_subset, false)
 HCASE(version_cap_values, false)
 HCASE(version_dma_maps_min, false)
 HCASE(version_pgsizes_zero, false)
+HCASE(version_twin_no_fd_room, false)
 HCASE(version_minor5, false)
 HCASE(version_bare, false)
 HCASE(version_twice, true)
+
+/*
+ * A client leaving max_data_xfer_size or max_dma_maps out assumes the
+ * specification's default. "If the server requires a capability the client
+ * did not include, it closes the connection": a limit of ours below that
+ * default is such a requirement. @omitted leaves the key out, @proposed has
+ * it and gets @value back.
+ */
+static int
+lowered_limit(const char *path, const char *omitted, const char *proposed, const char *key,
+		uint32_t value)
+{
+	struct rmsg m = { .nr_fds = 0 };
+	char want[64];
+	int s;
+
+	s = raw_version(path, omitted, &m);
+	TEST_ASSERT(s >= 0, "no VERSION reply");
+	rmsg_close_fds(&m);
+	TEST_ASSERT(m.hdr.flags & VFIO_USER_F_ERROR, "VERSION without %s accepted", key);
+	TEST_ASSERT(closed_now(s) == 0, "connection left open");
+	close(s);
+	s = raw_version(path, NULL, &m);
+	TEST_ASSERT(s >= 0, "no VERSION reply");
+	rmsg_close_fds(&m);
+	TEST_ASSERT(m.hdr.flags & VFIO_USER_F_ERROR, "VERSION without capabilities accepted");
+	TEST_ASSERT(closed_now(s) == 0, "connection left open");
+	close(s);
+	s = raw_version(path, proposed, &m);
+	TEST_ASSERT(s >= 0, "no VERSION reply");
+	rmsg_close_fds(&m);
+	close(s);
+	TEST_ASSERT(!(m.hdr.flags & VFIO_USER_F_ERROR), "VERSION with %s refused", key);
+	m.data[RTE_MIN(m.len, (uint32_t)sizeof(m.data) - 1)] = '\0';
+	snprintf(want, sizeof(want), "\"%s\":%u", key, value);
+	TEST_ASSERT(m.len > 4 && strstr((char *)m.data + 4, want) != NULL, "reply %s lacks %s",
+		m.len > 4 ? (char *)m.data + 4 : "", want);
+	return TEST_SUCCESS;
+}
+
+static int
+lowered_limit_dev(const struct rte_vfio_user_limits *lim, const char *proposed,
+		const char *key, uint32_t value)
+{
+	char path[PATH_LEN];
+	struct tdev *d;
+	int ret;
+
+	TEST_ASSERT_SUCCESS(set_limits(lim), "limits");
+	d = dev_new(path, "lim", true);
+	TEST_ASSERT_NOT_NULL(d, "cannot create the test device");
+	ret = lowered_limit(path, "{\"capabilities\":{\"max_msg_fds\":1}}", proposed, key,
+		value);
+	dev_free(d);
+	return ret;
+}
+
+static int
+test_version_lowered_limits(void)
+{
+	struct rte_vfio_user_limits lim = { .max_data_xfer_size = 4096 };
+	int ret;
+
+	ret = lowered_limit_dev(&lim, "{\"capabilities\":{\"max_data_xfer_size\":1048576}}",
+		"max_data_xfer_size", 4096);
+	if (ret == TEST_SUCCESS) {
+		lim.max_data_xfer_size = 0;
+		lim.max_dma_maps = 8;
+		ret = lowered_limit_dev(&lim, "{\"capabilities\":{\"max_dma_maps\":65535}}",
+			"max_dma_maps", 8);
+	}
+	rte_vfio_user_limits_set(&g_def_limits);
+	return ret;
+}
 
 /*
  * Against a scripted server
@@ -767,6 +869,8 @@ static struct unit_test_suite vfio_user_version_suite = {
 		TEST_CASE_NAMED("VERSION cap values", tc_version_cap_values),
 		TEST_CASE_NAMED("VERSION max_dma_maps min", tc_version_dma_maps_min),
 		TEST_CASE_NAMED("VERSION pgsizes below 4K", tc_version_pgsizes_zero),
+		TEST_CASE_NAMED("VERSION twin without descriptor room", tc_version_twin_no_fd_room),
+		TEST_CASE(test_version_lowered_limits),
 		TEST_CASE_NAMED("VERSION minor 5", tc_version_minor5),
 		TEST_CASE_NAMED("VERSION bare 0.0", tc_version_bare),
 		TEST_CASE_NAMED("second VERSION", tc_version_twice),

@@ -381,15 +381,62 @@ raw_call(int s, uint16_t id, uint16_t cmd, const void *pl, uint32_t len, const i
 	return 0;
 }
 
+/* VERSION 0.0 with @json (NUL included; NULL: none), in @buf of 512 bytes; its length. */
+static uint32_t
+raw_version_msg(uint8_t *buf, const char *json)
+{
+	struct vfio_user_version v = { 0, 0 };
+	uint32_t len = sizeof(v);
+
+	memcpy(buf, &v, sizeof(v));
+	if (json != NULL) {
+		memcpy(buf + len, json, strlen(json) + 1);
+		len += strlen(json) + 1;
+	}
+	return len;
+}
+
+static int
+raw_negotiate_caps(int s, const char *json, struct rmsg *r)
+{
+	uint8_t buf[512];
+
+	return raw_call(s, 1, VFIO_USER_VERSION, buf, raw_version_msg(buf, json), NULL, 0, r);
+}
+
 int
 raw_negotiate(int s, struct rmsg *r)
 {
-	uint8_t buf[256];
-	struct vfio_user_version v = { 0, 0 };
+	return raw_negotiate_caps(s, CAPS, r);
+}
 
-	memcpy(buf, &v, sizeof(v));
-	memcpy(buf + sizeof(v), CAPS, sizeof(CAPS));
-	return raw_call(s, 1, VFIO_USER_VERSION, buf, sizeof(v) + sizeof(CAPS), NULL, 0, r);
+int
+raw_version(const char *path, const char *json, struct rmsg *r)
+{
+	uint8_t buf[512];
+	int s = raw_connect(path);
+
+	if (s < 0) {
+		printf("connect(%s): %d\n", path, s);
+		return -1;
+	}
+	if (raw_send(s, 1, VFIO_USER_VERSION, 0, buf, raw_version_msg(buf, json), NULL, 0) < 0 ||
+			rmsg_recv(s, r, RX_MS) < 0) {
+		printf("no VERSION reply\n");
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+int
+closed_now(int s)
+{
+	struct rmsg m;
+	int ret = rmsg_recv(s, &m, RX_MS);
+
+	rmsg_close_fds(&m);
+	return ret == -ECONNRESET ? 0 : -1;
 }
 
 /* The peer closes within timeout_ms (data before the close is dropped): 0 or -ETIMEDOUT. */
@@ -443,13 +490,19 @@ memfd_of(size_t size, unsigned int flags)
 int
 raw_session(const char *path, struct rmsg *r)
 {
+	return raw_session_caps(path, CAPS, r);
+}
+
+int
+raw_session_caps(const char *path, const char *json, struct rmsg *r)
+{
 	int s = raw_connect(path), ret;
 
 	if (s < 0) {
 		printf("connect(%s): %d\n", path, s);
 		return -1;
 	}
-	ret = raw_negotiate(s, r);
+	ret = raw_negotiate_caps(s, json, r);
 	if (ret != 0) {
 		printf("negotiate: %d\n", ret);
 		close(s);

@@ -99,7 +99,9 @@ REGISTER_TEST_COMMAND(cmd, test_##cmd)
 #define RX_MS 2000
 #define PATH_LEN 100 /* fits sockaddr_un.sun_path */
 #define LEAK_MS 2000
-#define CAPS "{\"capabilities\":{\"max_msg_fds\":8,\"pgsizes\":4096,\"max_dma_maps\":65535}}"
+/* Every limit a test may lower below the specification's default is proposed. */
+#define CAPS "{\"capabilities\":{\"max_msg_fds\":8,\"pgsizes\":4096,\"max_dma_maps\":65535," \
+	"\"max_data_xfer_size\":1048576}}"
 
 /* A received message, its payload cut to 4 KiB. */
 struct rmsg {
@@ -129,6 +131,15 @@ int raw_dma_map(int s, uint16_t id, uint64_t iova, uint64_t size, uint64_t off, 
 int raw_get_info(int s, uint16_t id, struct rmsg *r);
 int memfd_of(size_t size, unsigned int flags);
 int raw_session(const char *path, struct rmsg *r);
+/* The same proposing the capabilities @json. */
+int raw_session_caps(const char *path, const char *json, struct rmsg *r);
+/*
+ * Connect to @path and send VERSION with @json (NULL: none); its reply,
+ * whatever it is, is left in @r with its descriptors. The socket, or -1.
+ */
+int raw_version(const char *path, const char *json, struct rmsg *r);
+/* The peer closes at once: the next receive sees the end of the stream. */
+int closed_now(int s);
 /* A fresh well-behaved client is served: the device survived. */
 int tdev_served(struct tdev *d);
 /* Wait for the server to have closed @n sessions of @d. */

@@ -303,7 +303,9 @@ rte_vfio_user_region_write(int dev_id, uint32_t index, uint64_t offset, const vo
  * @param num
  *   Number of writes.
  * @return
- *   Number of writes completed (@p num) on success, or as
+ *   Number of writes completed: @p num on success, fewer when the server
+ *   stopped a VFIO_USER_REGION_WRITE_MULTI batch at a write the device
+ *   failed (the writes before it took effect); or as
  *   rte_vfio_user_get_dev_info(); -EINVAL for a count outside 1..8.
  */
 __rte_experimental

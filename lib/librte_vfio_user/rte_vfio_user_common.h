@@ -68,7 +68,9 @@ struct rte_vfio_user_limits {
 	uint32_t reply_timeout_ms;
 	/**
 	 * Commands a server session holds queued while its control thread
-	 * waits for a DMA reply (default 1024); more get an ENOBUFS error reply.
+	 * waits for a DMA reply (default 1024); more get an ENOBUFS error reply
+	 * in their turn. As many refusals again, or a refused command with
+	 * No_reply, close the connection.
 	 */
 	uint32_t max_pending_msgs;
 	/**

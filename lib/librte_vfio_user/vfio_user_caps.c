@@ -271,6 +271,17 @@ int
 vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
 		struct vfio_user_caps *reply, struct vfio_user_negotiated *use)
 {
+	/*
+	 * A client leaving a key out assumes the specification's default. A
+	 * lower limit of ours could not be told to it (the reply only holds keys
+	 * proposed): we require the key, so negotiation fails.
+	 */
+	if ((!(peer->present & VFIO_USER_CAP_MAX_DATA_XFER) &&
+			lim->max_data_xfer_size < VFIO_USER_SPEC_DEF_MAX_DATA_XFER) ||
+			(!(peer->present & VFIO_USER_CAP_MAX_DMA_MAPS) &&
+			 lim->max_dma_maps < VFIO_USER_SPEC_DEF_MAX_DMA_MAPS))
+		return -EINVAL;
+
 	memset(reply, 0, sizeof(*reply));
 	if (peer->present & VFIO_USER_CAP_MAX_MSG_FDS) {
 		reply->present |= VFIO_USER_CAP_MAX_MSG_FDS;
@@ -306,7 +317,9 @@ vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_us
 	use->pgsizes = (reply->present & VFIO_USER_CAP_PGSIZES) ? reply->pgsizes :
 		peer->pgsizes;
 	use->write_multiple = reply->write_multiple;
-	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported;
+	/* The client's end of the twin travels as a descriptor: it must take one. */
+	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported &&
+		peer->max_msg_fds >= 1;
 	return 0;
 }
 

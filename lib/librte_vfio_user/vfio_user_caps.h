@@ -74,7 +74,9 @@ void vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_
  * Server: from the client's proposal (peer, defaults for absent keys), the
  * keys of the reply (the proposed keys and only those; the twin socket keys
  * are left to the caller, which creates the socket) and what the session
- * uses. Returns 0, or -EINVAL when no proposed page size is usable.
+ * uses. Returns 0, or -EINVAL when no proposed page size is usable or when
+ * the client leaves out max_data_xfer_size or max_dma_maps while our limit is
+ * below the specification's default (the reply could not tell it).
  */
 int vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
 		struct vfio_user_caps *reply, struct vfio_user_negotiated *use);

@@ -117,6 +117,8 @@ int
 rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd)
 {
 	struct vfio_user_client *cli;
+	struct vfio_region_info *full;
+	uint32_t argsz;
 	int ret, rfd;
 
 	if (info == NULL || info->argsz < sizeof(*info))
@@ -125,7 +127,21 @@ rte_vfio_user_get_reg_info(int dev_id, struct vfio_region_info *info, int *fd)
 	if (ret < 0)
 		return vfio_user_err(ret);
 
-	ret = vfio_user_cli_region_info(cli, info->index, info, info->argsz, &rfd);
+	argsz = info->argsz;
+	ret = vfio_user_cli_region_info(cli, info->index, info, argsz, &rfd);
+	/*
+	 * A server sends the descriptor, and so the MMAP flag, with the full
+	 * reply only; the kernel's ioctl reports MMAP whatever the buffer size.
+	 * For a short buffer, the full reply gives both.
+	 */
+	if (ret == 0 && rfd < 0 && info->argsz > argsz) {
+		full = malloc(info->argsz);
+		ret = full == NULL ? -ENOMEM :
+			vfio_user_cli_region_info(cli, info->index, full, info->argsz, &rfd);
+		if (ret == 0)
+			info->flags = full->flags & ~VFIO_REGION_INFO_FLAG_CAPS;
+		free(full);
+	}
 	if (ret == 0) {
 		if (fd != NULL)
 			*fd = rfd;
@@ -468,10 +484,13 @@ cli_write_multi(struct vfio_user_client *cli, const struct rte_vfio_user_region_
 		ret = vfio_user_cli_check_reply(cli, &reply, sizeof(rep));
 	if (ret == 0) {
 		memcpy(&rep, reply.data, sizeof(rep));
-		if (rep.wr_cnt != num) {
+		/* The server stops at a failing write: fewer is a partial batch. */
+		if (rep.wr_cnt > num) {
 			VFIO_USER_CLI_LOG(ERR, cli->path, "WRITE_MULTI: %" PRIu64 " of %u done",
 				rep.wr_cnt, num);
 			ret = -EPROTO;
+		} else {
+			ret = (int)rep.wr_cnt;
 		}
 	}
 	vfio_user_msg_release(&reply);
@@ -500,6 +519,13 @@ rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_w
 		if (cli->write_multiple) {
 			n = RTE_MIN(num - i, (uint32_t)VFIO_USER_WRITE_MULTI_BATCH);
 			ret = cli_write_multi(cli, &wrs[i], n);
+			if (ret >= 0 && (uint32_t)ret < n) {
+				/* Stopped at a write the device failed: report what was done. */
+				vfio_user_cli_put(cli);
+				return (int)i + ret;
+			}
+			if (ret > 0)
+				ret = 0;
 		} else {
 			n = 1;
 			ret = cli_region_rw(cli, wrs[i].index, wrs[i].offset,

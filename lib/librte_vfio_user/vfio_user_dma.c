@@ -281,6 +281,10 @@ vfio_user_dma_add(struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t size,
 		ret = -EEXIST;
 		goto fail;
 	}
+	if (tbl->granule > 1 && ((iova | size) & (tbl->granule - 1)) != 0) {
+		ret = -EINVAL;
+		goto fail;
+	}
 	if (tbl->pub.entry_num >= tbl->max) {
 		ret = -ENOSPC;
 		goto fail;

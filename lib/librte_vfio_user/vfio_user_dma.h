@@ -42,6 +42,7 @@ struct vfio_user_dma_table {
 	struct rte_vfio_user_mem_table pub; /* entry_num and sorted regions */
 	uint32_t cap;
 	uint32_t max;    /* max_dma_maps */
+	uint64_t granule; /* smallest page size: windows start and end on it (0: any) */
 	bool map_fds;    /* mmap received descriptors and own them (server) */
 	bool need_seal;  /* refuse descriptors that cannot be sealed against shrinking */
 	uint64_t max_bytes;    /* bytes mapped from descriptors, at most */
@@ -71,7 +72,8 @@ void vfio_user_dma_fini(struct vfio_user_dma_table *tbl);
  * the table holds one of the same file already), also on failure; the
  * window's fd is then the descriptor the table keeps for that file.
  * Returns 0; -EINVAL for size 0, iova + size past 2^64, bad prot, or a
- * failed mmap of a bad offset; -EEXIST when it overlaps a window; -ENOSPC at
+ * failed mmap of a bad offset; -EEXIST when it overlaps a window; -EINVAL
+ * when iova or size is not a multiple of the granule; -ENOSPC at
  * max windows or past max_bytes; -EPERM for an unsealable descriptor when
  * need_seal is set; -ENOMEM; other mmap errno.
  */

@@ -34,6 +34,7 @@
  * - vfio_user_server.c: registry and configuration API, start and stop;
  * - vfio_user_server_session.c: listening socket, accept, session life and loop;
  * - vfio_user_server_msg.c: the command table and its handlers;
+ * - vfio_user_server_region.c: region access for the region commands;
  * - vfio_user_server_dp.c: what the device calls from its own threads
  *   (interrupts, DMA, IOVA translation).
  */
@@ -82,6 +83,7 @@ struct srv_reg_map {
 struct srv_deferred {
 	TAILQ_ENTRY(srv_deferred) next;
 	struct vfio_user_msg msg;
+	bool refused; /* came with the queue full: header only, ENOBUFS in its turn */
 };
 
 struct srv_session {
@@ -114,6 +116,17 @@ struct srv_session {
 	/* srv->lock */
 	bool closing;
 	uint32_t refs;
+	/*
+	 * Message DMA in flight, counted by epoch: taken under srv->dp_lock
+	 * (read), dropped atomically. DMA_UNMAP moves to the next epoch under
+	 * the write lock and holds its reply until the previous one drains.
+	 */
+	uint32_t dma_inflight[2];
+	uint32_t dma_epoch;        /* srv->dp_lock */
+	bool unmap_held;           /* atomic: a DMA_UNMAP waits for dma_inflight */
+	uint32_t dma_epoch_held;   /* control thread: the epoch it waits for */
+	struct vfio_user_hdr unmap_req; /* control thread: the DMA_UNMAP held */
+	struct vfio_user_dma_unmap unmap_rep;
 };
 
 struct vfio_user_server {
@@ -191,13 +204,21 @@ srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 /* srv_id_lock (read) or srv_api_lock held: the server of a device id, or NULL. */
 struct vfio_user_server *srv_get(int dev_id);
 
-/* Session (vfio_user_server_session.c), control thread. */
+/* Session (vfio_user_server_session.c), control thread but srv_kick(). */
 int srv_open(struct vfio_user_server *srv);
 void srv_stop_ctrl(void *arg);
+void srv_kick(struct srv_session *s, int64_t ms);
 
 /* Commands (vfio_user_server_msg.c), control thread. */
 int srv_process(struct srv_session *s, struct vfio_user_msg *msg);
 int srv_too_many_fds(struct srv_session *s, struct vfio_user_msg *msg);
+int srv_unmap_release(struct srv_session *s);
+
+/* Region access (vfio_user_server_region.c), control thread. */
+int srv_check_access(struct vfio_user_server *srv, uint32_t idx, uint64_t off, uint64_t count,
+		uint32_t flag, uint64_t max);
+int srv_region_access(struct vfio_user_server *srv, uint32_t idx, char *buf, uint32_t count,
+		uint64_t off, bool write);
 
 /* Interrupt state (vfio_user_server_dp.c), irq_lock held except srv_irq_reset(). */
 int srv_irq_fire(struct srv_irq_vec *v);

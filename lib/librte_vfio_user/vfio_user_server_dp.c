@@ -276,6 +276,7 @@ srv_dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 	struct vfio_user_server *srv;
 	struct srv_session *s;
 	uint64_t n, off;
+	uint32_t epoch;
 	int ret;
 
 	if (buf == NULL)
@@ -338,8 +339,14 @@ srv_dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 				memcpy(buf, (uint8_t *)w->vaddr + off, n);
 			pthread_rwlock_unlock(&srv->dp_lock);
 		} else {
+			/* Counted before the lock goes: a DMA_UNMAP now waits for it. */
+			epoch = s->dma_epoch & 1;
+			__atomic_fetch_add(&s->dma_inflight[epoch], 1, __ATOMIC_SEQ_CST);
 			pthread_rwlock_unlock(&srv->dp_lock);
 			ret = srv_dma_msg(s, iova, buf, n, write);
+			if (__atomic_sub_fetch(&s->dma_inflight[epoch], 1, __ATOMIC_SEQ_CST) == 0 &&
+					__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST))
+				srv_kick(s, 0);
 		}
 		iova += n;
 		buf += n;

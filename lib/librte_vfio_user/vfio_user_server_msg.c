@@ -23,7 +23,7 @@
 #endif
 
 /* Handler results besides 0 (send the prepared reply) and -errno (error reply). */
-#define SRV_DONE      1 /* the handler replied itself */
+#define SRV_DONE      1 /* the handler replied itself, or holds the reply (DMA_UNMAP) */
 #define SRV_CLOSE     2 /* close the connection, no reply */
 #define SRV_UNCHANGED 3 /* send the prepared reply; nothing for update_status() */
 
@@ -52,87 +52,6 @@ srv_rep_add(struct srv_rep *rep, void *data, size_t len)
 	rep->iov[rep->iovcnt].iov_base = data;
 	rep->iov[rep->iovcnt].iov_len = len;
 	rep->iovcnt++;
-}
-
-/*
- * Region access (control thread)
- */
-
-static void *
-srv_region_map(struct vfio_user_server *srv, uint32_t idx)
-{
-	struct rte_vfio_user_reg_info *reg = &srv->regs[idx];
-	struct srv_reg_map *map = &srv->maps[idx];
-	int prot = 0;
-	void *addr;
-
-	if (map->addr != NULL)
-		return map->addr;
-	if (reg->fd < 0 || reg->info->size > SIZE_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (reg->info->flags & VFIO_REGION_INFO_FLAG_READ)
-		prot |= PROT_READ;
-	if (reg->info->flags & VFIO_REGION_INFO_FLAG_WRITE)
-		prot |= PROT_WRITE;
-	addr = mmap(NULL, reg->info->size, prot, MAP_SHARED, reg->fd, (off_t)reg->info->offset);
-	if (addr == MAP_FAILED) {
-		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot map region %u: %s", idx,
-				strerror(errno));
-		return NULL;
-	}
-	map->addr = addr;
-	map->len = reg->info->size;
-	return addr;
-}
-
-/* Bounds are checked by the caller. */
-static int
-srv_region_access(struct vfio_user_server *srv, uint32_t idx, char *buf, uint32_t count,
-		uint64_t off, bool write)
-{
-	struct rte_vfio_user_reg_info *reg = &srv->regs[idx];
-	uint8_t *base;
-	ssize_t ret;
-
-	if (reg->rw != NULL) {
-		ret = reg->rw(srv->dev_id, reg, buf, count, off, write);
-		if (ret < 0)
-			return srv_cb_err(ret);
-		if ((size_t)ret != count)
-			return -EIO;
-		return 0;
-	}
-	base = reg->base;
-	if (base == NULL) {
-		base = srv_region_map(srv, idx);
-		if (base == NULL)
-			return -errno;
-	}
-	if (write)
-		memcpy(base + off, buf, count);
-	else
-		memcpy(buf, base + off, count);
-	return 0;
-}
-
-static int
-srv_check_access(struct vfio_user_server *srv, uint32_t idx, uint64_t off, uint64_t count,
-		uint32_t flag, uint64_t max)
-{
-	const struct vfio_region_info *info;
-
-	if (idx >= srv->nr_regs)
-		return -EINVAL;
-	info = srv->regs[idx].info;
-	if (!(info->flags & flag))
-		return -EINVAL;
-	if (count == 0 || count > max)
-		return -EINVAL;
-	if (off > info->size || count > info->size - off)
-		return -EINVAL;
-	return 0;
 }
 
 /*
@@ -173,7 +92,8 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 
 	/* Reply with the keys the client proposed, and only those. */
 	if (vfio_user_caps_grant(&peer, &s->lim, &mine, &use) < 0) {
-		VFIO_USER_SRV_LOG(INFO, srv->path, "no usable page size proposed");
+		VFIO_USER_SRV_LOG(INFO, srv->path, "VERSION capabilities refused");
+		s->close_after = true;
 		return -EINVAL;
 	}
 	if (use.twin && !no_reply) {
@@ -221,6 +141,8 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	s->write_multiple = use.write_multiple;
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	s->dma.max = use.max_dma_maps;
+	/* DMA_MAP works in the smallest page size granted. */
+	s->dma.granule = use.pgsizes & -use.pgsizes;
 	pthread_rwlock_unlock(&srv->dp_lock);
 	s->negotiated = true;
 
@@ -311,6 +233,7 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 {
 	struct vfio_user_server *srv = s->srv;
 	struct vfio_user_dma_unmap *unmap = &rep->u.unmap;
+	uint32_t epoch = 0;
 	bool all;
 	int ret = 0;
 
@@ -330,13 +253,47 @@ srv_h_dma_unmap(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 		vfio_user_dma_remove_all(&s->dma);
 	else
 		ret = vfio_user_dma_remove(&s->dma, unmap->addr, unmap->size);
+	if (ret == 0)
+		epoch = s->dma_epoch++ & 1;
 	pthread_rwlock_unlock(&srv->dp_lock);
 	if (ret < 0)
 		return ret;
 
+	/*
+	 * "The server must release all references to that DMA region before
+	 * replying, which potentially includes in-flight DMA transactions":
+	 * message DMA started before the removal may still wait for the
+	 * client. The reply, and every later command, waits for it to end.
+	 */
+	__atomic_store_n(&s->unmap_held, true, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->dma_inflight[epoch], __ATOMIC_SEQ_CST) != 0) {
+		s->unmap_req = msg->hdr;
+		s->unmap_rep = *unmap;
+		s->dma_epoch_held = epoch;
+		return SRV_DONE;
+	}
+	__atomic_store_n(&s->unmap_held, false, __ATOMIC_SEQ_CST);
+
 	/* The reply echoes the request. */
 	srv_rep_add(rep, unmap, sizeof(*unmap));
 	return 0;
+}
+
+/*
+ * A DMA_UNMAP reply is held: send it once the message DMA it waits for has
+ * ended. Returns 0, or a negative value to close the connection.
+ */
+int
+srv_unmap_release(struct srv_session *s)
+{
+	struct iovec iov = { .iov_base = &s->unmap_rep, .iov_len = sizeof(s->unmap_rep) };
+
+	if (__atomic_load_n(&s->dma_inflight[s->dma_epoch_held], __ATOMIC_SEQ_CST) != 0)
+		return 0;
+	__atomic_store_n(&s->unmap_held, false, __ATOMIC_SEQ_CST);
+	if (s->unmap_req.flags & VFIO_USER_F_NO_REPLY)
+		return 0;
+	return vfio_user_chan_reply(&s->chan, &s->unmap_req, 0, &iov, 1, NULL, 0);
 }
 
 static int
@@ -359,27 +316,39 @@ srv_h_get_region_info(struct srv_session *s, struct vfio_user_msg *msg, struct s
 	struct vfio_user_server *srv = s->srv;
 	struct vfio_region_info *req = &rep->u.reg;
 	struct rte_vfio_user_reg_info *reg;
+	bool full;
 
+	/* Clients built on the kernel's structure send argsz bytes: the rest is ignored. */
 	memcpy(req, msg->data, sizeof(*req));
 	if (req->argsz < sizeof(*req) || req->index >= srv->nr_regs)
 		return -EINVAL;
 	reg = &srv->regs[req->index];
-	if (req->argsz >= reg->info->argsz) {
-		srv_rep_add(rep, reg->info, reg->info->argsz);
-	} else {
+	full = req->argsz >= reg->info->argsz;
+	*req = *reg->info;
+	srv_rep_add(rep, req, sizeof(*req));
+	if (full && reg->info->argsz > sizeof(*req)) {
+		/* The capabilities follow the structure. */
+		srv_rep_add(rep, (uint8_t *)reg->info + sizeof(*req),
+				reg->info->argsz - sizeof(*req));
+	} else if (!full) {
 		/*
 		 * Too small for the capabilities: tell the size needed, as Linux VFIO
 		 * does, but without the CAPS flag: QEMU refuses CAPS with cap_offset 0.
 		 */
-		*req = *reg->info;
 		req->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
 		req->cap_offset = 0;
-		srv_rep_add(rep, req, sizeof(*req));
 	}
-	if ((reg->info->flags & VFIO_REGION_INFO_FLAG_MMAP) && reg->fd >= 0 &&
+	/*
+	 * "When this flag is set, the reply will include a file descriptor." It
+	 * goes with the full reply only: a client probing the size first offers
+	 * no room for descriptors. Without the descriptor, no MMAP flag.
+	 */
+	if ((req->flags & VFIO_REGION_INFO_FLAG_MMAP) && full && reg->fd >= 0 &&
 			s->peer_max_fds >= 1) {
 		rep->fds[0] = reg->fd;
 		rep->nr_fds = 1;
+	} else {
+		req->flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
 	}
 	return 0;
 }
@@ -626,8 +595,15 @@ srv_h_write_multi(struct srv_session *s, struct vfio_user_msg *msg, struct srv_r
 		memcpy(&e, p + i * sizeof(e), sizeof(e));
 		ret = srv_region_access(srv, e.region, (char *)e.data, e.count, e.offset, true);
 		if (ret < 0)
-			return ret;
+			break;
 	}
+	/* The reply holds "the number of device writes completed"; none: an error reply. */
+	if (i == 0)
+		return ret;
+	if (i < wm->wr_cnt)
+		VFIO_USER_SRV_LOG(DEBUG, srv->path, "WRITE_MULTI stopped after %" PRIu64
+				" of %" PRIu64 " writes: %s", i, wm->wr_cnt, strerror(-ret));
+	wm->wr_cnt = i;
 	srv_rep_add(rep, wm, sizeof(*wm));
 	return 0;
 }
@@ -692,7 +668,10 @@ struct srv_len {
 
 /*
  * One line per command: id and handler; the descriptors it may carry (more
- * get EINVAL); its payload (LEN_*); whether the dispatcher quiesces the data
+ * get EINVAL); its payload (LEN_*: a request with an argsz may carry up to
+ * argsz bytes, as clients built on the kernel's structures send, so those
+ * take LEN_MIN and the rest is ignored; DMA_MAP keeps the exact size the
+ * specification states); whether the dispatcher quiesces the data
  * path around it: lock_dp(1) before, lock_dp(0) after, then update_status()
  * when the handler succeeded (and did not return SRV_UNCHANGED).
  */
@@ -702,15 +681,15 @@ struct srv_len {
 	X(VFIO_USER_DMA_MAP, srv_h_dma_map, 1, \
 		LEN_EQ(struct vfio_user_dma_map), QUIESCE(DMA)) \
 	X(VFIO_USER_DMA_UNMAP, srv_h_dma_unmap, 0, \
-		LEN_EQ(struct vfio_user_dma_unmap), QUIESCE(DMA)) \
+		LEN_MIN(struct vfio_user_dma_unmap), QUIESCE(DMA)) \
 	X(VFIO_USER_DEVICE_GET_INFO, srv_h_get_info, 0, \
-		LEN_EQ(struct vfio_user_device_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_user_device_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_INFO, srv_h_get_region_info, 0, \
-		LEN_EQ(struct vfio_region_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_region_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_REGION_IO_FDS, srv_h_get_region_io_fds, 0, \
-		LEN_EQ(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
+		LEN_MIN(struct vfio_user_region_io_fds_req), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_GET_IRQ_INFO, srv_h_get_irq_info, 0, \
-		LEN_EQ(struct vfio_irq_info), NO_QUIESCE) \
+		LEN_MIN(struct vfio_irq_info), NO_QUIESCE) \
 	X(VFIO_USER_DEVICE_SET_IRQS, srv_h_set_irqs, VFIO_USER_SCM_MAX_FDS, \
 		LEN_MIN(struct vfio_irq_set), QUIESCE(IRQ)) \
 	X(VFIO_USER_REGION_READ, srv_h_region_read, 0, \
@@ -761,7 +740,8 @@ srv_run(struct srv_session *s, const struct srv_cmd *c, struct vfio_user_msg *ms
 	srv_lock_dp(s->srv, 1);
 	ret = c->fn(s, msg, rep);
 	srv_lock_dp(s->srv, 0);
-	if (ret == 0)
+	/* SRV_DONE: a DMA_UNMAP done whose reply is held. */
+	if (ret == 0 || ret == SRV_DONE)
 		srv_update(s->srv, c->update);
 	else if (ret == SRV_UNCHANGED)
 		ret = 0;

@@ -35,8 +35,8 @@
 /* Pause of the listening socket after accept() ran out of descriptors or memory. */
 #define SRV_ACCEPT_RETRY_MS 100
 
-/* Wake the control thread for this session in ms milliseconds (0: now). */
-static void
+/* Wake the control thread for this session in ms milliseconds (0: now); any thread. */
+void
 srv_kick(struct srv_session *s, int64_t ms)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
@@ -75,22 +75,37 @@ srv_check_stall(struct srv_session *s)
 	return false;
 }
 
+/* A command that came when the queue was full: ENOBUFS. */
+static int
+srv_refuse_full(struct srv_session *s, struct vfio_user_msg *msg)
+{
+	if (vfio_user_msg_type(msg) != VFIO_USER_F_TYPE_COMMAND)
+		return 0;
+	return vfio_user_chan_reply(&s->chan, &msg->hdr, ENOBUFS, NULL, 0, NULL, 0);
+}
+
 /* chan->on_cmd of the main socket: commands read while waiting for a DMA reply. */
 static void
 srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
 {
 	struct srv_session *s = arg;
 	struct srv_deferred *d = NULL;
+	bool refused = s->nr_deferred >= s->lim.max_pending_msgs;
 
-	if (s->nr_deferred >= s->lim.max_pending_msgs) {
-		/* Refused, not queued: the client learns it, the session goes on. */
-		VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "%u commands queued, refusing command %u",
+	RTE_SET_USED(chan);
+	/*
+	 * Past the limit a command is refused, but in its turn: commands are
+	 * processed in the order received, so its ENOBUFS follows the replies
+	 * of the commands before it. Only its header is kept. A No_reply
+	 * command cannot be refused (the client would never know it was not
+	 * carried out), and refusals have a limit too: both end the session.
+	 */
+	if (refused && ((msg->hdr.flags & VFIO_USER_F_NO_REPLY) ||
+			s->nr_deferred >= 2 * (uint64_t)s->lim.max_pending_msgs)) {
+		VFIO_USER_SRV_LOG(INFO, s->srv->path,
+				"%u commands queued, cannot refuse command %u: closing",
 				s->nr_deferred, msg->hdr.cmd);
-		if (!(msg->hdr.flags & VFIO_USER_F_NO_REPLY) &&
-				vfio_user_msg_type(msg) == VFIO_USER_F_TYPE_COMMAND) {
-			if (vfio_user_chan_reply(chan, &msg->hdr, ENOBUFS, NULL, 0, NULL, 0) < 0)
-				s->fatal = true;
-		}
+		s->fatal = true;
 		vfio_user_msg_release(msg);
 		srv_kick(s, 0);
 		return;
@@ -104,7 +119,15 @@ srv_defer_cmd(struct vfio_user_chan *chan, struct vfio_user_msg *msg, void *arg)
 		return;
 	}
 	vfio_user_msg_init(&d->msg);
-	vfio_user_msg_move(&d->msg, msg);
+	d->refused = refused;
+	if (refused) {
+		VFIO_USER_SRV_LOG(DEBUG, s->srv->path, "%u commands queued, refusing command %u",
+				s->nr_deferred, msg->hdr.cmd);
+		d->msg.hdr = msg->hdr;
+		vfio_user_msg_release(msg);
+	} else {
+		vfio_user_msg_move(&d->msg, msg);
+	}
 	TAILQ_INSERT_TAIL(&s->deferred, d, next);
 	s->nr_deferred++;
 	/* The socket may have nothing more to read: make sure the queue is served. */
@@ -161,6 +184,7 @@ srv_sess_create(struct vfio_user_server *srv, int fd, int kick_fd)
 	s->peer_xfer = RTE_MIN((uint32_t)VFIO_USER_SPEC_DEF_MAX_DATA_XFER,
 			s->lim.max_data_xfer_size);
 	vfio_user_dma_init(&s->dma, s->lim.max_dma_maps, true);
+	s->dma.granule = VFIO_USER_SPEC_DEF_PGSIZES;
 	s->dma.max_bytes = s->lim.max_dma_mapped_bytes;
 	s->dma.need_seal = srv->sock_opts.flags & RTE_VFIO_USER_SOCK_F_SEALED_DMA;
 	vfio_user_msg_init(&s->msg);
@@ -258,13 +282,19 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 	if (s->fatal)
 		goto close;
 	for (n = 0; n < SRV_BATCH; n++) {
+		if (__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST) &&
+				srv_unmap_release(s) < 0)
+			goto close;
 		/* Commands deferred during a DMA wait come before newer ones. */
-		d = TAILQ_FIRST(&s->deferred);
+		d = __atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST) ? NULL :
+			TAILQ_FIRST(&s->deferred);
 		if (d != NULL) {
 			TAILQ_REMOVE(&s->deferred, d, next);
 			s->nr_deferred--;
+			if (d->refused)
+				ret = srv_refuse_full(s, &d->msg);
 			/* Its descriptors were dropped when it was read during the wait. */
-			if (d->msg.fds_dropped)
+			else if (d->msg.fds_dropped)
 				ret = srv_too_many_fds(s, &d->msg);
 			else
 				ret = srv_process_timed(s, &d->msg);
@@ -277,6 +307,12 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 				if (events & (EPOLLHUP | EPOLLERR))
 					goto close;
 				break;
+			}
+			if ((ret == 0 || ret == -ETOOMANYREFS) &&
+					__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST)) {
+				/* Processed in its turn, after the DMA_UNMAP reply held. */
+				srv_defer_cmd(&s->chan, &s->msg, s);
+				continue;
 			}
 			if (ret == -ETOOMANYREFS)
 				ret = srv_too_many_fds(s, &s->msg);
