@@ -29,7 +29,7 @@
 
 static pthread_mutex_t srv_api_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t srv_api_cond = PTHREAD_COND_INITIALIZER;
-pthread_rwlock_t srv_id_lock = PTHREAD_RWLOCK_INITIALIZER;
+pthread_rwlock_t srv_id_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static struct vfio_user_server **srv_slots;
 static uint32_t srv_nr_slots;
 static uint32_t srv_count;

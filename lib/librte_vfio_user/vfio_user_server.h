@@ -22,7 +22,9 @@
  * - srv_api_lock: the registry and the configuration of every server (device
  *   description, started, busy). Held briefly, never while waiting for the
  *   control thread or calling the device.
- * - srv_id_lock (rwlock): device id lookups of the data path functions.
+ * - srv_id_lock (rwlock): device id lookups of the data path functions. Writers
+ *   are preferred, so that register/unregister do not starve behind a busy
+ *   data path; it is never taken twice by one thread.
  * - srv->dp_lock (rwlock): the session pointer and its DMA table.
  * - srv->lock: session references taken by threads that wait for a
  *   DMA_READ/DMA_WRITE reply, so that a closing session waits for them.
