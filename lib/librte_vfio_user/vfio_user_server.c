@@ -419,8 +419,12 @@ rte_vfio_user_set_dev_info(const char *sock_addr, const struct vfio_device_info 
 	/* Regions or IRQs described for other counts no longer fit. */
 	if (srv->regs != NULL && srv->nr_regs != dev_info->num_regions)
 		srv_free_regions(srv);
-	if (srv->irqs != NULL && srv->nr_irqs != dev_info->num_irqs)
+	if (srv->irqs != NULL && srv->nr_irqs != dev_info->num_irqs) {
+		/* The data path reads them under irq_lock, started or not. */
+		pthread_mutex_lock(&srv->irq_lock);
 		srv_free_irqs(srv);
+		pthread_mutex_unlock(&srv->irq_lock);
+	}
 	srv->dev_info.argsz = sizeof(srv->dev_info);
 	srv->dev_info.flags = dev_info->flags;
 	srv->dev_info.num_regions = dev_info->num_regions;
@@ -536,9 +540,11 @@ rte_vfio_user_set_irq_info(const char *sock_addr, const struct rte_vfio_user_irq
 				(VFIO_IRQ_INFO_AUTOMASKED | VFIO_IRQ_INFO_MASKABLE);
 		}
 	}
+	pthread_mutex_lock(&srv->irq_lock);
 	srv_free_irqs(srv);
 	srv->irqs = irqs;
 	srv->nr_irqs = irq->irq_num;
+	pthread_mutex_unlock(&srv->irq_lock);
 	/* A device without interrupts still counts as described. */
 	ret = 0;
 out:

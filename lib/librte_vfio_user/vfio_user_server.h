@@ -28,7 +28,8 @@
  * - srv->dp_lock (rwlock): the session pointer and its DMA table.
  * - srv->lock: session references taken by threads that wait for a
  *   DMA_READ/DMA_WRITE reply, so that a closing session waits for them.
- * - srv->irq_lock: the interrupt eventfds and masks.
+ * - srv->irq_lock: the interrupt eventfds and masks, and the interrupt
+ *   descriptions (srv->irqs) as the data path reads them.
  * Stop and unregister run their teardown on the control thread, so that
  * device callbacks never run concurrently.
  *

@@ -124,12 +124,16 @@ rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t count, int *fds)
 	srv = srv_get(dev_id);
 	if (srv == NULL) {
 		ret = -ENODEV;
-	} else if (fds == NULL || index >= srv->nr_irqs || count > srv->irqs[index].info.count) {
+	} else if (fds == NULL) {
 		ret = -EINVAL;
 	} else {
+		/* The descriptions may be replaced while the device is stopped. */
 		pthread_mutex_lock(&srv->irq_lock);
-		for (i = 0; i < count; i++)
-			fds[i] = srv->irqs[index].vec[i].trigger;
+		if (index >= srv->nr_irqs || count > srv->irqs[index].info.count)
+			ret = -EINVAL;
+		else
+			for (i = 0; i < count; i++)
+				fds[i] = srv->irqs[index].vec[i].trigger;
 		pthread_mutex_unlock(&srv->irq_lock);
 	}
 	pthread_rwlock_unlock(&srv_id_lock);
@@ -146,11 +150,12 @@ rte_vfio_user_irq_trigger(int dev_id, uint32_t index, uint32_t subindex)
 	srv = srv_get(dev_id);
 	if (srv == NULL) {
 		ret = -ENODEV;
-	} else if (index >= srv->nr_irqs || subindex >= srv->irqs[index].info.count) {
-		ret = -EINVAL;
 	} else {
 		pthread_mutex_lock(&srv->irq_lock);
-		ret = srv_irq_fire(&srv->irqs[index].vec[subindex]);
+		if (index >= srv->nr_irqs || subindex >= srv->irqs[index].info.count)
+			ret = -EINVAL;
+		else
+			ret = srv_irq_fire(&srv->irqs[index].vec[subindex]);
 		pthread_mutex_unlock(&srv->irq_lock);
 	}
 	pthread_rwlock_unlock(&srv_id_lock);
