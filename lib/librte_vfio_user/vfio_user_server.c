@@ -119,6 +119,21 @@ srv_end_locked(struct vfio_user_server *srv)
 }
 
 /*
+ * srv_api_lock held, the device not busy: unwatch fd. Unwatching waits for
+ * the control thread, whose callback may be waiting for srv_api_lock: let go
+ * of it meanwhile, the device kept busy.
+ */
+void
+srv_unwatch_busy(struct vfio_user_server *srv, int fd)
+{
+	srv->busy = true;
+	pthread_mutex_unlock(&srv_api_lock);
+	vfio_user_ctrl_del(fd);
+	pthread_mutex_lock(&srv_api_lock);
+	srv_end_locked(srv);
+}
+
+/*
  * Device description
  */
 

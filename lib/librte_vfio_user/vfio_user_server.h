@@ -193,6 +193,8 @@ srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 
 /* srv_id_lock (read) or srv_api_lock held: the server of a device id, or NULL. */
 struct vfio_user_server *srv_get(int dev_id);
+/* srv_api_lock held: unwatch fd with that lock released meanwhile, the device kept busy. */
+void srv_unwatch_busy(struct vfio_user_server *srv, int fd);
 
 /* Session (vfio_user_server_session.c), control thread. */
 int srv_open(struct vfio_user_server *srv);

@@ -609,10 +609,14 @@ fail:
 	return ret;
 }
 
-/* Listen on the socket path and watch it: rte_vfio_user_start() (registry lock held). */
+/*
+ * Listen on the socket path and watch it: rte_vfio_user_start() (registry
+ * lock held, released while a failed watch is undone).
+ */
 int
 srv_open(struct vfio_user_server *srv)
 {
+	bool retry_watched = false;
 	int fd, ret;
 
 	fd = srv_listen(srv);
@@ -627,12 +631,13 @@ srv_open(struct vfio_user_server *srv)
 		vfio_user_ctrl_add(srv->retry_fd, EPOLLIN, srv_retry_cb, srv);
 	if (ret == 0) {
 		ret = vfio_user_ctrl_add(fd, EPOLLIN, srv_accept_cb, srv);
-		if (ret < 0)
-			vfio_user_ctrl_del(srv->retry_fd);
+		retry_watched = ret < 0;
 	}
 	if (ret < 0) {
 		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot watch the socket: %s", strerror(-ret));
 		srv->listening = false;
+		if (retry_watched)
+			srv_unwatch_busy(srv, srv->retry_fd);
 		srv_close_fd(&srv->retry_fd);
 		srv_close_fd(&srv->listen_fd);
 		unlink(srv->path);
