@@ -178,13 +178,6 @@ srv_cb_err(long ret)
 }
 
 static inline void
-srv_lock_dp(struct vfio_user_server *srv, int lock)
-{
-	if (srv->ops.lock_dp != NULL)
-		srv->ops.lock_dp(srv->dev_id, lock);
-}
-
-static inline void
 srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 {
 	if (srv->ops.update_status != NULL)
@@ -209,5 +202,8 @@ int srv_irq_fire(struct srv_irq_vec *v);
 void srv_irq_mask(struct srv_irq_vec *v, bool mask);
 void srv_irq_vec_reset(struct srv_irq_vec *v);
 void srv_irq_reset(struct vfio_user_server *srv);
+
+/* The device's lock_dp callback, holding message DMA meanwhile (vfio_user_server_dp.c). */
+void srv_lock_dp(struct vfio_user_server *srv, int lock);
 
 #endif /* _VFIO_USER_SERVER_H_ */

@@ -195,6 +195,26 @@ rte_vfio_user_iova_to_vva(int dev_id, uint64_t iova, uint64_t *len)
 	return va;
 }
 
+/*
+ * Control thread. Without a twin socket, a thread waiting for a DMA reply
+ * needs the control thread to read it, while the device's lock_dp(1) may
+ * wait for that thread: message DMA fails with -EAGAIN until lock_dp(0).
+ */
+void
+srv_lock_dp(struct vfio_user_server *srv, int lock)
+{
+	struct srv_session *s = srv->sess;
+	bool hold = s != NULL && !s->twin_ok;
+
+	if (srv->ops.lock_dp == NULL)
+		return;
+	if (lock && hold)
+		vfio_user_chan_hold(&s->chan, EAGAIN);
+	srv->ops.lock_dp(srv->dev_id, lock);
+	if (!lock && hold)
+		vfio_user_chan_hold(&s->chan, 0);
+}
+
 /* Move len bytes with DMA_READ/DMA_WRITE messages, in chunks the client accepts. */
 static int
 srv_dma_msg(struct srv_session *s, uint64_t iova, uint8_t *buf, uint64_t len, bool write)

@@ -26,6 +26,7 @@ struct vfio_user_waiter {
 	uint16_t cmd;
 	bool done;
 	int err;                    /* set when the reply itself was unusable */
+	bool held;                  /* failed by vfio_user_chan_hold(): its reply is owed */
 	struct vfio_user_msg *reply;
 };
 
@@ -242,6 +243,24 @@ vfio_user_chan_kill(struct vfio_user_chan *chan, int err)
 	pthread_mutex_lock(&chan->lock);
 	if (chan->dead == 0)
 		__atomic_store_n(&chan->dead, err > 0 ? err : ENOTCONN, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&chan->cond);
+	pthread_mutex_unlock(&chan->lock);
+}
+
+void
+vfio_user_chan_hold(struct vfio_user_chan *chan, int err)
+{
+	struct vfio_user_waiter *w;
+
+	pthread_mutex_lock(&chan->lock);
+	chan->held = err;
+	TAILQ_FOREACH(w, &chan->waiters, next) {
+		if (err != 0 && !w->done) {
+			w->err = -err;
+			w->done = true;
+			w->held = true;
+		}
+	}
 	pthread_cond_broadcast(&chan->cond);
 	pthread_mutex_unlock(&chan->lock);
 }
@@ -749,9 +768,10 @@ vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct 
 	int ret;
 
 	pthread_mutex_lock(&chan->lock);
-	if (chan->dead != 0) {
+	if (chan->dead != 0 || chan->held != 0) {
+		ret = chan->dead != 0 ? -ENOTCONN : -chan->held;
 		pthread_mutex_unlock(&chan->lock);
-		return -ENOTCONN;
+		return ret;
 	}
 	w.msg_id = alloc_msg_id(chan);
 	TAILQ_INSERT_TAIL(&chan->waiters, &w, next);
@@ -781,7 +801,8 @@ vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct 
 		}
 	}
 	TAILQ_REMOVE(&chan->waiters, &w, next);
-	if (ret == -ETIMEDOUT)
+	/* A call given up on (timed out or held) still has its reply coming. */
+	if (ret == -ETIMEDOUT || (ret == 0 && w.held))
 		fence_add(chan, &w);
 	pthread_mutex_unlock(&chan->lock);
 

@@ -113,6 +113,7 @@ struct vfio_user_chan {
 	pthread_cond_t cond;
 	bool reading;
 	int dead;                /* positive errno once the channel failed */
+	int held;                /* positive errno: calls fail with it (vfio_user_chan_hold) */
 	uint16_t next_id;
 	TAILQ_HEAD(, vfio_user_waiter) waiters;
 	struct vfio_user_msg rbuf; /* read buffer of a waiting reader */
@@ -146,6 +147,12 @@ void vfio_user_chan_kill(struct vfio_user_chan *chan, int err);
 /* Kill, then destroy locks; no thread may use the channel any more. */
 void vfio_user_chan_fini(struct vfio_user_chan *chan);
 
+/*
+ * Fail the calls waiting for a reply, and those made until released (err 0),
+ * with -err; a reply that comes later is dropped. The channel stays usable.
+ */
+void vfio_user_chan_hold(struct vfio_user_chan *chan, int err);
+
 /* Send a message that expects no matching here (a reply, or a command with NO_REPLY). */
 int vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
 		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
@@ -157,7 +164,7 @@ int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr
  * (initialised by the caller; release it after use).
  * Returns 0 on a success reply; the peer's errno negated on an error reply
  * (-EIO when the error field is 0 or above VFIO_USER_MAX_ERRNO); -ENOTCONN;
- * -ETIMEDOUT; a send error.
+ * -ETIMEDOUT; the error of vfio_user_chan_hold(); a send error.
  */
 int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
 		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply);
