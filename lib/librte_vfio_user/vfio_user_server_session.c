@@ -32,6 +32,11 @@
  * this is logged: every other device of the process waited that long.
  */
 #define SRV_SLOW_MS 1000
+/*
+ * Reply bytes queued for a client that does not read them, in units of
+ * max_msg_size: beyond, the connection is closed.
+ */
+#define SRV_OUTQ_MSGS 4
 /* Pause of the listening socket after accept() ran out of descriptors or memory. */
 #define SRV_ACCEPT_RETRY_MS 100
 
@@ -73,6 +78,16 @@ srv_check_stall(struct srv_session *s)
 	}
 	srv_kick(s, s->stall_deadline - now);
 	return false;
+}
+
+/* chan->on_outq of the main socket: replies wait in the queue until the socket drains. */
+static void
+srv_sess_outq(struct vfio_user_chan *chan, void *arg)
+{
+	struct srv_session *s = arg;
+
+	if (vfio_user_ctrl_mod(chan->fd, EPOLLIN | EPOLLOUT) < 0)
+		s->fatal = true;
 }
 
 /* chan->on_cmd of the main socket: commands read while waiting for a DMA reply. */
@@ -155,6 +170,8 @@ srv_sess_create(struct vfio_user_server *srv, int fd, int kick_fd)
 	s->chan.ctrl_reads_only = true;
 	s->chan.on_cmd = srv_defer_cmd;
 	s->chan.on_idle = NULL;
+	s->chan.outq_max = (uint64_t)SRV_OUTQ_MSGS * s->lim.max_msg_size;
+	s->chan.on_outq = srv_sess_outq;
 	s->chan.arg = s;
 	/* Spec defaults until VERSION says otherwise. */
 	s->peer_max_fds = VFIO_USER_SPEC_DEF_MAX_MSG_FDS;
@@ -257,6 +274,14 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 	}
 	if (s->fatal)
 		goto close;
+	if (events & EPOLLOUT) {
+		ret = vfio_user_chan_flush(&s->chan);
+		if (ret == 0)
+			ret = vfio_user_ctrl_mod(s->fd, EPOLLIN);
+		if (ret < 0 && ret != -EAGAIN)
+			goto close;
+		ret = 0;
+	}
 	for (n = 0; n < SRV_BATCH; n++) {
 		/* Commands deferred during a DMA wait come before newer ones. */
 		d = TAILQ_FIRST(&s->deferred);
