@@ -154,8 +154,8 @@ vfio_user_outq_send(struct vfio_user_chan *chan, int64_t deadline, bool nowait)
 }
 
 int
-vfio_user_outq_send_msg(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr, const struct iovec *iov,
-		int iovcnt, const int *fds, uint32_t nr_fds)
+vfio_user_outq_send_msg(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
 	struct iovec vec[VFIO_USER_SEND_MAX_IOV + 1];
