@@ -568,6 +568,102 @@ test_chan_matching(void)
 	return TEST_SUCCESS;
 }
 
+/* Answers the next request twice: first as the late reply of late_id, then itself. */
+struct late_peer {
+	struct vfio_user_chan *chan;
+	uint16_t late_id;
+	uint16_t got_id;
+	int ret;
+};
+
+static void *
+late_reply_peer(void *arg)
+{
+	struct late_peer *p = arg;
+	struct vfio_user_hdr late;
+	struct vfio_user_msg m;
+	uint32_t val = 1;
+	struct iovec iov = { .iov_base = &val, .iov_len = sizeof(val) };
+
+	vfio_user_msg_init(&m);
+	p->ret = vfio_user_chan_recv(p->chan, &m, 2000);
+	if (p->ret == 0) {
+		p->got_id = m.hdr.msg_id;
+		late = m.hdr;
+		late.msg_id = p->late_id;
+		vfio_user_chan_reply(p->chan, &late, 0, &iov, 1, NULL, 0);
+		val = 2;
+		vfio_user_chan_reply(p->chan, &m.hdr, 0, &iov, 1, NULL, 0);
+	}
+	vfio_user_msg_release(&m);
+	return NULL;
+}
+
+/*
+ * vfio_user_chan_hold(): a waiting call and new ones fail with its error;
+ * the held call's id is not reused before its late reply came, even when
+ * the 16-bit id wraps onto it.
+ */
+static int
+test_chan_hold(void)
+{
+	struct rte_vfio_user_limits lim;
+	struct vfio_user_chan chan, peer_chan;
+	struct vfio_user_msg req, reply;
+	struct caller c = { .val = 7 };
+	struct late_peer p;
+	pthread_t th;
+	uint16_t held_id;
+	int sv[2], ret;
+
+	rte_vfio_user_limits_get(&lim);
+	lim.reply_timeout_ms = 2000;
+	TEST_ASSERT_SUCCESS(vfio_user_sock_pair(sv), "socketpair");
+	TEST_ASSERT_SUCCESS(vfio_user_chan_init(&chan, sv[0], &lim), "chan init");
+	TEST_ASSERT_SUCCESS(vfio_user_chan_init(&peer_chan, sv[1], &lim), "chan init");
+	vfio_user_msg_init(&req);
+	vfio_user_msg_init(&reply);
+
+	/* The caller waits without reading, as a device thread of a server session does. */
+	chan.ctrl_reads_only = true;
+	c.chan = &chan;
+	pthread_create(&th, NULL, chan_caller, &c);
+	ret = vfio_user_chan_recv(&peer_chan, &req, 2000);
+	held_id = req.hdr.msg_id;
+	vfio_user_msg_release(&req);
+	if (ret == 0)
+		vfio_user_chan_hold(&chan, EAGAIN);
+	else
+		vfio_user_chan_kill(&chan, ECONNRESET);
+	pthread_join(th, NULL);
+	TEST_ASSERT_SUCCESS(ret, "request: %d", ret);
+	TEST_ASSERT_EQUAL(c.ret, -EAGAIN, "waiting call: %d", c.ret);
+	ret = vfio_user_chan_call(&chan, VFIO_USER_REGION_READ, NULL, 0, NULL, 0, &reply);
+	TEST_ASSERT_EQUAL(ret, -EAGAIN, "call while held: %d", ret);
+	vfio_user_chan_hold(&chan, 0);
+
+	/* Released; the next id would be the held one (a wrap): its late reply comes first. */
+	chan.ctrl_reads_only = false;
+	chan.next_id = held_id;
+	p = (struct late_peer){ .chan = &peer_chan, .late_id = held_id };
+	pthread_create(&th, NULL, late_reply_peer, &p);
+	c.val = 9;
+	c.got = 0;
+	chan_caller(&c);
+	pthread_join(th, NULL);
+	TEST_ASSERT_SUCCESS(p.ret, "peer: %d", p.ret);
+	TEST_ASSERT(p.got_id != held_id, "id %u of the held call reused", held_id);
+	TEST_ASSERT_SUCCESS(c.ret, "call after the hold: %d", c.ret);
+	TEST_ASSERT_EQUAL(c.got, 2u, "the late reply answered a new call");
+
+	vfio_user_msg_release(&reply);
+	vfio_user_chan_fini(&chan);
+	vfio_user_chan_fini(&peer_chan);
+	close(sv[0]);
+	close(sv[1]);
+	return TEST_SUCCESS;
+}
+
 static struct unit_test_suite vfio_user_internal_suite = {
 	.suite_name = "vfio-user internal functions",
 	.unit_test_cases = {
@@ -578,6 +674,7 @@ static struct unit_test_suite vfio_user_internal_suite = {
 		TEST_CASE(test_chan_stream),
 		TEST_CASE(test_chan_large),
 		TEST_CASE(test_chan_matching),
+		TEST_CASE(test_chan_hold),
 		TEST_CASES_END()
 	},
 };

@@ -103,7 +103,10 @@ struct rte_vfio_user_notify_ops {
 	/**
 	 * Called with lock = 1 before the DMA table or interrupt configuration
 	 * changes and with lock = 0 after: the device must stop using DMA
-	 * addresses obtained from the table while locked.
+	 * addresses obtained from the table while locked. Without twin socket,
+	 * message DMA (rte_vfio_user_dma_read/write) waiting or started in
+	 * between fails with -EAGAIN, so that this callback may wait for the
+	 * device's threads.
 	 */
 	int (*lock_dp)(int dev_id, int lock);
 	/** The client asked for VFIO_USER_DEVICE_RESET. */
@@ -473,7 +476,9 @@ rte_vfio_user_iova_to_vva(int dev_id, uint64_t iova, uint64_t *len);
  * @return
  *   0 on success; -EINVAL (NULL buf); -ENODEV; -ENOTCONN; -EFAULT when the
  *   range is not fully covered by readable mappings; -ETIMEDOUT or the
- *   client's error for message transfers.
+ *   client's error for message transfers; -EAGAIN for a message transfer
+ *   without twin socket while the device is asked to quiesce (between
+ *   lock_dp(1) and lock_dp(0)): part of it may be done, retry it after.
  */
 __rte_experimental
 int

@@ -29,7 +29,7 @@
 
 static pthread_mutex_t srv_api_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t srv_api_cond = PTHREAD_COND_INITIALIZER;
-pthread_rwlock_t srv_id_lock = PTHREAD_RWLOCK_INITIALIZER;
+pthread_rwlock_t srv_id_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static struct vfio_user_server **srv_slots;
 static uint32_t srv_nr_slots;
 static uint32_t srv_count;
@@ -116,6 +116,21 @@ srv_end_locked(struct vfio_user_server *srv)
 {
 	srv->busy = false;
 	pthread_cond_broadcast(&srv_api_cond);
+}
+
+/*
+ * srv_api_lock held, the device not busy: unwatch fd. Unwatching waits for
+ * the control thread, whose callback may be waiting for srv_api_lock: let go
+ * of it meanwhile, the device kept busy.
+ */
+void
+srv_unwatch_busy(struct vfio_user_server *srv, int fd)
+{
+	srv->busy = true;
+	pthread_mutex_unlock(&srv_api_lock);
+	vfio_user_ctrl_del(fd);
+	pthread_mutex_lock(&srv_api_lock);
+	srv_end_locked(srv);
 }
 
 /*
@@ -419,8 +434,12 @@ rte_vfio_user_set_dev_info(const char *sock_addr, const struct vfio_device_info 
 	/* Regions or IRQs described for other counts no longer fit. */
 	if (srv->regs != NULL && srv->nr_regs != dev_info->num_regions)
 		srv_free_regions(srv);
-	if (srv->irqs != NULL && srv->nr_irqs != dev_info->num_irqs)
+	if (srv->irqs != NULL && srv->nr_irqs != dev_info->num_irqs) {
+		/* The data path reads them under irq_lock, started or not. */
+		pthread_mutex_lock(&srv->irq_lock);
 		srv_free_irqs(srv);
+		pthread_mutex_unlock(&srv->irq_lock);
+	}
 	srv->dev_info.argsz = sizeof(srv->dev_info);
 	srv->dev_info.flags = dev_info->flags;
 	srv->dev_info.num_regions = dev_info->num_regions;
@@ -536,9 +555,11 @@ rte_vfio_user_set_irq_info(const char *sock_addr, const struct rte_vfio_user_irq
 				(VFIO_IRQ_INFO_AUTOMASKED | VFIO_IRQ_INFO_MASKABLE);
 		}
 	}
+	pthread_mutex_lock(&srv->irq_lock);
 	srv_free_irqs(srv);
 	srv->irqs = irqs;
 	srv->nr_irqs = irq->irq_num;
+	pthread_mutex_unlock(&srv->irq_lock);
 	/* A device without interrupts still counts as described. */
 	ret = 0;
 out:

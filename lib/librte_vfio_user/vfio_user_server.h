@@ -22,11 +22,14 @@
  * - srv_api_lock: the registry and the configuration of every server (device
  *   description, started, busy). Held briefly, never while waiting for the
  *   control thread or calling the device.
- * - srv_id_lock (rwlock): device id lookups of the data path functions.
+ * - srv_id_lock (rwlock): device id lookups of the data path functions. Writers
+ *   are preferred, so that register/unregister do not starve behind a busy
+ *   data path; it is never taken twice by one thread.
  * - srv->dp_lock (rwlock): the session pointer and its DMA table.
  * - srv->lock: session references taken by threads that wait for a
  *   DMA_READ/DMA_WRITE reply, so that a closing session waits for them.
- * - srv->irq_lock: the interrupt eventfds and masks.
+ * - srv->irq_lock: the interrupt eventfds and masks, and the interrupt
+ *   descriptions (srv->irqs) as the data path reads them.
  * Stop and unregister run their teardown on the control thread, so that
  * device callbacks never run concurrently.
  *
@@ -188,13 +191,6 @@ srv_cb_err(long ret)
 }
 
 static inline void
-srv_lock_dp(struct vfio_user_server *srv, int lock)
-{
-	if (srv->ops.lock_dp != NULL)
-		srv->ops.lock_dp(srv->dev_id, lock);
-}
-
-static inline void
 srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 {
 	if (srv->ops.update_status != NULL)
@@ -203,6 +199,8 @@ srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 
 /* srv_id_lock (read) or srv_api_lock held: the server of a device id, or NULL. */
 struct vfio_user_server *srv_get(int dev_id);
+/* srv_api_lock held: unwatch fd with that lock released meanwhile, the device kept busy. */
+void srv_unwatch_busy(struct vfio_user_server *srv, int fd);
 
 /* Session (vfio_user_server_session.c), control thread but srv_kick(). */
 int srv_open(struct vfio_user_server *srv);
@@ -225,5 +223,8 @@ int srv_irq_fire(struct srv_irq_vec *v);
 void srv_irq_mask(struct srv_irq_vec *v, bool mask);
 void srv_irq_vec_reset(struct srv_irq_vec *v);
 void srv_irq_reset(struct vfio_user_server *srv);
+
+/* The device's lock_dp callback, holding message DMA meanwhile (vfio_user_server_dp.c). */
+void srv_lock_dp(struct vfio_user_server *srv, int lock);
 
 #endif /* _VFIO_USER_SERVER_H_ */

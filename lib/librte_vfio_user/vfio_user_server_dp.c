@@ -124,12 +124,16 @@ rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t count, int *fds)
 	srv = srv_get(dev_id);
 	if (srv == NULL) {
 		ret = -ENODEV;
-	} else if (fds == NULL || index >= srv->nr_irqs || count > srv->irqs[index].info.count) {
+	} else if (fds == NULL) {
 		ret = -EINVAL;
 	} else {
+		/* The descriptions may be replaced while the device is stopped. */
 		pthread_mutex_lock(&srv->irq_lock);
-		for (i = 0; i < count; i++)
-			fds[i] = srv->irqs[index].vec[i].trigger;
+		if (index >= srv->nr_irqs || count > srv->irqs[index].info.count)
+			ret = -EINVAL;
+		else
+			for (i = 0; i < count; i++)
+				fds[i] = srv->irqs[index].vec[i].trigger;
 		pthread_mutex_unlock(&srv->irq_lock);
 	}
 	pthread_rwlock_unlock(&srv_id_lock);
@@ -146,11 +150,12 @@ rte_vfio_user_irq_trigger(int dev_id, uint32_t index, uint32_t subindex)
 	srv = srv_get(dev_id);
 	if (srv == NULL) {
 		ret = -ENODEV;
-	} else if (index >= srv->nr_irqs || subindex >= srv->irqs[index].info.count) {
-		ret = -EINVAL;
 	} else {
 		pthread_mutex_lock(&srv->irq_lock);
-		ret = srv_irq_fire(&srv->irqs[index].vec[subindex]);
+		if (index >= srv->nr_irqs || subindex >= srv->irqs[index].info.count)
+			ret = -EINVAL;
+		else
+			ret = srv_irq_fire(&srv->irqs[index].vec[subindex]);
 		pthread_mutex_unlock(&srv->irq_lock);
 	}
 	pthread_rwlock_unlock(&srv_id_lock);
@@ -188,6 +193,26 @@ rte_vfio_user_iova_to_vva(int dev_id, uint64_t iova, uint64_t *len)
 	if (err != 0)
 		rte_errno = err;
 	return va;
+}
+
+/*
+ * Control thread. Without a twin socket, a thread waiting for a DMA reply
+ * needs the control thread to read it, while the device's lock_dp(1) may
+ * wait for that thread: message DMA fails with -EAGAIN until lock_dp(0).
+ */
+void
+srv_lock_dp(struct vfio_user_server *srv, int lock)
+{
+	struct srv_session *s = srv->sess;
+	bool hold = s != NULL && !s->twin_ok;
+
+	if (srv->ops.lock_dp == NULL)
+		return;
+	if (lock && hold)
+		vfio_user_chan_hold(&s->chan, EAGAIN);
+	srv->ops.lock_dp(srv->dev_id, lock);
+	if (!lock && hold)
+		vfio_user_chan_hold(&s->chan, 0);
 }
 
 /* Move len bytes with DMA_READ/DMA_WRITE messages, in chunks the client accepts. */

@@ -32,6 +32,11 @@
  * this is logged: every other device of the process waited that long.
  */
 #define SRV_SLOW_MS 1000
+/*
+ * Reply bytes queued for a client that does not read them, in units of
+ * max_msg_size: beyond, the connection is closed.
+ */
+#define SRV_OUTQ_MSGS 4
 /* Pause of the listening socket after accept() ran out of descriptors or memory. */
 #define SRV_ACCEPT_RETRY_MS 100
 
@@ -82,6 +87,16 @@ srv_refuse_full(struct srv_session *s, struct vfio_user_msg *msg)
 	if (vfio_user_msg_type(msg) != VFIO_USER_F_TYPE_COMMAND)
 		return 0;
 	return vfio_user_chan_reply(&s->chan, &msg->hdr, ENOBUFS, NULL, 0, NULL, 0);
+}
+
+/* chan->on_outq of the main socket: replies wait in the queue until the socket drains. */
+static void
+srv_sess_outq(struct vfio_user_chan *chan, void *arg)
+{
+	struct srv_session *s = arg;
+
+	if (vfio_user_ctrl_mod(chan->fd, EPOLLIN | EPOLLOUT) < 0)
+		s->fatal = true;
 }
 
 /* chan->on_cmd of the main socket: commands read while waiting for a DMA reply. */
@@ -178,6 +193,8 @@ srv_sess_create(struct vfio_user_server *srv, int fd, int kick_fd)
 	s->chan.ctrl_reads_only = true;
 	s->chan.on_cmd = srv_defer_cmd;
 	s->chan.on_idle = NULL;
+	s->chan.outq_max = (uint64_t)SRV_OUTQ_MSGS * s->lim.max_msg_size;
+	s->chan.on_outq = srv_sess_outq;
 	s->chan.arg = s;
 	/* Spec defaults until VERSION says otherwise. */
 	s->peer_max_fds = VFIO_USER_SPEC_DEF_MAX_MSG_FDS;
@@ -281,6 +298,14 @@ srv_sess_cb(int fd, uint32_t events, void *arg)
 	}
 	if (s->fatal)
 		goto close;
+	if (events & EPOLLOUT) {
+		ret = vfio_user_chan_flush(&s->chan);
+		if (ret == 0)
+			ret = vfio_user_ctrl_mod(s->fd, EPOLLIN);
+		if (ret < 0 && ret != -EAGAIN)
+			goto close;
+		ret = 0;
+	}
 	for (n = 0; n < SRV_BATCH; n++) {
 		if (__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST) &&
 				srv_unmap_release(s) < 0)
@@ -645,10 +670,14 @@ fail:
 	return ret;
 }
 
-/* Listen on the socket path and watch it: rte_vfio_user_start() (registry lock held). */
+/*
+ * Listen on the socket path and watch it: rte_vfio_user_start() (registry
+ * lock held, released while a failed watch is undone).
+ */
 int
 srv_open(struct vfio_user_server *srv)
 {
+	bool retry_watched = false;
 	int fd, ret;
 
 	fd = srv_listen(srv);
@@ -663,12 +692,13 @@ srv_open(struct vfio_user_server *srv)
 		vfio_user_ctrl_add(srv->retry_fd, EPOLLIN, srv_retry_cb, srv);
 	if (ret == 0) {
 		ret = vfio_user_ctrl_add(fd, EPOLLIN, srv_accept_cb, srv);
-		if (ret < 0)
-			vfio_user_ctrl_del(srv->retry_fd);
+		retry_watched = ret < 0;
 	}
 	if (ret < 0) {
 		VFIO_USER_SRV_LOG(ERR, srv->path, "cannot watch the socket: %s", strerror(-ret));
 		srv->listening = false;
+		if (retry_watched)
+			srv_unwatch_busy(srv, srv->retry_fd);
 		srv_close_fd(&srv->retry_fd);
 		srv_close_fd(&srv->listen_fd);
 		unlink(srv->path);

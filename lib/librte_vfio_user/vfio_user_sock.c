@@ -15,8 +15,6 @@
 #include "vfio_user_ctrl.h"
 #include "vfio_user_sock.h"
 
-/* The most iovecs a caller passes to vfio_user_sock_send(), header excluded. */
-#define SEND_MAX_IOV 8
 /* Initial stream buffer of a channel; it grows to hold the largest message seen. */
 #define CHAN_RX_SIZE (64 * 1024)
 
@@ -26,6 +24,7 @@ struct vfio_user_waiter {
 	uint16_t cmd;
 	bool done;
 	int err;                    /* set when the reply itself was unusable */
+	bool held;                  /* failed by vfio_user_chan_hold(): its reply is owed */
 	struct vfio_user_msg *reply;
 };
 
@@ -125,19 +124,16 @@ vfio_user_msg_move(struct vfio_user_msg *dst, struct vfio_user_msg *src)
 }
 
 int
-vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
-		const int *fds, uint32_t nr_fds, int timeout_ms)
+vfio_user_sock_msghdr(struct msghdr *mh, struct iovec *vec, char *cbuf, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
-	int64_t deadline = timeout_ms < 0 ? -1 : vfio_user_now_ms() + timeout_ms;
-	struct iovec vec[SEND_MAX_IOV + 1];
-	struct msghdr mh = { .msg_iov = vec };
 	uint64_t total = VFIO_USER_HDR_SIZE;
-	ssize_t n;
-	int i, ret;
+	int i;
 
-	if (iovcnt < 0 || iovcnt > SEND_MAX_IOV || nr_fds > VFIO_USER_SCM_MAX_FDS)
+	if (iovcnt < 0 || iovcnt > VFIO_USER_SEND_MAX_IOV || nr_fds > VFIO_USER_SCM_MAX_FDS)
 		return -EINVAL;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_iov = vec;
 	vec[0].iov_base = hdr;
 	vec[0].iov_len = VFIO_USER_HDR_SIZE;
 	for (i = 0; i < iovcnt; i++) {
@@ -147,47 +143,75 @@ vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, 
 	if (total > UINT32_MAX)
 		return -EINVAL;
 	hdr->size = (uint32_t)total;
-	mh.msg_iovlen = iovcnt + 1;
+	mh->msg_iovlen = iovcnt + 1;
 
 	if (nr_fds > 0) {
 		struct cmsghdr *cmsg;
 
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		cmsg = CMSG_FIRSTHDR(&mh);
+		memset(cbuf, 0, CMSG_SPACE(sizeof(int) * nr_fds));
+		mh->msg_control = cbuf;
+		mh->msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
+		cmsg = CMSG_FIRSTHDR(mh);
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
 		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nr_fds);
 	}
+	return 0;
+}
 
-	while (mh.msg_iovlen > 0) {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+int64_t
+vfio_user_sock_sendmsg(int fd, struct msghdr *mh, int64_t deadline, bool nowait)
+{
+	int64_t sent = 0;
+	ssize_t n;
+	int ret;
+
+	while (mh->msg_iovlen > 0) {
+		n = sendmsg(fd, mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
+			if (nowait)
+				break;
 			ret = wait_fd(fd, POLLOUT, deadline);
 			if (ret < 0)
 				return ret;
 			continue;
 		}
+		sent += n;
 		/* The descriptors went with the first bytes. */
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov[0].iov_len) {
-			n -= mh.msg_iov[0].iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
+		mh->msg_control = NULL;
+		mh->msg_controllen = 0;
+		while (mh->msg_iovlen > 0 && (size_t)n >= mh->msg_iov[0].iov_len) {
+			n -= mh->msg_iov[0].iov_len;
+			mh->msg_iov++;
+			mh->msg_iovlen--;
 		}
-		if (mh.msg_iovlen > 0) {
-			mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + n;
-			mh.msg_iov[0].iov_len -= n;
+		if (mh->msg_iovlen > 0) {
+			mh->msg_iov[0].iov_base = (char *)mh->msg_iov[0].iov_base + n;
+			mh->msg_iov[0].iov_len -= n;
 		}
 	}
-	return 0;
+	return sent;
+}
+
+int
+vfio_user_sock_send(int fd, struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt,
+		const int *fds, uint32_t nr_fds, int timeout_ms)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * VFIO_USER_SCM_MAX_FDS)];
+	int64_t deadline = timeout_ms < 0 ? -1 : vfio_user_now_ms() + timeout_ms;
+	struct iovec vec[VFIO_USER_SEND_MAX_IOV + 1];
+	struct msghdr mh;
+	int64_t ret;
+
+	ret = vfio_user_sock_msghdr(&mh, vec, cbuf, hdr, iov, iovcnt, fds, nr_fds);
+	if (ret == 0)
+		ret = vfio_user_sock_sendmsg(fd, &mh, deadline, false);
+	return ret < 0 ? (int)ret : 0;
 }
 
 int
@@ -214,6 +238,7 @@ vfio_user_chan_init(struct vfio_user_chan *chan, int fd, const struct rte_vfio_u
 	chan->max_fds = lim->max_msg_fds;
 	chan->timeout_ms = (int)lim->reply_timeout_ms;
 	TAILQ_INIT(&chan->waiters);
+	TAILQ_INIT(&chan->outq);
 	vfio_user_msg_init(&chan->rbuf);
 
 	ret = pthread_condattr_init(&attr);
@@ -247,9 +272,28 @@ vfio_user_chan_kill(struct vfio_user_chan *chan, int err)
 }
 
 void
+vfio_user_chan_hold(struct vfio_user_chan *chan, int err)
+{
+	struct vfio_user_waiter *w;
+
+	pthread_mutex_lock(&chan->lock);
+	chan->held = err;
+	TAILQ_FOREACH(w, &chan->waiters, next) {
+		if (err != 0 && !w->done) {
+			w->err = -err;
+			w->done = true;
+			w->held = true;
+		}
+	}
+	pthread_cond_broadcast(&chan->cond);
+	pthread_mutex_unlock(&chan->lock);
+}
+
+void
 vfio_user_chan_fini(struct vfio_user_chan *chan)
 {
 	vfio_user_chan_kill(chan, ENOTCONN);
+	vfio_user_outq_clear(chan);
 	vfio_user_msg_release(&chan->rbuf);
 	while (chan->rx_nfds > 0)
 		close(chan->rx_fds[--chan->rx_nfds].fd);
@@ -266,21 +310,37 @@ fatal_recv_error(int ret)
 	return ret < 0 && ret != -EAGAIN && ret != -ETOOMANYREFS && ret != -EBUSY;
 }
 
-int
-vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
-		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
+static int
+chan_send_msg(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, bool may_queue)
 {
+	int64_t deadline = vfio_user_now_ms() + chan->timeout_ms;
 	int ret;
 
 	if (__atomic_load_n(&chan->dead, __ATOMIC_RELAXED) != 0)
 		return -ENOTCONN;
-	pthread_mutex_lock(&chan->send_lock);
-	ret = vfio_user_sock_send(chan->fd, hdr, iov, iovcnt, fds, nr_fds, chan->timeout_ms);
-	pthread_mutex_unlock(&chan->send_lock);
+	if (may_queue && chan->outq_max != 0 && vfio_user_ctrl_is_self()) {
+		ret = vfio_user_outq_send_msg(chan, hdr, iov, iovcnt, fds, nr_fds);
+	} else {
+		pthread_mutex_lock(&chan->send_lock);
+		/* What the control thread queued goes first. */
+		ret = vfio_user_outq_send(chan, deadline, false);
+		if (ret == 0)
+			ret = vfio_user_sock_send(chan->fd, hdr, iov, iovcnt, fds, nr_fds,
+					time_left(deadline));
+		pthread_mutex_unlock(&chan->send_lock);
+	}
 	/* A message cut in the middle leaves the stream unusable. */
 	if (ret < 0 && ret != -EINVAL)
 		vfio_user_chan_kill(chan, -ret);
 	return ret;
+}
+
+int
+vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds)
+{
+	return chan_send_msg(chan, hdr, iov, iovcnt, fds, nr_fds, true);
 }
 
 int
@@ -749,16 +809,18 @@ vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct 
 	int ret;
 
 	pthread_mutex_lock(&chan->lock);
-	if (chan->dead != 0) {
+	if (chan->dead != 0 || chan->held != 0) {
+		ret = chan->dead != 0 ? -ENOTCONN : -chan->held;
 		pthread_mutex_unlock(&chan->lock);
-		return -ENOTCONN;
+		return ret;
 	}
 	w.msg_id = alloc_msg_id(chan);
 	TAILQ_INSERT_TAIL(&chan->waiters, &w, next);
 	pthread_mutex_unlock(&chan->lock);
 
 	hdr.msg_id = w.msg_id;
-	ret = vfio_user_chan_send(chan, &hdr, iov, iovcnt, fds, nr_fds);
+	/* The caller waits for the reply anyway: the request is not queued. */
+	ret = chan_send_msg(chan, &hdr, iov, iovcnt, fds, nr_fds, false);
 
 	deadline = vfio_user_now_ms() + timeout_ms;
 	abs_deadline(&ts, deadline);
@@ -781,7 +843,8 @@ vfio_user_chan_call_tmo(struct vfio_user_chan *chan, uint16_t cmd, const struct 
 		}
 	}
 	TAILQ_REMOVE(&chan->waiters, &w, next);
-	if (ret == -ETIMEDOUT)
+	/* A call given up on (timed out or held) still has its reply coming. */
+	if (ret == -ETIMEDOUT || (ret == 0 && w.held))
 		fence_add(chan, &w);
 	pthread_mutex_unlock(&chan->lock);
 

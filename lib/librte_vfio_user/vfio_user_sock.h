@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "vfio_user_private.h"
@@ -77,8 +78,11 @@ typedef void (*vfio_user_chan_cmd_fn)(struct vfio_user_chan *chan, struct vfio_u
 		void *arg);
 /* Called when a thread stops reading the socket (to re-arm the control thread's poll). */
 typedef void (*vfio_user_chan_idle_fn)(struct vfio_user_chan *chan, void *arg);
+/* Called on the control thread when its send queue stops being empty (watch EPOLLOUT). */
+typedef void (*vfio_user_chan_outq_fn)(struct vfio_user_chan *chan, void *arg);
 
 struct vfio_user_waiter;
+struct vfio_user_outq;
 
 /* A descriptor received ahead of its message, and the stream offset of that message. */
 struct vfio_user_rx_fd {
@@ -106,6 +110,14 @@ struct vfio_user_chan {
 	bool ctrl_reads_only;    /* only the control thread may read (server sessions) */
 	vfio_user_chan_cmd_fn on_cmd;
 	vfio_user_chan_idle_fn on_idle;
+	/*
+	 * With outq_max set, messages the control thread sends without waiting
+	 * for a reply never block: what the socket does not take waits in the
+	 * send queue (chan->lock; its head is sent under send_lock) until
+	 * vfio_user_chan_flush(), and a queue beyond outq_max bytes is an error.
+	 */
+	uint64_t outq_max;
+	vfio_user_chan_outq_fn on_outq;
 	void *arg;
 
 	pthread_mutex_t send_lock;
@@ -113,8 +125,11 @@ struct vfio_user_chan {
 	pthread_cond_t cond;
 	bool reading;
 	int dead;                /* positive errno once the channel failed */
+	int held;                /* positive errno: calls fail with it (vfio_user_chan_hold) */
 	uint16_t next_id;
 	TAILQ_HEAD(, vfio_user_waiter) waiters;
+	TAILQ_HEAD(, vfio_user_outq) outq;
+	uint64_t outq_bytes;
 	struct vfio_user_msg rbuf; /* read buffer of a waiting reader */
 	uint32_t nr_fenced;
 	struct {
@@ -146,9 +161,25 @@ void vfio_user_chan_kill(struct vfio_user_chan *chan, int err);
 /* Kill, then destroy locks; no thread may use the channel any more. */
 void vfio_user_chan_fini(struct vfio_user_chan *chan);
 
-/* Send a message that expects no matching here (a reply, or a command with NO_REPLY). */
+/*
+ * Fail the calls waiting for a reply, and those made until released (err 0),
+ * with -err; a reply that comes later is dropped, its msg_id kept out of use
+ * until then as a timed-out call's is. The channel stays usable.
+ */
+void vfio_user_chan_hold(struct vfio_user_chan *chan, int err);
+
+/*
+ * Send a message that expects no matching here (a reply, or a command with
+ * NO_REPLY). On the control thread of a channel with outq_max, it is queued
+ * rather than waited for (-ENOBUFS, the channel killed, past outq_max).
+ */
 int vfio_user_chan_send(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
 		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
+/*
+ * Send what the send queue holds, without waiting (control thread, when the
+ * socket polls writable): 0 once empty, -EAGAIN while not, or a send error.
+ */
+int vfio_user_chan_flush(struct vfio_user_chan *chan);
 int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr *req, int err,
 		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
 
@@ -157,7 +188,7 @@ int vfio_user_chan_reply(struct vfio_user_chan *chan, const struct vfio_user_hdr
  * (initialised by the caller; release it after use).
  * Returns 0 on a success reply; the peer's errno negated on an error reply
  * (-EIO when the error field is 0 or above VFIO_USER_MAX_ERRNO); -ENOTCONN;
- * -ETIMEDOUT; a send error.
+ * -ETIMEDOUT; the error of vfio_user_chan_hold(); a send error.
  */
 int vfio_user_chan_call(struct vfio_user_chan *chan, uint16_t cmd, const struct iovec *iov,
 		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply);
@@ -197,5 +228,35 @@ uint32_t vfio_user_chan_buffered(const struct vfio_user_chan *chan);
  * tell a message that stalls from one that merely arrived in pieces.
  */
 uint64_t vfio_user_chan_partial_id(const struct vfio_user_chan *chan);
+
+/*
+ * Internals shared by vfio_user_sock.c and the send queue
+ * (vfio_user_sock_queue.c).
+ */
+
+/* The most iovecs a caller passes to vfio_user_sock_send(), header excluded. */
+#define VFIO_USER_SEND_MAX_IOV 8
+
+/*
+ * Prepare mh for hdr + iov with fds: vec has VFIO_USER_SEND_MAX_IOV + 1
+ * entries, cbuf room for VFIO_USER_SCM_MAX_FDS descriptors; sets hdr->size.
+ */
+int vfio_user_sock_msghdr(struct msghdr *mh, struct iovec *vec, char *cbuf,
+		struct vfio_user_hdr *hdr, const struct iovec *iov, int iovcnt, const int *fds,
+		uint32_t nr_fds);
+/*
+ * Send mh, descriptors with the first byte. With nowait, stop when the
+ * socket is full; otherwise wait for it until deadline (-1: none). Returns
+ * the bytes sent, or a negative errno; mh is left at the first unsent byte.
+ */
+int64_t vfio_user_sock_sendmsg(int fd, struct msghdr *mh, int64_t deadline, bool nowait);
+
+/* Send the queue, send_lock held: 0 once empty, -EAGAIN when the socket is full (nowait). */
+int vfio_user_outq_send(struct vfio_user_chan *chan, int64_t deadline, bool nowait);
+/* The control thread's send: what the socket does not take now is queued. */
+int vfio_user_outq_send_msg(struct vfio_user_chan *chan, struct vfio_user_hdr *hdr,
+		const struct iovec *iov, int iovcnt, const int *fds, uint32_t nr_fds);
+/* Free what the queue holds (vfio_user_chan_fini()). */
+void vfio_user_outq_clear(struct vfio_user_chan *chan);
 
 #endif /* _VFIO_USER_SOCK_H_ */
