@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Build directories of the test command; override to keep several trees apart.
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-ci}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-ci-asan}
+TSAN_BUILD_DIR=${TSAN_BUILD_DIR:-$ROOT/build-ci-tsan}
 DOCS_BUILD_DIR=${DOCS_BUILD_DIR:-$ROOT/build-ci-docs}
 FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-ci-fuzz}
 

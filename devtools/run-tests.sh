@@ -14,6 +14,7 @@
 #    INTEROP=0 skips it, and it skips itself where it cannot run;
 #  - API reference and guides, when doxygen and sphinx-build are there;
 #  - ASan + UBSan build, "fast-tests" suite, the samples and interop again;
+#  - ThreadSanitizer build, the test cases where threads meet;
 #  - the libFuzzer targets built with clang and run $FUZZ_TIME seconds
 #    (default 60, 0 skips them).
 # Every step runs even when an earlier one failed. The last line of output is
@@ -178,6 +179,31 @@ if check "build with ASan + UBSan ($(basename "$ASAN_BUILD_DIR"))" "$ROOT/devtoo
 	run_interop "$ASAN_BUILD_DIR" "under ASan + UBSan"
 else
 	skip "tests of $(basename "$ASAN_BUILD_DIR"): build failed"
+fi
+
+# ThreadSanitizer: the cases where threads meet must not report a race:
+# several callers of one device, the control thread against API calls, the
+# race cases, many sessions and devices, the bus hotplug loop on EAL's
+# interrupt thread. DPDK is not instrumented: the libc calls it makes are not
+# checked (ignore_noninstrumented_modules), see the testing section of the
+# programmer's guide. A case the build lacks is left out.
+tsan_cases=(vfio_user_replies_autotest vfio_user_dma_msg_autotest vfio_user_review_autotest
+	vfio_user_races_autotest vfio_user_session_autotest vfio_user_multi_dev_autotest
+	bus_vfio_user_autotest)
+tsan_opts=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1
+if check "build with ThreadSanitizer ($(basename "$TSAN_BUILD_DIR"))" "$ROOT/devtools/build.sh" \
+		"$TSAN_BUILD_DIR" -Db_sanitize=thread -Db_lundef=false -Dexamples=false; then
+	mapfile -t tsan_tests < <(meson test -C "$TSAN_BUILD_DIR" --list 2>/dev/null |
+		grep -xF "${tsan_cases[@]/#/-e}")
+	if [ "${#tsan_tests[@]}" -eq 0 ]; then
+		record "thread cases: none in $(basename "$TSAN_BUILD_DIR")" 1
+	else
+		TSAN_OPTIONS=${TSAN_OPTIONS:-$tsan_opts} run_suite \
+			"thread cases under TSan ($(basename "$TSAN_BUILD_DIR"))" \
+			"$TSAN_BUILD_DIR" --timeout-multiplier 3 "${tsan_tests[@]}"
+	fi
+else
+	skip "tests of $(basename "$TSAN_BUILD_DIR"): build failed"
 fi
 
 # Fuzzing: a bounded run of both targets from the committed corpus.

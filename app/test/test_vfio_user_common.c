@@ -83,8 +83,9 @@ tdev_ev_add_tbl(int id, enum tdev_ev_type type, int arg, int tbl)
 		return;
 	}
 	pthread_mutex_lock(&d->ev_lock);
+	/* Read without the lock by tdev_wait_destroyed(). */
 	if (type == TDEV_EV_DESTROY)
-		d->nr_destroyed++;
+		__atomic_fetch_add(&d->nr_destroyed, 1, __ATOMIC_RELEASE);
 	if (d->nr_evs < TDEV_MAX_EVS) {
 		d->evs[d->nr_evs].type = type;
 		d->evs[d->nr_evs].arg = arg;
@@ -271,7 +272,7 @@ tdev_cb_rw(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t cou
 	__atomic_store_n(&d->cb_last_count, count, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->cb_last_offset, offset, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->cb_last_write, is_write, __ATOMIC_RELAXED);
-	if (count > d->cb_max_count)
+	if (count > __atomic_load_n(&d->cb_max_count, __ATOMIC_RELAXED))
 		__atomic_store_n(&d->cb_max_count, count, __ATOMIC_RELAXED);
 	if (is_write) {
 		memcpy(d->cb_mem + offset, buf, count);

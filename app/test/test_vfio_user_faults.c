@@ -352,18 +352,27 @@ test_server_dies_mid_reply(void)
 }
 
 /* Signals without SA_RESTART interrupt blocking calls of both sides: none may fail. */
-static volatile int g_sigs;
+static int g_sigs;
 
 static void
 on_sigusr1(int sig)
 {
+	int err = errno;
+
 	RTE_SET_USED(sig);
-	g_sigs++;
+	__atomic_fetch_add(&g_sigs, 1, __ATOMIC_RELAXED);
+	errno = err;
+}
+
+static int
+sigs_seen(void)
+{
+	return __atomic_load_n(&g_sigs, __ATOMIC_RELAXED);
 }
 
 struct sig_arg {
 	pthread_t target;
-	volatile bool stop;
+	bool stop;
 };
 
 static void *
@@ -374,7 +383,7 @@ sig_run(void *arg)
 	unsigned int n = 0;
 
 	/* The calling thread, and any thread of the process (the control thread too). */
-	while (!a->stop) {
+	while (!__atomic_load_n(&a->stop, __ATOMIC_RELAXED)) {
 		if (n++ % 2 == 0)
 			pthread_kill(a->target, SIGUSR1);
 		else
@@ -402,11 +411,11 @@ test_eintr(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: system calls return EINTR */
 	TEST_ASSERT_SUCCESS(sigaction(SIGUSR1, &sa, &old), "sigaction");
-	g_sigs = 0;
+	__atomic_store_n(&g_sigs, 0, __ATOMIC_RELAXED);
 	TEST_ASSERT_SUCCESS(pthread_create(&thr, NULL, sig_run, &a), "thread");
 	/* Cycles until 200 signals came (one every 200 us), 5 s at most on a loaded machine. */
 	t0 = now_ms();
-	for (i = 0; (i < 20 || g_sigs < 200) && now_ms() - t0 < 5000 && ret == 0; i++) {
+	for (i = 0; (i < 20 || sigs_seen() < 200) && now_ms() - t0 < 5000 && ret == 0; i++) {
 		dev = rte_vfio_user_attach_dev(path);
 		if (dev < 0) {
 			ret = dev;
@@ -417,14 +426,14 @@ test_eintr(void)
 			ret = n < 0 ? (int)n : -EIO;
 		rte_vfio_user_detach_dev(dev);
 	}
-	a.stop = true;
+	__atomic_store_n(&a.stop, true, __ATOMIC_RELAXED);
 	pthread_join(thr, NULL);
 	/* Ignoring discards a signal still pending, which the old action might not survive. */
 	signal(SIGUSR1, SIG_IGN);
 	sigaction(SIGUSR1, &old, NULL);
-	printf("%d signals delivered\n", g_sigs);
+	printf("%d signals delivered\n", sigs_seen());
 	TEST_ASSERT_SUCCESS(ret, "cycle %d failed under signals: %d", i, ret);
-	TEST_ASSERT(g_sigs >= 20, "only %d signals delivered", g_sigs);
+	TEST_ASSERT(sigs_seen() >= 20, "only %d signals delivered", sigs_seen());
 	dev_free(d);
 	return TEST_SUCCESS;
 }

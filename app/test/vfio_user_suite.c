@@ -534,7 +534,8 @@ tdev_wait_destroyed(struct tdev *d, unsigned int n)
 {
 	uint64_t end = now_ms() + RX_MS;
 
-	while (__atomic_load_n(&d->nr_destroyed, __ATOMIC_RELAXED) < n) {
+	/* Acquire: what the server did with the session is visible after. */
+	while (__atomic_load_n(&d->nr_destroyed, __ATOMIC_ACQUIRE) < n) {
 		if (now_ms() > end)
 			return -ETIMEDOUT;
 		usleep(1000);
