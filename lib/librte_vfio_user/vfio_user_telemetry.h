@@ -16,7 +16,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "vfio_user_proto.h"
 #include "vfio_user_sock.h"
@@ -82,23 +81,10 @@ vfio_user_tel_dma(struct vfio_user_tel_stats *st, bool write, bool failed)
 
 /*
  * A message the server dispatched: a command counts in msgs (and errors when
- * failed), a successful REGION_READ or REGION_WRITE adds its bytes.
+ * failed), a successful REGION_READ or REGION_WRITE adds its bytes. Out of
+ * line, so that a static link pulls in the file that registers the endpoints.
  */
-static inline void
-vfio_user_tel_srv_cmd(struct vfio_user_tel_stats *st, const struct vfio_user_msg *msg,
-		bool failed)
-{
-	struct vfio_user_region_access acc;
-	uint16_t cmd = msg->hdr.cmd;
-
-	if (vfio_user_msg_type(msg) != VFIO_USER_F_TYPE_COMMAND)
-		return;
-	vfio_user_tel_cmd(st, cmd, failed);
-	if (failed || (cmd != VFIO_USER_REGION_READ && cmd != VFIO_USER_REGION_WRITE) ||
-			msg->len < sizeof(acc))
-		return;
-	memcpy(&acc, msg->data, sizeof(acc));
-	vfio_user_tel_region(st, acc.region, acc.count, cmd == VFIO_USER_REGION_WRITE);
-}
+void vfio_user_tel_srv_cmd(struct vfio_user_tel_stats *st, const struct vfio_user_msg *msg,
+		bool failed);
 
 #endif /* _VFIO_USER_TELEMETRY_H_ */
