@@ -456,7 +456,8 @@ tel_cli_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	return tel_cli_query(params, d, tel_cli_stats_fill, false);
 }
 
-RTE_INIT(vfio_user_telemetry_init)
+void
+vfio_user_tel_register(void)
 {
 	rte_telemetry_register_cmd("/vfio_user/server/list", tel_srv_list,
 		"Returns list of vfio-user server device ids. Takes no parameters");

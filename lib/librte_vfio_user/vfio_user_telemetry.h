@@ -81,10 +81,12 @@ vfio_user_tel_dma(struct vfio_user_tel_stats *st, bool write, bool failed)
 
 /*
  * A message the server dispatched: a command counts in msgs (and errors when
- * failed), a successful REGION_READ or REGION_WRITE adds its bytes. Out of
- * line, so that a static link pulls in the file that registers the endpoints.
+ * failed), a successful REGION_READ or REGION_WRITE adds its bytes.
  */
 void vfio_user_tel_srv_cmd(struct vfio_user_tel_stats *st, const struct vfio_user_msg *msg,
 		bool failed);
+
+/* Register the /vfio_user telemetry endpoints (from the library's constructor). */
+void vfio_user_tel_register(void);
 
 #endif /* _VFIO_USER_TELEMETRY_H_ */
