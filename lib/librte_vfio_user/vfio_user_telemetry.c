@@ -303,8 +303,11 @@ tel_srv_irqs_fill(struct vfio_user_server *srv, void *arg)
 
 	for (k = 0; k < RTE_DIM(a); k++) {
 		a[k] = rte_tel_data_alloc();
-		if (a[k] == NULL)
-			goto out;
+		if (a[k] == NULL) {
+			while (k-- > 0)
+				rte_tel_data_free(a[k]);
+			return;
+		}
 		rte_tel_data_start_array(a[k], RTE_TEL_U64_VAL);
 	}
 	pthread_mutex_lock(&srv->irq_lock);
@@ -321,12 +324,9 @@ tel_srv_irqs_fill(struct vfio_user_server *srv, void *arg)
 			rte_tel_data_add_array_u64(a[k], n[k]);
 	}
 	pthread_mutex_unlock(&srv->irq_lock);
-out:
-	for (k = 0; k < RTE_DIM(a) && a[k] != NULL; k++)
+	for (k = 0; k < RTE_DIM(a); k++)
 		if (rte_tel_data_add_dict_container(d, names[k], a[k], 0) != 0)
 			rte_tel_data_free(a[k]);
-	for (; k < RTE_DIM(a); k++)
-		rte_tel_data_free(a[k]);
 }
 
 static int
