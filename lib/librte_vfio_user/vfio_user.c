@@ -10,10 +10,21 @@
 
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
+#include "vfio_user_telemetry.h"
 
 RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, INFO);
 RTE_LOG_REGISTER_SUFFIX(vfio_user_logtype_server, server, INFO);
 RTE_LOG_REGISTER_SUFFIX(vfio_user_logtype_client, client, INFO);
+
+/*
+ * Here rather than in vfio_user_telemetry.c: every program using the library
+ * links this file, also statically, where an unreferenced constructor would
+ * be left out of the link.
+ */
+RTE_INIT(vfio_user_init)
+{
+	vfio_user_tel_register();
+}
 
 static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rte_vfio_user_limits limits = {

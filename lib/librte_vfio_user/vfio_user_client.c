@@ -82,6 +82,17 @@ vfio_user_cli_put(struct vfio_user_client *cli)
 	pthread_mutex_unlock(&cli_lock);
 }
 
+uint32_t
+vfio_user_cli_nr_slots(void)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&cli_lock);
+	n = cli_cap;
+	pthread_mutex_unlock(&cli_lock);
+	return n;
+}
+
 /* Reserve a dev_id for cli. */
 static int
 cli_slot_alloc(struct vfio_user_client *cli)
@@ -211,8 +222,13 @@ cli_handle_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 		struct vfio_user_msg *msg)
 {
 	bool no_reply = (msg->hdr.flags & VFIO_USER_F_NO_REPLY) != 0;
+	bool dma = msg->hdr.cmd == VFIO_USER_DMA_READ || msg->hdr.cmd == VFIO_USER_DMA_WRITE;
+	bool dma_write = msg->hdr.cmd == VFIO_USER_DMA_WRITE;
 	int err, ret;
 
+	/* Counted before the reply, so that the server sees the counter once answered. */
+	if (dma)
+		vfio_user_tel_dma(&cli->stats, dma_write, false);
 	if (vfio_user_msg_type(msg) != VFIO_USER_F_TYPE_COMMAND) {
 		err = EINVAL;
 	} else if (msg->nr_fds != 0 || msg->fds_dropped) {
@@ -251,6 +267,8 @@ cli_handle_cmd(struct vfio_user_client *cli, struct vfio_user_chan *chan,
 	}
 
 	if (err != 0) {
+		if (dma)
+			vfio_user_tel_add(&cli->stats.dma_errors[dma_write], 1);
 		VFIO_USER_CLI_LOG(DEBUG, cli->path, "server command %u (flags 0x%x) failed: %s",
 			msg->hdr.cmd, msg->hdr.flags, strerror(err));
 		if (!no_reply) {
@@ -543,6 +561,7 @@ cli_negotiate(struct vfio_user_client *cli)
 		cli->twin_fd = fd;
 	}
 
+	cli->minor = ver.minor;
 	cli->xfer_size = use.max_data_xfer;
 	cli->peer_max_fds = use.max_msg_fds;
 	cli->dma.max = use.max_dma_maps;
@@ -753,6 +772,7 @@ vfio_user_cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iove
 	int ret;
 
 	ret = vfio_user_chan_call(&cli->chan, cmd, iov, iovcnt, fds, nr_fds, reply);
+	vfio_user_tel_cmd(&cli->stats, cmd, ret < 0);
 	if (ret == -EPIPE || ret == -ECONNRESET)
 		ret = -ENOTCONN;
 	if (ret < 0)

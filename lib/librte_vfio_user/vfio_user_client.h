@@ -25,6 +25,7 @@
 #include "rte_vfio_user.h"
 #include "vfio_user_dma.h"
 #include "vfio_user_sock.h"
+#include "vfio_user_telemetry.h"
 
 enum cli_state {
 	CLI_ATTACHING,
@@ -63,6 +64,7 @@ struct vfio_user_client {
 	bool disc_running;           /* the control thread is in the callback */
 
 	/* What the server negotiated. */
+	uint16_t minor;              /* protocol minor version */
 	uint32_t xfer_size;          /* split size of REGION_READ/WRITE */
 	uint32_t peer_max_fds;
 	uint64_t pgsizes;
@@ -73,11 +75,15 @@ struct vfio_user_client {
 
 	pthread_mutex_t map_lock;
 	TAILQ_HEAD(, cli_region_maps) maps;
+
+	struct vfio_user_tel_stats stats; /* relaxed atomics */
 };
 
 /* Take a reference on a ready device: 0, or -ENODEV. */
 int vfio_user_cli_get(int dev_id, struct vfio_user_client **out);
 void vfio_user_cli_put(struct vfio_user_client *cli);
+/* Device ids are below this bound (telemetry). */
+uint32_t vfio_user_cli_nr_slots(void);
 /* Receive size of our channel, as a reply payload bound (argsz). */
 uint32_t vfio_user_cli_max_payload(const struct vfio_user_client *cli);
 

@@ -416,6 +416,7 @@ cli_region_rw(struct vfio_user_client *cli, uint32_t index, uint64_t offset, voi
 		}
 		if (!is_write)
 			memcpy((uint8_t *)buf + done, reply.data + sizeof(rep), chunk);
+		vfio_user_tel_region(&cli->stats, index, chunk, is_write);
 	}
 	vfio_user_msg_release(&reply);
 	return ret;

@@ -60,6 +60,26 @@ srv_get(int dev_id)
 	return srv_slots[dev_id];
 }
 
+int
+srv_inspect(int dev_id, void (*fn)(struct vfio_user_server *srv, void *arg), void *arg)
+{
+	struct vfio_user_server *srv;
+	int ret = -ENODEV;
+
+	pthread_mutex_lock(&srv_api_lock);
+	if (dev_id < 0 || (uint32_t)dev_id >= srv_nr_slots) {
+		ret = -ERANGE;
+	} else {
+		srv = srv_get(dev_id);
+		if (srv != NULL) {
+			fn(srv, arg);
+			ret = 0;
+		}
+	}
+	pthread_mutex_unlock(&srv_api_lock);
+	return ret;
+}
+
 static int
 srv_check_path(const char *path)
 {

@@ -57,6 +57,7 @@
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
 #include "vfio_user_sock.h"
+#include "vfio_user_telemetry.h"
 
 #define SRV_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
@@ -109,6 +110,7 @@ struct srv_session {
 	bool fatal;       /* close once the current message is done */
 	bool close_after; /* close after the reply of the current message */
 	bool write_multiple;
+	uint16_t minor;       /* negotiated protocol minor version */
 	uint32_t peer_max_fds;
 	uint32_t peer_xfer;   /* chunk size of DMA_READ/DMA_WRITE we send */
 	struct vfio_user_dma_table dma; /* srv->dp_lock */
@@ -165,6 +167,8 @@ struct vfio_user_server {
 	pthread_rwlock_t dp_lock;
 	pthread_mutex_t irq_lock;
 	struct srv_session *sess; /* dp_lock; written on the control thread */
+
+	struct vfio_user_tel_stats stats; /* relaxed atomics */
 };
 
 /* Registry: servers by device id (vfio_user_server.c). */
@@ -201,6 +205,13 @@ srv_update(struct vfio_user_server *srv, enum rte_vfio_user_update type)
 struct vfio_user_server *srv_get(int dev_id);
 /* srv_api_lock held: unwatch fd with that lock released meanwhile, the device kept busy. */
 void srv_unwatch_busy(struct vfio_user_server *srv, int fd);
+
+/*
+ * Run fn on the server of dev_id under srv_api_lock, so that it is neither
+ * freed nor reconfigured meanwhile (telemetry). Returns 0; -ENODEV for a free
+ * slot; -ERANGE past the last slot.
+ */
+int srv_inspect(int dev_id, void (*fn)(struct vfio_user_server *srv, void *arg), void *arg);
 
 /* Session (vfio_user_server_session.c), control thread but srv_kick(). */
 int srv_open(struct vfio_user_server *srv);

@@ -238,6 +238,7 @@ srv_dma_msg(struct srv_session *s, uint64_t iova, uint8_t *buf, uint64_t len, bo
 		vfio_user_msg_init(&reply);
 		ret = vfio_user_chan_call(chan, write ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ,
 				iov, write ? 2 : 1, NULL, 0, &reply);
+		vfio_user_tel_dma(&s->srv->stats, write, ret < 0);
 		if (ret == 0 && write) {
 			/* A bare header, or at least the 12-byte reply of the specification. */
 			if (reply.len != 0) {

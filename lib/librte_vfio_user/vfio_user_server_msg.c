@@ -164,6 +164,7 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 
 	ver.major = RTE_VFIO_USER_VERSION_MAJOR;
 	ver.minor = RTE_MIN(ver.minor, (uint16_t)RTE_VFIO_USER_VERSION_MINOR);
+	s->minor = ver.minor;
 	iov[0].iov_base = &ver;
 	iov[0].iov_len = sizeof(ver);
 	iov[1].iov_base = json;
@@ -796,6 +797,7 @@ srv_process(struct srv_session *s, struct vfio_user_msg *msg)
 	}
 	/* Descriptors no handler took are not kept. */
 	vfio_user_msg_close_fds(msg);
+	vfio_user_tel_srv_cmd(&srv->stats, msg, ret < 0 || ret == SRV_CLOSE);
 
 	if (ret == SRV_CLOSE)
 		return -ECONNRESET;
