@@ -596,6 +596,7 @@ int
 epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	static int (*real)(int, int, int, struct epoll_event *);
+	int (*fn)(int, int, int, struct epoll_event *);
 	int listening = 0;
 	socklen_t len = sizeof(listening);
 
@@ -608,10 +609,13 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		errno = ENOSPC;
 		return -1;
 	}
-	if (real == NULL)
-		real = (int (*)(int, int, int, struct epoll_event *))dlsym(RTLD_NEXT,
-			"epoll_ctl");
-	return real(epfd, op, fd, ev);
+	/* Any thread may come first (EAL's, the control thread): look it up atomically. */
+	fn = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+	if (fn == NULL) {
+		fn = (int (*)(int, int, int, struct epoll_event *))dlsym(RTLD_NEXT, "epoll_ctl");
+		__atomic_store_n(&real, fn, __ATOMIC_RELEASE);
+	}
+	return fn(epfd, op, fd, ev);
 }
 
 static void
