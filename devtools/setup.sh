@@ -94,7 +94,42 @@ sdk_headers=(
 	lib/eal/include/dev_driver.h
 	drivers/bus/vdev/bus_vdev_driver.h
 	lib/dmadev/rte_dmadev_pmd.h
+	lib/ethdev/ethdev_driver.h
+	lib/ethdev/ethdev_vdev.h
 )
+# Copy the SDK headers (and what they include that Debian lacks) from an
+# unpacked source tree. Usage: copy_sdk_headers SRC SDK VERSION STAMP
+copy_sdk_headers()
+{
+	local src=$1 sdk=$2 version=$3 stamp=$4
+	rm -rf "$sdk"
+	mkdir -p "$sdk/include"
+	local h
+	for h in "${sdk_headers[@]}"; do
+		[ -f "$src/$h" ] || die "$h not found in the DPDK $version source"
+		cp "$src/$h" "$sdk/include/"
+	done
+	# Pull in headers the copied ones include that Debian does not install.
+	local inc found changed=true
+	while $changed; do
+		changed=false
+		for inc in $(sed -n 's/^#include [<"]\([^>"]*\)[>"].*/\1/p' "$sdk"/include/*.h |
+				sort -u); do
+			[ -e "/usr/include/dpdk/$inc" ] || [ -e "/usr/include/$inc" ] ||
+				[ -e "/usr/include/x86_64-linux-gnu/dpdk/$inc" ] ||
+				[ -e "$sdk/include/$inc" ] && continue
+			found=$(find "$src/lib" "$src/drivers" -name "$inc" -print -quit)
+			if [ -n "$found" ]; then
+				cp "$found" "$sdk/include/"
+				changed=true
+			fi
+		done
+	done
+	echo "$version" >"$sdk/VERSION"
+	echo "$stamp" >"$sdk/STAMP"
+	log "DPDK SDK headers for $version in $sdk/include"
+}
+
 fetch_sdk()
 {
 	local deps=$ROOT/.deps
@@ -105,13 +140,20 @@ fetch_sdk()
 	upstream=${version%-*}
 	upstream=${upstream#*:}
 
-	if [ "$(cat "$sdk/VERSION" 2>/dev/null)" = "$version" ]; then
+	# The stamp names the version and the header list: adding a header to
+	# the list copies it again from the source already unpacked.
+	local stamp="$version ${sdk_headers[*]}"
+	if [ "$(cat "$sdk/STAMP" 2>/dev/null)" = "$stamp" ]; then
 		log "DPDK SDK headers present for $version: $sdk/include"
 		return
 	fi
 
 	local apt=$deps/apt
 	local src=$deps/dpdk-$version
+	if [ -d "$src/lib" ]; then
+		copy_sdk_headers "$src" "$sdk" "$version" "$stamp"
+		return
+	fi
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/etc"
 	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	[ -r "$keyring" ] || die "missing $keyring (package debian-archive-keyring)"
@@ -150,32 +192,8 @@ fetch_sdk()
 			die "cannot unpack the DPDK source"
 	fi
 
-	rm -rf "$sdk"
-	mkdir -p "$sdk/include"
-	local h
-	for h in "${sdk_headers[@]}"; do
-		[ -f "$src/$h" ] || die "$h not found in the DPDK $version source"
-		cp "$src/$h" "$sdk/include/"
-	done
-	# Pull in headers the copied ones include that Debian does not install.
-	local inc found changed=true
-	while $changed; do
-		changed=false
-		for inc in $(sed -n 's/^#include [<"]\([^>"]*\)[>"].*/\1/p' "$sdk"/include/*.h |
-				sort -u); do
-			[ -e "/usr/include/dpdk/$inc" ] || [ -e "/usr/include/$inc" ] ||
-				[ -e "/usr/include/x86_64-linux-gnu/dpdk/$inc" ] ||
-				[ -e "$sdk/include/$inc" ] && continue
-			found=$(find "$src/lib" "$src/drivers" -name "$inc" -print -quit)
-			if [ -n "$found" ]; then
-				cp "$found" "$sdk/include/"
-				changed=true
-			fi
-		done
-	done
-	echo "$version" >"$sdk/VERSION"
+	copy_sdk_headers "$src" "$sdk" "$version" "$stamp"
 	rm -rf "$deps/dl"
-	log "DPDK SDK headers for $version in $sdk/include"
 }
 
 install_packages
