@@ -875,6 +875,161 @@ test_pci_minimal(void)
 	return TEST_SUCCESS;
 }
 
+/* Bring A's helper into a state with every kind of field a migration carries. */
+static int
+state_prepare(struct tpci *a, int *msi_pos)
+{
+	int vndr;
+
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_reset(a->pci), "reset");
+	TEST_ASSERT_SUCCESS(cfg_wr(a, PCI_BASE_ADDRESS_0, 0xfebf0000, 4), "BAR0 address");
+	TEST_ASSERT_SUCCESS(cfg_wr(a, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+		PCI_COMMAND_INTX_DISABLE, 2), "command");
+	TEST_ASSERT_SUCCESS(cfg_wr(a, T_MSIX_OFF + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2),
+		"MSI-X enable");
+	TEST_ASSERT_SUCCESS(bar_wr(a, 0, T_MSIX_TABLE + 2 * PCI_MSIX_ENTRY_SIZE, 0xfee01000),
+		"entry 2 address");
+	TEST_ASSERT_SUCCESS(bar_wr(a, 0, T_MSIX_TABLE + 2 * PCI_MSIX_ENTRY_SIZE +
+		PCI_MSIX_ENTRY_DATA, 0x4022), "entry 2 data");
+	TEST_ASSERT_SUCCESS(bar_wr(a, 0, msix_ctrl_off(3), PCI_MSIX_ENTRY_CTRL_MASKBIT), "mask 3");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_irq_raise(a->pci, RTE_VFIO_USER_PCI_IRQ_MSIX, 3),
+		"raise 3: pending");
+	*msi_pos = rte_vfio_user_pci_cap_find(a->pci, PCI_CAP_ID_MSI, 0);
+	TEST_ASSERT(*msi_pos > 0, "MSI capability");
+	TEST_ASSERT_SUCCESS(cfg_wr(a, *msi_pos + PCI_MSI_MASK_64, 1u << 1, 4), "MSI mask 1");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_irq_raise(a->pci, RTE_VFIO_USER_PCI_IRQ_MSI, 1),
+		"MSI 1: pending");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_irq_raise(a->pci, RTE_VFIO_USER_PCI_IRQ_INTX, 0),
+		"INTx asserted while disabled");
+	vndr = rte_vfio_user_pci_cap_find(a->pci, PCI_CAP_ID_VNDR, 0);
+	vndr = rte_vfio_user_pci_cap_find(a->pci, PCI_CAP_ID_VNDR, vndr);
+	TEST_ASSERT(vndr > 0, "writable vendor capability");
+	TEST_ASSERT_SUCCESS(cfg_wr(a, vndr + 8, 0x5a, 1), "vendor byte");
+	return TEST_SUCCESS;
+}
+
+/* Flip bits of an image at @off and check the restore refuses it and changes nothing. */
+static int
+state_refused(struct tpci *b, const uint8_t *good, size_t len, size_t off, uint8_t xor,
+		const char *what)
+{
+	uint8_t img[8192], before[RTE_VFIO_USER_PCI_CFG_SIZE_EXP], after[sizeof(before)];
+
+	TEST_ASSERT(len <= sizeof(img) && off < len, "image size");
+	memcpy(img, good, len);
+	img[off] ^= xor;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_cfg_read(b->pci, 0, before, sizeof(before)), "read");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_restore(b->pci, img, len), -EINVAL,
+		"restore accepted an image with %s", what);
+	TEST_ASSERT_EQUAL(rte_errno, EINVAL, "rte_errno");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_cfg_read(b->pci, 0, after, sizeof(after)), "read");
+	TEST_ASSERT(memcmp(before, after, sizeof(before)) == 0,
+		"refused image (%s) changed config space", what);
+	return TEST_SUCCESS;
+}
+
+/* Save on one function, restore on another described the same way; hostile images. */
+static int
+test_pci_state(void)
+{
+	/* Image layout: 12-byte header, config space, MSI-X table, PBA. */
+	const size_t cfg0 = 12, table0 = cfg0 + RTE_VFIO_USER_PCI_CFG_SIZE_EXP;
+	const size_t pba0 = table0 + T_MSIX_N * PCI_MSIX_ENTRY_SIZE;
+	uint8_t img[8192], cfg_a[RTE_VFIO_USER_PCI_CFG_SIZE_EXP], cfg_b[sizeof(cfg_a)];
+	static struct tpci tb;
+	ssize_t len;
+	int msi_pos, ret = TEST_FAILED;
+	unsigned int v;
+
+	len = rte_vfio_user_pci_state_size(tp.pci);
+	TEST_ASSERT_EQUAL(len, (ssize_t)(pba0 + 8), "state size");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_state_size(NULL), -EINVAL, "size of NULL");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_save(tp.pci, img, len - 1), -ENOSPC, "short buffer");
+	TEST_ASSERT_EQUAL(rte_errno, ENOSPC, "rte_errno");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_save(NULL, img, len), -EINVAL, "save NULL");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_save(tp.pci, NULL, len), -EINVAL, "save to NULL");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_restore(tp.pci, NULL, len), -EINVAL, "restore NULL");
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_restore(NULL, img, len), -EINVAL, "restore to NULL");
+
+	if (state_prepare(&tp, &msi_pos) != TEST_SUCCESS)
+		return TEST_FAILED;
+	TEST_ASSERT_EQUAL(rte_vfio_user_pci_save(tp.pci, img, sizeof(img)), len, "save");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_pci_cfg_read(tp.pci, 0, cfg_a, sizeof(cfg_a)), "read A");
+
+	if (tpci_open(&tb) != TEST_SUCCESS)
+		goto out;
+	/* Lies first: B must stay in its power-on state. */
+	if (state_refused(&tb, img, len, 0, 0x01, "a bad magic") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, 4, 0x02, "another version") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, 6, 0x10, "another config size") !=
+				TEST_SUCCESS ||
+			state_refused(&tb, img, len, 8, 0x01, "other MSI-X vectors") !=
+				TEST_SUCCESS ||
+			state_refused(&tb, img, len, 10, 0x01, "reserved bits") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, cfg0 + PCI_VENDOR_ID, 0x01,
+				"another vendor id") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, cfg0 + PCI_CAPABILITY_LIST, 0x04,
+				"another capability list") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, cfg0 + PCI_BASE_ADDRESS_0 + 1, 0x01,
+				"BAR0 size bits set") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, cfg0 + msi_pos + PCI_MSI_PENDING_64, 0x10,
+				"an MSI pending bit past the vectors") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, cfg0 + msi_pos + PCI_MSI_MASK_64, 0x02,
+				"an unmasked pending MSI vector") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, table0 + 3 * PCI_MSIX_ENTRY_SIZE +
+				PCI_MSIX_ENTRY_VECTOR_CTRL, 0x01,
+				"an unmasked pending MSI-X vector") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, table0 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0x02,
+				"a reserved vector control bit") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, table0 + PCI_MSIX_ENTRY_LOWER_ADDR, 0x01,
+				"an unaligned message address") != TEST_SUCCESS ||
+			state_refused(&tb, img, len, pba0 + 1, 0x01,
+				"a PBA bit past the vectors") != TEST_SUCCESS)
+		goto out;
+	if (rte_vfio_user_pci_restore(tb.pci, img, len - 1) != -EINVAL ||
+			rte_vfio_user_pci_restore(tb.pci, img, len + 1) != -EINVAL) {
+		printf("an image of the wrong size was accepted\n");
+		goto out;
+	}
+
+	/* The real image: B becomes A. */
+	if (rte_vfio_user_pci_restore(tb.pci, img, len) != 0 ||
+			rte_vfio_user_pci_cfg_read(tb.pci, 0, cfg_b, sizeof(cfg_b)) != 0 ||
+			memcmp(cfg_a, cfg_b, sizeof(cfg_a)) != 0) {
+		printf("restored config space differs\n");
+		goto out;
+	}
+	if (bar_rd(&tb, 0, T_MSIX_TABLE + 2 * PCI_MSIX_ENTRY_SIZE) != 0xfee01000 ||
+			bar_rd(&tb, 0, T_MSIX_TABLE + 2 * PCI_MSIX_ENTRY_SIZE +
+				PCI_MSIX_ENTRY_DATA) != 0x4022 ||
+			bar_rd(&tb, 0, msix_ctrl_off(3)) != PCI_MSIX_ENTRY_CTRL_MASKBIT ||
+			bar_rd(&tb, 0, T_MSIX_PBA) != 1u << 3) {
+		printf("restored MSI-X table or PBA differs\n");
+		goto out;
+	}
+	/* Nothing was delivered by the restore; the pending interrupts fire on B. */
+	for (v = 0; v < T_MSIX_N; v++)
+		if (efd_take(tb.efd_msix[v]) != 0)
+			goto out;
+	if (bar_wr(&tb, 0, msix_ctrl_off(3), 0) != 0 || efd_take(tb.efd_msix[3]) != 1 ||
+			bar_rd(&tb, 0, T_MSIX_PBA) != 0) {
+		printf("pending MSI-X vector 3 not delivered on B at unmask\n");
+		goto out;
+	}
+	if (cfg_wr(&tb, msi_pos + PCI_MSI_MASK_64, 0, 4) != 0 || efd_take(tb.efd_msi[1]) != 1) {
+		printf("pending MSI vector 1 not delivered on B at unmask\n");
+		goto out;
+	}
+	if (cfg_wr(&tb, PCI_COMMAND, PCI_COMMAND_MEMORY, 2) != 0 || efd_take(tb.efd_intx) != 1) {
+		printf("asserted INTx not signalled on B when enabled\n");
+		goto out;
+	}
+	ret = TEST_SUCCESS;
+out:
+	tpci_close(&tb);
+	return ret;
+}
+
 static struct leak_snap suite_leaks;
 
 static int
@@ -908,6 +1063,7 @@ static struct unit_test_suite vfio_user_pci_suite = {
 		TEST_CASE(test_pci_intx),
 		TEST_CASE(test_pci_bad_args),
 		TEST_CASE(test_pci_minimal),
+		TEST_CASE(test_pci_state),
 		TEST_CASES_END()
 	}
 };

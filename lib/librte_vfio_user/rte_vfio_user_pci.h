@@ -57,6 +57,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rte_compat.h>
 
@@ -414,6 +415,72 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint32_t offset, cons
 __rte_experimental
 int
 rte_vfio_user_pci_cap_find(struct rte_vfio_user_pci *pci, uint8_t id, uint8_t start);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Bytes of the state rte_vfio_user_pci_save() writes: always the same for a
+ * given function.
+ *
+ * @param pci
+ *   The helper.
+ * @return
+ *   The size; -EINVAL if @p pci is NULL.
+ */
+__rte_experimental
+ssize_t
+rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Save what the helper keeps of the function for live migration: config
+ * space (command register, BAR addresses, capability registers, INTx status
+ * and MSI pending bits), the MSI-X table and the PBA, as a versioned,
+ * little-endian image. A device model puts it in its own migration stream
+ * while the device is stopped.
+ *
+ * @param pci
+ *   The helper.
+ * @param buf
+ *   Destination.
+ * @param len
+ *   Size of @p buf, at least rte_vfio_user_pci_state_size().
+ * @return
+ *   Bytes written; -EINVAL for a NULL argument; -ENOSPC if @p len is too small.
+ */
+__rte_experimental
+ssize_t
+rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf, size_t len);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Load an image from rte_vfio_user_pci_save(), on the destination of a
+ * migration, for the same function described the same way. The image is
+ * checked whole before anything changes: it must have the expected size,
+ * magic and version, the same config space size and MSI-X vector count, the
+ * same read-only config bits as this function, only writable bits set in the
+ * MSI-X table, no PBA or MSI pending bit beyond the vectors, and no pending
+ * vector that is unmasked (the helper would have delivered it). Nothing is
+ * delivered and the ops callbacks are not called.
+ *
+ * @param pci
+ *   The helper.
+ * @param buf
+ *   The image.
+ * @param len
+ *   Its size.
+ * @return
+ *   0 on success; -EINVAL for a NULL argument or an image refused as above
+ *   (the helper's state is then unchanged).
+ */
+__rte_experimental
+int
+rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }
