@@ -78,6 +78,37 @@ emu_dma_engine_reset(struct emu_dma_dev *dev)
 	__atomic_store_n(&dev->bar0[EMU_DMA_REG_DEV_CTRL / 4], 0, __ATOMIC_RELEASE);
 }
 
+void
+emu_dma_engine_sync_regs(struct emu_dma_dev *dev)
+{
+	unsigned int c;
+
+	emu_dma_refresh_globals(dev, EMU_DMA_DEV_STATUS_READY);
+	emu_dma_reg_wr(dev, EMU_DMA_REG_DEV_CTRL,
+		emu_dma_reg_rd(dev, EMU_DMA_REG_DEV_CTRL) & EMU_DMA_DEV_CTRL_RESET);
+	for (c = 0; c < dev->nb_chan; c++) {
+		const struct emu_dma_chan *ch = &dev->chan[c];
+		uint32_t base = EMU_DMA_CHAN_BASE(c);
+		uint32_t db = emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_DOORBELL);
+
+		switch (ch->state) {
+		case EMU_DMA_CHAN_IDLE:
+			emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_STATUS, 0);
+			break;
+		case EMU_DMA_CHAN_FAILED:
+			emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_STATUS,
+				EMU_DMA_CHAN_STATUS_RING_ERROR);
+			emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_COMPLETED, ch->head);
+			break;
+		case EMU_DMA_CHAN_ACTIVE:
+			emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_STATUS, EMU_DMA_CHAN_STATUS_ACTIVE |
+				(db != ch->head ? EMU_DMA_CHAN_STATUS_BUSY : 0));
+			emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_COMPLETED, ch->head);
+			break;
+		}
+	}
+}
+
 /* Byte j of dst gets byte (j % 8) of the little-endian pattern. */
 static void
 emu_dma_fill(uint8_t *dst, uint64_t pattern, uint32_t len)
@@ -213,7 +244,8 @@ emu_dma_chan_poll(struct emu_dma_dev *dev, unsigned int c)
 		if (ch->state != EMU_DMA_CHAN_ACTIVE)
 			return 0;
 	}
-	if (ch->ring_gen != dev->mt_gen && emu_dma_ring_map(dev, ch) < 0) {
+	/* A migrated-in channel has no translation yet (ring NULL). */
+	if ((ch->ring == NULL || ch->ring_gen != dev->mt_gen) && emu_dma_ring_map(dev, ch) < 0) {
 		emu_dma_chan_fail(dev, ch, c, "ring unmapped");
 		return 0;
 	}
@@ -259,7 +291,8 @@ emu_dma_poll(void *arg)
 	/* The control thread holds the lock while the DMA table changes: skip. */
 	if (!rte_spinlock_trylock(&dev->dp_lock))
 		return -EAGAIN;
-	if (dev->stopping) {
+	/* Removed, or stopped for a migration: no DMA, no interrupt, no register change. */
+	if (dev->stopping || dev->mig_stopped) {
 		rte_spinlock_unlock(&dev->dp_lock);
 		return -EAGAIN;
 	}

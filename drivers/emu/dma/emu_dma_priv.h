@@ -92,6 +92,10 @@ struct emu_dma_dev {
 	bool ctrl_locked;		/**< The control thread holds dp_lock (lock_dp). */
 	bool connected;			/**< A client is attached (new_device seen). */
 	bool stopping;			/**< Being removed: the poller does nothing. */
+	bool mig_stopped;		/**< Migration state without DMA (STOP, STOP_COPY...). */
+	uint8_t *mig_buf;		/**< Save or load stream of a migration, or NULL. */
+	size_t mig_len;			/**< Size of @c mig_buf. */
+	size_t mig_off;			/**< Bytes of it read (save) or written (load). */
 	uint32_t mem_gen;		/**< Bumped whenever the DMA table may change. */
 	uint32_t mt_gen;		/**< Generation of @c mt. */
 	const struct rte_vfio_user_mem_table *mt; /**< DMA table, poller's view. */
@@ -152,6 +156,74 @@ void emu_dma_engine_reset(struct emu_dma_dev *dev);
  *   Value written.
  */
 void emu_dma_reg_write(struct emu_dma_dev *dev, uint32_t off, uint32_t v);
+
+/**
+ * Rewrite the registers the engine owns (globals, channel STATUS and
+ * COMPLETED) from its state, as its next polling iteration would. The caller
+ * holds dp_lock.
+ *
+ * @param dev
+ *   The device.
+ */
+void emu_dma_engine_sync_regs(struct emu_dma_dev *dev);
+
+/**
+ * Size of the migration stream of the device.
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   Bytes, or 0 if the PCI helper cannot tell.
+ */
+size_t emu_dma_mig_stream_size(const struct emu_dma_dev *dev);
+
+/**
+ * Write the migration stream of a stopped device (dp_lock held).
+ *
+ * @param dev
+ *   The device.
+ * @param buf
+ *   Destination of exactly emu_dma_mig_stream_size() bytes.
+ * @param len
+ *   Size of @p buf.
+ * @return
+ *   0, or -EINVAL for a wrong @p len, -EIO if the PCI helper failed.
+ */
+int emu_dma_mig_save_state(struct emu_dma_dev *dev, uint8_t *buf, size_t len);
+
+/**
+ * Check a migration stream against the device, then apply it (dp_lock held,
+ * device stopped). Nothing changes when it is refused.
+ *
+ * @param dev
+ *   The device.
+ * @param buf
+ *   The stream.
+ * @param len
+ *   Its size.
+ * @return
+ *   0, or -EINVAL when any field is wrong for this device.
+ */
+int emu_dma_mig_load_state(struct emu_dma_dev *dev, const uint8_t *buf, size_t len);
+
+/**
+ * Drop a save or load in progress and leave the migration STOP state (on
+ * reset and on a client's arrival or departure). The caller holds dp_lock.
+ *
+ * @param dev
+ *   The device.
+ */
+void emu_dma_mig_drop(struct emu_dma_dev *dev);
+
+/**
+ * Make the device migratable (library migration callbacks).
+ *
+ * @param dev
+ *   The device, registered, not started.
+ * @return
+ *   0, or a negative errno from the library.
+ */
+int emu_dma_mig_register(struct emu_dma_dev *dev);
 
 /**
  * Service callback: one polling iteration over every channel.
