@@ -207,10 +207,25 @@ test_caps_parse(void)
 		caps.pgsizes == 2101248 && caps.max_dma_maps == 10 && caps.twin_supported &&
 		!caps.twin_has_fd_index && caps.write_multiple, "values");
 
-	/* Unknown keys (QEMU sends "migration") are ignored. */
-	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"migration\":{\"pgsize\":4096},"
-		"\"future\":[1,2]},\"other\":null}", &caps), "unknown keys");
+	/* Unknown keys are ignored. */
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"future\":[1,2]},\"other\":null}",
+		&caps), "unknown keys");
 	TEST_ASSERT_EQUAL(caps.present, 0u, "unknown keys counted");
+	/* "migration" as QEMU sends it, and as earlier drafts define it. */
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"migration\":{\"pgsize\":4096}}}",
+		&caps), "migration without max_bitmap_size");
+	TEST_ASSERT(caps.present == VFIO_USER_CAP_MIGRATION && caps.mig_has_pgsize &&
+		caps.mig_pgsize == 4096 && !caps.mig_has_max_bitmap, "migration pgsize");
+	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"migration\":{\"pgsize\":65536,"
+		"\"max_bitmap_size\":8192}}}", &caps), "full migration");
+	TEST_ASSERT(caps.mig_pgsize == 65536 && caps.mig_has_max_bitmap &&
+		caps.mig_max_bitmap == 8192, "migration values");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"migration\":{\"pgsize\":4097}}}",
+		&caps), -EINVAL, "migration pgsize not a power of two accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"migration\":true}}", &caps), -EINVAL,
+		"migration not an object accepted");
+	TEST_ASSERT_EQUAL(parse_str("{\"capabilities\":{\"migration\":"
+		"{\"max_bitmap_size\":0}}}", &caps), -EINVAL, "max_bitmap_size 0 accepted");
 	TEST_ASSERT_SUCCESS(parse_str("{}", &caps), "empty object");
 	TEST_ASSERT_SUCCESS(parse_str("{\"capabilities\":{\"pgsizes\":18446744073709547520}}",
 		&caps), "pgsizes above INT64_MAX");

@@ -396,6 +396,209 @@ __rte_experimental
 int
 rte_vfio_user_reset(int dev_id);
 
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Probe migration support (VFIO_DEVICE_FEATURE_MIGRATION, GET).
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param flags
+ *   Set to the RTE_VFIO_USER_MIG_F_* states the device supports.
+ * @return
+ *   0 on success; -EINVAL for a NULL @p flags; -ENOTTY when the device does
+ *   not support migration; -ENODEV; -ENOTCONN; -ETIMEDOUT; -EPROTO for a
+ *   malformed reply (or one without RTE_VFIO_USER_MIG_F_STOP_COPY); the
+ *   server's error.
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_probe(int dev_id, uint64_t *flags);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Read the migration state of the device (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, GET).
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param state
+ *   Set to the current state.
+ * @return
+ *   As rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_get_state(int dev_id, enum rte_vfio_user_mig_state *state);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Move the device to a migration state (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+ * SET). The server goes through the intermediate states itself; the reply
+ * comes once the device is in @p state. Entering PRE_COPY or STOP_COPY
+ * starts a save stream, read with rte_vfio_user_mig_read(); entering
+ * RESUMING starts a load, fed with rte_vfio_user_mig_write() and completed
+ * by leaving RESUMING.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param state
+ *   State to reach: STOP, RUNNING, STOP_COPY, RESUMING or PRE_COPY.
+ * @param cur
+ *   If not NULL, set to the state the device is in when the call returns,
+ *   also on failure (asked to the server then; RTE_VFIO_USER_MIG_ERROR
+ *   when it cannot be asked).
+ * @return
+ *   0 on success; -EINVAL for a state the device does not support or that
+ *   cannot be reached from the current one (STOP_COPY to PRE_COPY, or any
+ *   from ERROR); the device model's error when a step failed (the device is
+ *   then in ERROR); otherwise as rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_set_state(int dev_id, enum rte_vfio_user_mig_state state,
+		enum rte_vfio_user_mig_state *cur);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Read the save stream (VFIO_USER_MIG_DATA_READ) in PRE_COPY or STOP_COPY,
+ * in messages of at most the negotiated max_data_xfer_size.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param buf
+ *   Buffer of @p len bytes.
+ * @param len
+ *   Bytes wanted.
+ * @return
+ *   Bytes read (less than @p len when the device has no more data for now:
+ *   in STOP_COPY, the stream is complete); -EINVAL for a NULL @p buf or
+ *   outside PRE_COPY and STOP_COPY; -EPROTO when the server sent more than
+ *   asked or a malformed reply; otherwise as rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+ssize_t
+rte_vfio_user_mig_read(int dev_id, void *buf, size_t len);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Feed the stream being loaded (VFIO_USER_MIG_DATA_WRITE) in RESUMING, in
+ * messages of at most the negotiated max_data_xfer_size.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param buf
+ *   Stream bytes.
+ * @param len
+ *   Number of bytes.
+ * @return
+ *   0 on success; -EINVAL for a NULL @p buf or outside RESUMING; the device
+ *   model's error when it refused the data (the device is then in ERROR);
+ *   otherwise as rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Ask how many bytes of save stream entering STOP_COPY now would give
+ * (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, GET).
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param len
+ *   Set to the estimate.
+ * @return
+ *   As rte_vfio_user_mig_probe(); -ENOTTY when the device cannot tell.
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_data_size(int dev_id, uint64_t *len);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Start DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_START): from now on the
+ * server records which pages of the ranges the device writes.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param ranges
+ *   Ranges to log, each inside the DMA windows mapped now, not overlapping
+ *   one another; NULL with @p nr 0 logs every window mapped now.
+ * @param nr
+ *   Number of ranges.
+ * @param page_size
+ *   In: the logging granularity wished (0: the server's own, see the
+ *   "migration" capability). Out: the granularity the server chose.
+ * @return
+ *   0 on success; -EINVAL for bad ranges or a NULL @p page_size; -EBUSY when
+ *   logging is on already; -E2BIG for more ranges or pages than the server
+ *   logs; -ENOTTY when the device does not support migration; otherwise as
+ *   rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_dirty_start(int dev_id, const struct rte_vfio_user_dirty_range *ranges,
+		uint32_t nr, uint64_t *page_size);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Stop DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP). Stopping when it
+ * is off succeeds.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @return
+ *   As rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_dirty_stop(int dev_id);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Read and clear the log of a range (VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT):
+ * bit n of @p bitmap (bit n % 64 of word n / 64) tells whether the device
+ * wrote the page [iova + n * page_size, iova + (n + 1) * page_size) since
+ * logging started or the last report of that page. Ranges needing a bitmap
+ * larger than the server sends at once are asked in several messages.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param iova
+ *   First address, a multiple of @p page_size.
+ * @param length
+ *   Bytes, a multiple of @p page_size, within the logged ranges.
+ * @param page_size
+ *   Granularity of the bitmap, a power of two.
+ * @param bitmap
+ *   ceil(length / page_size / 64) words, overwritten.
+ * @return
+ *   0 on success; -EINVAL for bad arguments, a range not logged, or
+ *   logging off; otherwise as rte_vfio_user_mig_probe().
+ */
+__rte_experimental
+int
+rte_vfio_user_dirty_report(int dev_id, uint64_t iova, uint64_t length, uint64_t page_size,
+		uint64_t *bitmap);
+
 #ifdef __cplusplus
 }
 #endif

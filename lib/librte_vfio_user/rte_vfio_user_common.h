@@ -125,6 +125,33 @@ struct rte_vfio_user_io_fd {
 };
 
 /**
+ * Migration state of a device: the states of the device migration finite
+ * state machine of <linux/vfio.h> (enum vfio_device_mig_state), with the same
+ * values, which are also the values on the wire
+ * (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE). The P2P states are not used by
+ * vfio-user.
+ */
+enum rte_vfio_user_mig_state {
+	RTE_VFIO_USER_MIG_ERROR = 0,     /**< Failed; only a device reset leaves it. */
+	RTE_VFIO_USER_MIG_STOP = 1,      /**< Stopped: no DMA, no interrupt, no state change. */
+	RTE_VFIO_USER_MIG_RUNNING = 2,   /**< Running normally. */
+	RTE_VFIO_USER_MIG_STOP_COPY = 3, /**< Stopped, its state is being saved. */
+	RTE_VFIO_USER_MIG_RESUMING = 4,  /**< Stopped, a saved state is being loaded. */
+	RTE_VFIO_USER_MIG_PRE_COPY = 6,  /**< Running, its state is being saved. */
+};
+
+/** The device supports STOP, STOP_COPY and RESUMING (VFIO_MIGRATION_STOP_COPY). */
+#define RTE_VFIO_USER_MIG_F_STOP_COPY (UINT64_C(1) << 0)
+/** The device also supports PRE_COPY (VFIO_MIGRATION_PRE_COPY). */
+#define RTE_VFIO_USER_MIG_F_PRE_COPY (UINT64_C(1) << 2)
+
+/** A range of DMA addresses whose writes are logged (DMA logging). */
+struct rte_vfio_user_dirty_range {
+	uint64_t iova;   /**< First DMA address. */
+	uint64_t length; /**< Length in bytes. */
+};
+
+/**
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *

@@ -505,6 +505,150 @@ __rte_experimental
 int
 rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf, size_t len);
 
+/**
+ * Migration callbacks of a device model, see rte_vfio_user_set_migration().
+ *
+ * The library runs the migration state machine of the specification: it
+ * checks every request, splits a transition the client asks for into the
+ * direct arcs of <linux/vfio.h> (shortest path, no saving state inside the
+ * path) and calls transition() once per arc. All callbacks run on the
+ * control thread, as the other callbacks of the device.
+ *
+ * What the device model does on each arc:
+ * - RUNNING -> STOP, STOP_COPY -> STOP: stop the device: no more DMA, no
+ *   interrupt, no change of its internal state (region and configuration
+ *   accesses are still served). Leaving STOP_COPY ends the save stream.
+ * - STOP -> RUNNING: run again.
+ * - RUNNING -> PRE_COPY, STOP -> STOP_COPY: start a save stream (save() is
+ *   called next); PRE_COPY keeps running.
+ * - PRE_COPY -> STOP_COPY: stop running, the save stream goes on.
+ * - PRE_COPY -> RUNNING: end the save stream, keep running.
+ * - STOP -> RESUMING: get ready to load a state (load() is called next).
+ * - RESUMING -> STOP: the whole stream was given to load(): check it is
+ *   complete and consistent, and fail the arc if it is not.
+ *
+ * The device model saves whatever a fresh device needs to behave as this one
+ * would from now on: register and configuration contents it keeps itself
+ * (config space served by the PCI helper included), queue positions,
+ * pending work, interrupt state it raised but the client did not see. It
+ * does not save client memory: the client copies that, guided by DMA
+ * logging (see rte_vfio_user_dma_mark_dirty()).
+ */
+struct rte_vfio_user_mig_ops {
+	/**
+	 * sizeof(struct rte_vfio_user_mig_ops) as the caller was built: fields
+	 * added in later versions are taken as NULL or 0 when the size does not
+	 * cover them.
+	 */
+	uint32_t size;
+	/**
+	 * RTE_VFIO_USER_MIG_F_* states the device supports, sent to the client
+	 * in VFIO_DEVICE_FEATURE_MIGRATION; RTE_VFIO_USER_MIG_F_STOP_COPY is
+	 * required.
+	 */
+	uint64_t flags;
+	/**
+	 * Take one direct arc of the state machine. Required.
+	 *
+	 * @return
+	 *   0 when the device is in state @p to; a negative errno, sent to the
+	 *   client, otherwise: the device is then in the ERROR state until a
+	 *   device reset (reset_device of struct rte_vfio_user_notify_ops, which
+	 *   must then also drop any save or load in progress).
+	 */
+	int (*transition)(int dev_id, enum rte_vfio_user_mig_state from,
+			enum rte_vfio_user_mig_state to);
+	/**
+	 * Copy the next bytes of the save stream into @p buf (PRE_COPY and
+	 * STOP_COPY). Required.
+	 *
+	 * @return
+	 *   Bytes copied, up to @p len; less than @p len when no more data is
+	 *   available now (in PRE_COPY more may come later, in STOP_COPY the
+	 *   stream is complete); a negative errno sent to the client, which
+	 *   leaves the state unchanged.
+	 */
+	ssize_t (*save)(int dev_id, void *buf, size_t len);
+	/**
+	 * Take the next bytes of the stream being loaded (RESUMING), in the
+	 * order they were saved but not in the same chunks. Required.
+	 *
+	 * @return
+	 *   0, or a negative errno sent to the client: the device is then in
+	 *   the ERROR state, as when transition() fails.
+	 */
+	int (*load)(int dev_id, const void *buf, size_t len);
+	/**
+	 * Estimate the bytes of the save stream still to come if the device
+	 * entered STOP_COPY now (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE). Optional:
+	 * without it the client is told the feature is not supported.
+	 *
+	 * @return
+	 *   0 with *len set, or a negative errno sent to the client.
+	 */
+	int (*data_size)(int dev_id, uint64_t *len);
+};
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Make a registered device migratable: the library then answers
+ * VFIO_USER_DEVICE_FEATURE (migration, migration state, data size, DMA
+ * logging) and VFIO_USER_MIG_DATA_READ/WRITE through @p ops, and offers the
+ * "migration" capability in version negotiation. Without this call those
+ * features are refused and the device stays RUNNING.
+ *
+ * A client that goes away leaves the device in RUNNING: the library takes
+ * the arcs leading there, and when one fails it calls the reset_device
+ * notify callback. A device reset (VFIO_USER_DEVICE_RESET) also leaves the
+ * device in RUNNING, from any state.
+ *
+ * A migratable device model must report the writes it makes to client
+ * memory through addresses from rte_vfio_user_iova_to_vva() or the memory
+ * table with rte_vfio_user_dma_mark_dirty(); those made with
+ * rte_vfio_user_dma_write() are logged by the library.
+ *
+ * @param sock_addr
+ *   Socket path of a registered device.
+ * @param ops
+ *   Callbacks, copied (up to ops->size bytes); NULL makes the device not
+ *   migratable again.
+ * @return
+ *   0 on success; -EINVAL for a NULL path, an ops->size smaller than the
+ *   first version of the structure, flags without
+ *   RTE_VFIO_USER_MIG_F_STOP_COPY or with unknown bits, or a required
+ *   callback left NULL; -ENOENT if not registered; -EBUSY if started.
+ */
+__rte_experimental
+int
+rte_vfio_user_set_migration(const char *sock_addr, const struct rte_vfio_user_mig_ops *ops);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Log a write the device made to client memory by itself (through an
+ * address from rte_vfio_user_iova_to_vva() or the memory table), for DMA
+ * logging. A migratable device must call it after every such write, or the
+ * client may migrate stale memory. Writes outside the logged ranges, or
+ * while logging is off, are not recorded; the cost is then one test.
+ *
+ * @param dev_id
+ *   Server device id.
+ * @param iova
+ *   DMA address of the first byte written.
+ * @param len
+ *   Bytes written (0 does nothing).
+ * @return
+ *   0 on success (also when nothing is logged); -ENODEV for an unknown
+ *   device id; -ENOTCONN when no client is connected; -EFAULT when
+ *   iova + len wraps past 2^64.
+ */
+__rte_experimental
+int
+rte_vfio_user_dma_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif

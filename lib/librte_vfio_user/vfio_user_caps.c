@@ -83,6 +83,30 @@ parse_twin_socket(struct json_object *caps_obj, struct vfio_user_caps *caps)
 }
 
 static int
+parse_migration(struct json_object *caps_obj, struct vfio_user_caps *caps)
+{
+	struct json_object *mig, *obj;
+
+	if (!json_object_object_get_ex(caps_obj, "migration", &mig))
+		return 0;
+	if (!json_object_is_type(mig, json_type_object))
+		return -EINVAL;
+	caps->present |= VFIO_USER_CAP_MIGRATION;
+	if (json_object_object_get_ex(mig, "pgsize", &obj)) {
+		/* One page size: a power of two. */
+		if (get_u64(obj, &caps->mig_pgsize) < 0 || !rte_is_power_of_2(caps->mig_pgsize))
+			return -EINVAL;
+		caps->mig_has_pgsize = true;
+	}
+	if (json_object_object_get_ex(mig, "max_bitmap_size", &obj)) {
+		if (get_u64(obj, &caps->mig_max_bitmap) < 0 || caps->mig_max_bitmap == 0)
+			return -EINVAL;
+		caps->mig_has_max_bitmap = true;
+	}
+	return 0;
+}
+
+static int
 parse_caps_object(struct json_object *caps_obj, struct vfio_user_caps *caps)
 {
 	struct json_object *obj;
@@ -95,7 +119,8 @@ parse_caps_object(struct json_object *caps_obj, struct vfio_user_caps *caps)
 				&caps->pgsizes, caps) < 0 ||
 			parse_number_cap(caps_obj, "max_dma_maps", VFIO_USER_CAP_MAX_DMA_MAPS,
 				&caps->max_dma_maps, caps) < 0 ||
-			parse_twin_socket(caps_obj, caps) < 0)
+			parse_twin_socket(caps_obj, caps) < 0 ||
+			parse_migration(caps_obj, caps) < 0)
 		return -EINVAL;
 
 	if (json_object_object_get_ex(caps_obj, "write_multiple", &obj)) {
@@ -187,7 +212,7 @@ add_bool(struct json_object *obj, const char *key, bool val)
 static int
 format_caps_object(struct json_object *obj, const struct vfio_user_caps *caps)
 {
-	struct json_object *twin;
+	struct json_object *twin, *mig;
 	int ret = 0;
 
 	if (caps->present & VFIO_USER_CAP_MAX_MSG_FDS)
@@ -203,6 +228,18 @@ format_caps_object(struct json_object *obj, const struct vfio_user_caps *caps)
 	if (ret != 0)
 		return -ENOMEM;
 
+	if (caps->present & VFIO_USER_CAP_MIGRATION) {
+		mig = json_object_new_object();
+		if (mig == NULL)
+			return -ENOMEM;
+		if ((caps->mig_has_pgsize && add_u64(mig, "pgsize", caps->mig_pgsize) < 0) ||
+				(caps->mig_has_max_bitmap &&
+				 add_u64(mig, "max_bitmap_size", caps->mig_max_bitmap) < 0) ||
+				json_object_object_add(obj, "migration", mig) < 0) {
+			json_object_put(mig);
+			return -ENOMEM;
+		}
+	}
 	if (caps->present & VFIO_USER_CAP_TWIN_SOCKET) {
 		twin = json_object_new_object();
 		if (twin == NULL)
@@ -251,7 +288,8 @@ out:
 
 #define CAPS_ALL (VFIO_USER_CAP_MAX_MSG_FDS | VFIO_USER_CAP_MAX_DATA_XFER | \
 		VFIO_USER_CAP_PGSIZES | VFIO_USER_CAP_MAX_DMA_MAPS | \
-		VFIO_USER_CAP_TWIN_SOCKET | VFIO_USER_CAP_WRITE_MULTIPLE)
+		VFIO_USER_CAP_TWIN_SOCKET | VFIO_USER_CAP_WRITE_MULTIPLE | \
+		VFIO_USER_CAP_MIGRATION)
 
 void
 vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_user_caps *caps)
@@ -265,11 +303,16 @@ vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_user_
 	caps->max_dma_maps = lim->max_dma_maps;
 	caps->twin_supported = true;
 	caps->write_multiple = true;
+	/* Migration: logged at host pages, bitmaps as large as any data transfer. */
+	caps->mig_has_pgsize = true;
+	caps->mig_pgsize = (uint64_t)sysconf(_SC_PAGESIZE);
+	caps->mig_has_max_bitmap = true;
+	caps->mig_max_bitmap = lim->max_data_xfer_size;
 }
 
 int
 vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
-		struct vfio_user_caps *reply, struct vfio_user_negotiated *use)
+		uint64_t mig_pgsize, struct vfio_user_caps *reply, struct vfio_user_negotiated *use)
 {
 	/*
 	 * A client leaving a key out assumes the specification's default. A
@@ -312,6 +355,22 @@ vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_us
 			(uint64_t)lim->max_data_xfer_size);
 	if (use->max_data_xfer == 0)
 		use->max_data_xfer = 1;
+	/*
+	 * A DMA logging bitmap is data sent to the client: at most what both
+	 * sides transfer at once, and what the client says it takes.
+	 */
+	use->mig_pgsize = mig_pgsize;
+	use->mig_max_bitmap = use->max_data_xfer;
+	if (peer->mig_has_max_bitmap)
+		use->mig_max_bitmap = (uint32_t)RTE_MIN(peer->mig_max_bitmap,
+				(uint64_t)use->mig_max_bitmap);
+	if ((peer->present & VFIO_USER_CAP_MIGRATION) && mig_pgsize != 0) {
+		reply->present |= VFIO_USER_CAP_MIGRATION;
+		reply->mig_has_pgsize = true;
+		reply->mig_pgsize = mig_pgsize;
+		reply->mig_has_max_bitmap = true;
+		reply->mig_max_bitmap = use->mig_max_bitmap;
+	}
 	use->max_dma_maps = (reply->present & VFIO_USER_CAP_MAX_DMA_MAPS) ?
 		(uint32_t)reply->max_dma_maps : lim->max_dma_maps;
 	use->pgsizes = (reply->present & VFIO_USER_CAP_PGSIZES) ? reply->pgsizes :
@@ -338,5 +397,11 @@ vfio_user_caps_accept(const struct vfio_user_caps *peer,
 	use->write_multiple = (peer->present & VFIO_USER_CAP_WRITE_MULTIPLE) &&
 		peer->write_multiple;
 	use->twin = (peer->present & VFIO_USER_CAP_TWIN_SOCKET) && peer->twin_supported;
+	/* Without the capability: 4 KiB pages, bitmaps of one data transfer. */
+	use->mig_pgsize = peer->mig_has_pgsize ? peer->mig_pgsize : 4096;
+	use->mig_max_bitmap = use->max_data_xfer;
+	if (peer->mig_has_max_bitmap)
+		use->mig_max_bitmap = (uint32_t)RTE_MIN(peer->mig_max_bitmap,
+				(uint64_t)use->mig_max_bitmap);
 	return 0;
 }

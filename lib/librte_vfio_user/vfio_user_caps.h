@@ -9,8 +9,10 @@
  * The JSON capabilities of VFIO_USER_VERSION, read and written with json-c,
  * and the negotiation policy of both halves: what a client proposes, what a
  * server grants from a proposal, what a client accepts from the reply.
- * The version data is {"capabilities": {...}}; keys we do not know (such as
- * "migration") are ignored; a known key of the wrong type is an error.
+ * The version data is {"capabilities": {...}}; keys we do not know are
+ * ignored; a known key of the wrong type is an error. The specification does
+ * not define "migration" (its earlier drafts did, and QEMU sends it): it is
+ * read as those drafts define it, {"pgsize": N, "max_bitmap_size": N}.
  */
 
 #include <stdbool.h>
@@ -26,6 +28,7 @@
 #define VFIO_USER_CAP_MAX_DMA_MAPS   (1u << 3)
 #define VFIO_USER_CAP_TWIN_SOCKET    (1u << 4)
 #define VFIO_USER_CAP_WRITE_MULTIPLE (1u << 5)
+#define VFIO_USER_CAP_MIGRATION      (1u << 6)
 
 struct vfio_user_caps {
 	uint32_t present;            /* VFIO_USER_CAP_* keys present */
@@ -37,6 +40,10 @@ struct vfio_user_caps {
 	bool twin_has_fd_index;      /* twin_socket.fd_index present */
 	uint64_t twin_fd_index;
 	bool write_multiple;
+	bool mig_has_pgsize;         /* migration.pgsize present */
+	uint64_t mig_pgsize;
+	bool mig_has_max_bitmap;     /* migration.max_bitmap_size present */
+	uint64_t mig_max_bitmap;
 };
 
 /* Fill the values the specification gives to absent keys; present = 0. */
@@ -65,6 +72,8 @@ struct vfio_user_negotiated {
 	uint64_t pgsizes;       /* page sizes of the DMA windows */
 	bool write_multiple;    /* REGION_WRITE_MULTI may be used */
 	bool twin;              /* the peer offers (client) or wants (server) a twin socket */
+	uint64_t mig_pgsize;    /* smallest DMA logging granularity of the server */
+	uint32_t mig_max_bitmap; /* largest DMA logging bitmap in one reply, bytes */
 };
 
 /* Client: the capabilities proposed in VERSION, from the limits in force. */
@@ -74,12 +83,15 @@ void vfio_user_caps_propose(const struct rte_vfio_user_limits *lim, struct vfio_
  * Server: from the client's proposal (peer, defaults for absent keys), the
  * keys of the reply (the proposed keys and only those; the twin socket keys
  * are left to the caller, which creates the socket) and what the session
- * uses. Returns 0, or -EINVAL when no proposed page size is usable or when
+ * uses; "migration" is granted only when the device is migratable, with
+ * mig_pgsize as the logging granularity. Returns 0, or -EINVAL when no
+ * proposed page size is usable or when
  * the client leaves out max_data_xfer_size or max_dma_maps while our limit is
  * below the specification's default (the reply could not tell it).
  */
 int vfio_user_caps_grant(const struct vfio_user_caps *peer, const struct rte_vfio_user_limits *lim,
-		struct vfio_user_caps *reply, struct vfio_user_negotiated *use);
+		uint64_t mig_pgsize, struct vfio_user_caps *reply,
+		struct vfio_user_negotiated *use);
 
 /*
  * Client: what the session uses from the server's reply (peer, defaults for

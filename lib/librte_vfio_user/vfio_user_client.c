@@ -567,6 +567,8 @@ cli_negotiate(struct vfio_user_client *cli)
 	cli->dma.max = use.max_dma_maps;
 	cli->pgsizes = use.pgsizes;
 	cli->write_multiple = use.write_multiple;
+	cli->mig_pgsize = use.mig_pgsize;
+	cli->mig_max_bitmap = use.mig_max_bitmap;
 	if (reply.nr_fds > (cli->twin_fd >= 0 ? 1u : 0u))
 		VFIO_USER_CLI_LOG(WARNING, cli->path, "closing unexpected descriptors of VERSION");
 	VFIO_USER_CLI_LOG(DEBUG, cli->path,

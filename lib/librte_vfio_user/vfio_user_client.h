@@ -11,7 +11,7 @@
  * thread's side, attach and detach), vfio_user_client_cmd.c (the commands
  * on the device: information, interrupts, region access, reset) and
  * vfio_user_client_mem.c (DMA windows lent to the server, server regions
- * mapped here).
+ * mapped here) and vfio_user_client_mig.c (migration and DMA logging).
  */
 
 #include <pthread.h>
@@ -69,6 +69,8 @@ struct vfio_user_client {
 	uint32_t peer_max_fds;
 	uint64_t pgsizes;
 	bool write_multiple;
+	uint64_t mig_pgsize;         /* server's DMA logging granularity */
+	uint32_t mig_max_bitmap;     /* largest DMA logging bitmap in one reply */
 
 	pthread_rwlock_t dma_lock;
 	struct vfio_user_dma_table dma;

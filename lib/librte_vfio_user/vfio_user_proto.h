@@ -156,6 +156,56 @@ struct vfio_user_write_multi {
  */
 #define VFIO_USER_WRITE_MULTI_BATCH 32
 
+/*
+ * VFIO_USER_DEVICE_FEATURE: the header of struct vfio_device_feature, then
+ * the feature's data. <linux/vfio.h> of older kernels lacks the later
+ * migration additions.
+ */
+#ifndef VFIO_MIGRATION_PRE_COPY
+#define VFIO_MIGRATION_PRE_COPY (1 << 2)
+#endif
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+#endif
+
+struct vfio_user_feature {
+	uint32_t argsz;
+	uint32_t flags;
+	/* followed by the feature's data */
+} __rte_packed;
+
+/* VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE */
+struct vfio_user_mig_state {
+	uint32_t device_state;
+	int32_t data_fd; /* unused by vfio-user */
+} __rte_packed;
+
+/* VFIO_DEVICE_FEATURE_DMA_LOGGING_START: the ranges follow, not a pointer to them. */
+struct vfio_user_logging_control {
+	uint64_t page_size;
+	uint32_t num_ranges;
+	uint32_t reserved;
+	/* followed by num_ranges struct vfio_user_logging_range */
+} __rte_packed;
+
+struct vfio_user_logging_range {
+	uint64_t iova;
+	uint64_t length;
+} __rte_packed;
+
+/* VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT: the bitmap follows in the reply. */
+struct vfio_user_logging_report {
+	uint64_t iova;
+	uint64_t length;
+	uint64_t page_size;
+} __rte_packed;
+
+/* MIG_DATA_READ request and reply, MIG_DATA_WRITE request (data follows). */
+struct vfio_user_mig_data {
+	uint32_t argsz;
+	uint32_t size;
+} __rte_packed;
+
 _Static_assert(sizeof(struct vfio_user_hdr) == 16, "header layout");
 _Static_assert(sizeof(struct vfio_user_dma_map) == 32, "DMA_MAP layout");
 _Static_assert(sizeof(struct vfio_user_dma_unmap) == 24, "DMA_UNMAP layout");
@@ -165,5 +215,7 @@ _Static_assert(sizeof(struct vfio_user_device_info) == 16, "device info layout")
 _Static_assert(sizeof(struct vfio_region_info) == 32, "region info layout");
 _Static_assert(sizeof(struct vfio_irq_info) == 16, "irq info layout");
 _Static_assert(sizeof(struct vfio_irq_set) == 20, "irq set layout");
+_Static_assert(sizeof(struct vfio_user_logging_control) == 16, "logging control layout");
+_Static_assert(sizeof(struct vfio_user_logging_report) == 24, "logging report layout");
 
 #endif /* _VFIO_USER_PROTO_H_ */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -335,6 +336,7 @@ rte_vfio_user_register(const char *sock_addr, const struct rte_vfio_user_notify_
 	}
 	rte_strlcpy(srv->path, sock_addr, sizeof(srv->path));
 	srv->dev_id = (int)i;
+	srv->mig_state = RTE_VFIO_USER_MIG_RUNNING;
 	if (ops != NULL)
 		srv->ops = *ops;
 	srv->listen_fd = -1;
@@ -432,6 +434,39 @@ rte_vfio_user_set_sock_opts(const char *sock_addr, const struct rte_vfio_user_so
 	srv->sock_opts = *opts;
 	if (srv->sock_opts.mode == 0)
 		srv->sock_opts.mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
+	pthread_mutex_unlock(&srv_api_lock);
+	return 0;
+}
+
+/* The first version of struct rte_vfio_user_mig_ops ends with data_size. */
+#define SRV_MIG_OPS_V1_SIZE \
+	(offsetof(struct rte_vfio_user_mig_ops, data_size) + sizeof(void *))
+#define SRV_MIG_FLAGS (RTE_VFIO_USER_MIG_F_STOP_COPY | RTE_VFIO_USER_MIG_F_PRE_COPY)
+
+int
+rte_vfio_user_set_migration(const char *sock_addr, const struct rte_vfio_user_mig_ops *ops)
+{
+	struct rte_vfio_user_mig_ops copy;
+	struct vfio_user_server *srv;
+	int ret;
+
+	memset(&copy, 0, sizeof(copy));
+	if (ops != NULL) {
+		if (ops->size < SRV_MIG_OPS_V1_SIZE)
+			return vfio_user_err(-EINVAL);
+		memcpy(&copy, ops, RTE_MIN((size_t)ops->size, sizeof(copy)));
+		copy.size = sizeof(copy);
+		if (!(copy.flags & RTE_VFIO_USER_MIG_F_STOP_COPY) ||
+				(copy.flags & ~SRV_MIG_FLAGS) != 0 || copy.transition == NULL ||
+				copy.save == NULL || copy.load == NULL)
+			return vfio_user_err(-EINVAL);
+	}
+	ret = srv_config_begin(sock_addr, &srv);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	srv->migratable = ops != NULL;
+	srv->mig_ops = copy;
+	srv->mig_state = RTE_VFIO_USER_MIG_RUNNING;
 	pthread_mutex_unlock(&srv_api_lock);
 	return 0;
 }

@@ -39,7 +39,9 @@
  * - vfio_user_server_msg.c: the command table and its handlers;
  * - vfio_user_server_region.c: region access for the region commands;
  * - vfio_user_server_dp.c: what the device calls from its own threads
- *   (interrupts, DMA, IOVA translation).
+ *   (interrupts, DMA, IOVA translation);
+ * - vfio_user_server_mig.c: migration (device features, migration data,
+ *   the state machine) and DMA logging.
  */
 
 #include <pthread.h>
@@ -53,6 +55,7 @@
 #include <unistd.h>
 
 #include "rte_vfio_user_server.h"
+#include "vfio_user_dirty.h"
 #include "vfio_user_dma.h"
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
@@ -60,6 +63,9 @@
 #include "vfio_user_telemetry.h"
 
 #define SRV_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* Smallest DMA logging granularity; the "pgsize" of the migration capability. */
+#define SRV_MIG_PGSIZE 4096
 
 struct vfio_user_server;
 
@@ -132,6 +138,9 @@ struct srv_session {
 	uint32_t dma_epoch_held;   /* control thread: the epoch it waits for */
 	struct vfio_user_hdr unmap_req; /* control thread: the DMA_UNMAP held */
 	struct vfio_user_dma_unmap unmap_rep;
+	/* DMA logging: srv->dp_lock (written under the write lock, marked under the read lock). */
+	struct vfio_user_dirty *dirty;
+	uint32_t mig_max_bitmap; /* largest DMA_LOGGING_REPORT bitmap sent, bytes */
 };
 
 struct vfio_user_server {
@@ -154,6 +163,11 @@ struct vfio_user_server {
 	bool busy; /* stop or unregister in progress */
 
 	struct rte_vfio_user_sock_opts sock_opts; /* srv_api_lock, read-only while started */
+
+	/* Migration: srv_api_lock, read-only while started. */
+	bool migratable;
+	struct rte_vfio_user_mig_ops mig_ops;
+	enum rte_vfio_user_mig_state mig_state; /* control thread */
 
 	/* Control thread (or the stopping thread once the fds are unwatched). */
 	int listen_fd;
@@ -234,6 +248,25 @@ int srv_irq_fire(struct srv_irq_vec *v);
 void srv_irq_mask(struct srv_irq_vec *v, bool mask);
 void srv_irq_vec_reset(struct srv_irq_vec *v);
 void srv_irq_reset(struct vfio_user_server *srv);
+
+/*
+ * Migration (vfio_user_server_mig.c), control thread. The command handlers
+ * return 0 with *reply (malloc'd, the caller frees it; NULL for an empty
+ * reply) of *len bytes, or a negative errno.
+ */
+int srv_mig_feature(struct srv_session *s, const struct vfio_user_msg *msg, void **reply,
+		uint32_t *len);
+int srv_mig_data_read(struct srv_session *s, const struct vfio_user_msg *msg, void **reply,
+		uint32_t *len);
+int srv_mig_data_write(struct srv_session *s, const struct vfio_user_msg *msg);
+/* The client went away: back to RUNNING, resetting the device if an arc fails. */
+void srv_mig_client_gone(struct vfio_user_server *srv);
+/* DMA logging ends with its session (dp_lock held for writing, or the session unreachable). */
+void srv_mig_free_log(struct srv_session *s);
+
+/* dp_lock held: is [iova, iova + len) covered by windows allowing prot? */
+bool srv_dma_covered(const struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t len,
+		uint32_t prot);
 
 /* The device's lock_dp callback, holding message DMA meanwhile (vfio_user_server_dp.c). */
 void srv_lock_dp(struct vfio_user_server *srv, int lock);

@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_errno.h>
 
@@ -275,8 +276,7 @@ srv_dma_msg(struct srv_session *s, uint64_t iova, uint8_t *buf, uint64_t len, bo
 	return 0;
 }
 
-/* dp_lock held: is [iova, iova + len) covered by windows allowing prot? */
-static bool
+bool
 srv_dma_covered(const struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t len,
 		uint32_t prot)
 {
@@ -292,6 +292,16 @@ srv_dma_covered(const struct vfio_user_dma_table *tbl, uint64_t iova, uint64_t l
 		len -= n;
 	}
 	return true;
+}
+
+/* A write done by messages, the DMA table unlocked meanwhile: log it. */
+static void
+srv_dma_mark(struct vfio_user_server *srv, struct srv_session *s, uint64_t iova, uint64_t len)
+{
+	pthread_rwlock_rdlock(&srv->dp_lock);
+	if (unlikely(s->dirty != NULL))
+		vfio_user_dirty_mark(s->dirty, iova, len);
+	pthread_rwlock_unlock(&srv->dp_lock);
 }
 
 static int
@@ -329,8 +339,11 @@ srv_dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 	}
 	/* Fast path: everything is mapped. */
 	ret = vfio_user_dma_copy(&s->dma, iova, buf, len, write);
-	if (ret == 0)
+	if (ret == 0) {
+		if (write && unlikely(s->dirty != NULL))
+			vfio_user_dirty_mark(s->dirty, iova, len);
 		goto unlock;
+	}
 	if (!srv_dma_covered(&s->dma, iova, len, prot)) {
 		ret = -EFAULT;
 		goto unlock;
@@ -363,6 +376,8 @@ srv_dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 				memcpy((uint8_t *)w->vaddr + off, buf, n);
 			else
 				memcpy(buf, (uint8_t *)w->vaddr + off, n);
+			if (write && unlikely(s->dirty != NULL))
+				vfio_user_dirty_mark(s->dirty, iova, n);
 			pthread_rwlock_unlock(&srv->dp_lock);
 		} else {
 			/* Counted before the lock goes: a DMA_UNMAP now waits for it. */
@@ -370,6 +385,8 @@ srv_dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 			__atomic_fetch_add(&s->dma_inflight[epoch], 1, __ATOMIC_SEQ_CST);
 			pthread_rwlock_unlock(&srv->dp_lock);
 			ret = srv_dma_msg(s, iova, buf, n, write);
+			if (ret == 0 && write)
+				srv_dma_mark(srv, s, iova, n);
 			if (__atomic_sub_fetch(&s->dma_inflight[epoch], 1, __ATOMIC_SEQ_CST) == 0 &&
 					__atomic_load_n(&s->unmap_held, __ATOMIC_SEQ_CST))
 				srv_kick(s, 0);
@@ -401,4 +418,30 @@ int
 rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf, size_t len)
 {
 	return vfio_user_err(srv_dma_rw(dev_id, iova, (uint8_t *)(uintptr_t)buf, len, true));
+}
+
+int
+rte_vfio_user_dma_mark_dirty(int dev_id, uint64_t iova, uint64_t len)
+{
+	struct vfio_user_server *srv;
+	struct srv_session *s;
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&srv_id_lock);
+	srv = srv_get(dev_id);
+	if (srv == NULL) {
+		pthread_rwlock_unlock(&srv_id_lock);
+		return vfio_user_err(-ENODEV);
+	}
+	pthread_rwlock_rdlock(&srv->dp_lock);
+	s = srv->sess;
+	if (s == NULL)
+		ret = -ENOTCONN;
+	else if (len != 0 && len - 1 > UINT64_MAX - iova)
+		ret = -EFAULT;
+	else if (len != 0 && unlikely(s->dirty != NULL))
+		vfio_user_dirty_mark(s->dirty, iova, len);
+	pthread_rwlock_unlock(&srv->dp_lock);
+	pthread_rwlock_unlock(&srv_id_lock);
+	return vfio_user_err(ret);
 }

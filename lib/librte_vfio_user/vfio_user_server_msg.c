@@ -91,7 +91,8 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	}
 
 	/* Reply with the keys the client proposed, and only those. */
-	if (vfio_user_caps_grant(&peer, &s->lim, &mine, &use) < 0) {
+	if (vfio_user_caps_grant(&peer, &s->lim, srv->migratable ? SRV_MIG_PGSIZE : 0, &mine,
+			&use) < 0) {
 		VFIO_USER_SRV_LOG(INFO, srv->path, "VERSION capabilities refused");
 		s->close_after = true;
 		return -EINVAL;
@@ -139,6 +140,7 @@ srv_h_version(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 	s->peer_max_fds = use.max_msg_fds;
 	s->peer_xfer = use.max_data_xfer;
 	s->write_multiple = use.write_multiple;
+	s->mig_max_bitmap = use.mig_max_bitmap;
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	s->dma.max = use.max_dma_maps;
 	/* DMA_MAP works in the smallest page size granted. */
@@ -623,6 +625,8 @@ srv_h_reset(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *re
 		if (ret < 0)
 			return srv_cb_err(ret);
 	}
+	/* "To recover from ERROR, VFIO_USER_DEVICE_RESET must be used": RUNNING again. */
+	srv->mig_state = RTE_VFIO_USER_MIG_RUNNING;
 	return 0;
 }
 
@@ -636,14 +640,41 @@ srv_h_wrong_dir(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 	return -EINVAL;
 }
 
-/* Migration is not implemented yet. */
 static int
-srv_h_notsup(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+srv_h_feature(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
 {
-	RTE_SET_USED(s);
-	RTE_SET_USED(msg);
+	uint32_t len = 0;
+	void *data = NULL;
+	int ret;
+
+	ret = srv_mig_feature(s, msg, &data, &len);
+	if (ret < 0)
+		return ret;
+	srv_rep_add(rep, data, len);
+	rep->to_free = data;
+	return 0;
+}
+
+static int
+srv_h_mig_read(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	uint32_t len = 0;
+	void *data = NULL;
+	int ret;
+
+	ret = srv_mig_data_read(s, msg, &data, &len);
+	if (ret < 0)
+		return ret;
+	srv_rep_add(rep, data, len);
+	rep->to_free = data;
+	return 0;
+}
+
+static int
+srv_h_mig_write(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
 	RTE_SET_USED(rep);
-	return -ENOTSUP;
+	return srv_mig_data_write(s, msg);
 }
 
 typedef int (*srv_handler_t)(struct srv_session *s, struct vfio_user_msg *msg,
@@ -702,9 +733,12 @@ struct srv_len {
 	X(VFIO_USER_DEVICE_RESET, srv_h_reset, 0, LEN_NONE, NO_QUIESCE) \
 	X(VFIO_USER_REGION_WRITE_MULTI, srv_h_write_multi, 0, \
 		LEN_MIN(struct vfio_user_write_multi), NO_QUIESCE) \
-	X(VFIO_USER_DEVICE_FEATURE, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE) \
-	X(VFIO_USER_MIG_DATA_READ, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE) \
-	X(VFIO_USER_MIG_DATA_WRITE, srv_h_notsup, 0, LEN_ANY, NO_QUIESCE)
+	X(VFIO_USER_DEVICE_FEATURE, srv_h_feature, 0, \
+		LEN_MIN(struct vfio_user_feature), NO_QUIESCE) \
+	X(VFIO_USER_MIG_DATA_READ, srv_h_mig_read, 0, \
+		LEN_MIN(struct vfio_user_mig_data), NO_QUIESCE) \
+	X(VFIO_USER_MIG_DATA_WRITE, srv_h_mig_write, 0, \
+		LEN_MIN(struct vfio_user_mig_data), NO_QUIESCE)
 
 static const struct srv_cmd {
 	const char *name;

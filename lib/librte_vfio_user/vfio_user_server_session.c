@@ -161,6 +161,7 @@ srv_sess_free(struct srv_session *s)
 	srv_close_fd(&s->twin_fd);
 	srv_close_fd(&s->kick_fd);
 	vfio_user_dma_fini(&s->dma);
+	srv_mig_free_log(s);
 	while ((d = TAILQ_FIRST(&s->deferred)) != NULL) {
 		TAILQ_REMOVE(&s->deferred, d, next);
 		vfio_user_msg_release(&d->msg);
@@ -239,6 +240,9 @@ srv_sess_close(struct vfio_user_server *srv, bool relisten)
 		pthread_cond_wait(&srv->cond, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 
+	/* A migration the client left halfway ends before the device is let go. */
+	if (s->dev_ready)
+		srv_mig_client_gone(srv);
 	if (s->negotiated)
 		srv_lock_dp(srv, 1);
 	if (s->dev_ready && srv->ops.destroy_device != NULL)
