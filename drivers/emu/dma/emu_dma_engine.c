@@ -128,9 +128,10 @@ emu_dma_fill(uint8_t *dst, uint64_t pattern, uint32_t len)
 
 /* Run one descriptor; returns its status. The fields are read once each. */
 static uint16_t
-emu_dma_run_desc(const struct rte_vfio_user_mem_table *mt,
-		const volatile struct emu_dma_desc *vd, uint32_t *bytes, uint8_t *flags)
+emu_dma_run_desc(const struct emu_dma_dev *dev, const volatile struct emu_dma_desc *vd,
+		uint32_t *bytes, uint8_t *flags)
 {
+	const struct rte_vfio_user_mem_table *mt = dev->mt;
 	uint64_t src = vd->src;
 	uint64_t dst = vd->dst;
 	uint32_t len = vd->len;
@@ -154,6 +155,8 @@ emu_dma_run_desc(const struct rte_vfio_user_mem_table *mt,
 		memmove(d, s, len); /* the client may make them overlap */
 	else
 		emu_dma_fill(d, src, len);
+	/* Written through a mapping: the library's DMA logging must hear of it. */
+	rte_vfio_user_dma_mark_dirty(dev->dev_id, dst, len);
 	*bytes += len;
 	return EMU_DMA_STATUS_SUCCESS;
 }
@@ -218,6 +221,26 @@ emu_dma_chan_start(struct emu_dma_dev *dev, struct emu_dma_chan *ch, unsigned in
 		ch->ring_iova, ch->ring_size);
 }
 
+/* Log the status writes to descriptors [first, first + n) of the ring. */
+static void
+emu_dma_ring_dirty(const struct emu_dma_dev *dev, const struct emu_dma_chan *ch,
+		uint32_t first, uint32_t n)
+{
+	uint32_t idx = first & (ch->ring_size - 1);
+	uint32_t run = RTE_MIN(n, ch->ring_size - idx);
+	const uint64_t dsz = sizeof(struct emu_dma_desc);
+
+	/* A client that posted more than the ring holds had slots written twice. */
+	if (n >= ch->ring_size) {
+		rte_vfio_user_dma_mark_dirty(dev->dev_id, ch->ring_iova, ch->ring_size * dsz);
+		return;
+	}
+
+	rte_vfio_user_dma_mark_dirty(dev->dev_id, ch->ring_iova + idx * dsz, run * dsz);
+	if (run < n)
+		rte_vfio_user_dma_mark_dirty(dev->dev_id, ch->ring_iova, (n - run) * dsz);
+}
+
 /* One channel's share of an iteration; returns descriptors processed. */
 static unsigned int
 emu_dma_chan_poll(struct emu_dma_dev *dev, unsigned int c)
@@ -258,7 +281,7 @@ emu_dma_chan_poll(struct emu_dma_dev *dev, unsigned int c)
 		uint8_t flags = 0;
 		uint16_t st;
 
-		st = emu_dma_run_desc(dev->mt, d, &bytes, &flags);
+		st = emu_dma_run_desc(dev, d, &bytes, &flags);
 		/* The status is the completion: after the data. */
 		__atomic_store_n(&d->status, st, __ATOMIC_RELEASE);
 		if (EMU_DMA_STATUS_IS_ERROR(st))
@@ -268,9 +291,11 @@ emu_dma_chan_poll(struct emu_dma_dev *dev, unsigned int c)
 		irq |= (flags & EMU_DMA_DESC_FLAG_IRQ) != 0;
 		ch->head++;
 	}
-	if (i != 0)
+	if (i != 0) {
+		emu_dma_ring_dirty(dev, ch, ch->head - i, i);
 		__atomic_store_n(&dev->bar0[(base + EMU_DMA_CHAN_COMPLETED) / 4], ch->head,
 			__ATOMIC_RELEASE);
+	}
 	emu_dma_reg_wr(dev, base + EMU_DMA_CHAN_STATUS, EMU_DMA_CHAN_STATUS_ACTIVE |
 		(db != ch->head ? EMU_DMA_CHAN_STATUS_BUSY : 0));
 	/* CTRL again: a driver may have changed IRQ_ENABLE before this batch's doorbell. */

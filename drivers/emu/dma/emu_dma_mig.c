@@ -240,3 +240,140 @@ emu_dma_mig_load_state(struct emu_dma_dev *dev, const uint8_t *buf, size_t len)
 	dev->mem_gen++;
 	return 0;
 }
+
+void
+emu_dma_mig_drop(struct emu_dma_dev *dev)
+{
+	free(dev->mig_buf);
+	dev->mig_buf = NULL;
+	dev->mig_len = 0;
+	dev->mig_off = 0;
+	dev->mig_stopped = false;
+}
+
+/* Start a save or load session with a stream buffer of this device's size. */
+static int
+emu_dma_mig_session(struct emu_dma_dev *dev)
+{
+	size_t len = emu_dma_mig_stream_size(dev);
+
+	if (len == 0)
+		return -EIO;
+	free(dev->mig_buf);
+	dev->mig_buf = malloc(len);
+	if (dev->mig_buf == NULL)
+		return -ENOMEM;
+	dev->mig_len = len;
+	dev->mig_off = 0;
+	return 0;
+}
+
+/* Take one arc, with the poller out (dp_lock held). */
+static int
+emu_dma_mig_arc(struct emu_dma_dev *dev, enum rte_vfio_user_mig_state from,
+		enum rte_vfio_user_mig_state to)
+{
+	int ret;
+
+	switch (to) {
+	case RTE_VFIO_USER_MIG_STOP:
+		ret = 0;
+		if (from == RTE_VFIO_USER_MIG_RESUMING)
+			ret = emu_dma_mig_load_state(dev, dev->mig_buf, dev->mig_off);
+		emu_dma_mig_drop(dev); /* ends a save or load session */
+		dev->mig_stopped = true;
+		return ret;
+	case RTE_VFIO_USER_MIG_RUNNING:
+		emu_dma_mig_drop(dev);
+		return 0;
+	case RTE_VFIO_USER_MIG_PRE_COPY:
+		/* Nothing to send ahead: the state is small and written at STOP_COPY. */
+		return 0;
+	case RTE_VFIO_USER_MIG_STOP_COPY:
+		dev->mig_stopped = true;
+		ret = emu_dma_mig_session(dev);
+		if (ret == 0)
+			ret = emu_dma_mig_save_state(dev, dev->mig_buf, dev->mig_len);
+		return ret;
+	case RTE_VFIO_USER_MIG_RESUMING:
+		return emu_dma_mig_session(dev);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int
+emu_dma_mig_transition(int dev_id, enum rte_vfio_user_mig_state from,
+		enum rte_vfio_user_mig_state to)
+{
+	struct emu_dma_dev *dev = rte_vfio_user_get_priv(dev_id);
+	bool taken;
+	int ret;
+
+	if (dev == NULL)
+		return -ENODEV;
+	taken = emu_dma_ctrl_lock(dev);
+	ret = emu_dma_mig_arc(dev, from, to);
+	if (taken)
+		rte_spinlock_unlock(&dev->dp_lock);
+	EMU_DMA_LOG(DEBUG, "%s: migration state %d -> %d: %d", dev->name, from, to, ret);
+	return ret;
+}
+
+static ssize_t
+emu_dma_mig_save(int dev_id, void *buf, size_t len)
+{
+	struct emu_dma_dev *dev = rte_vfio_user_get_priv(dev_id);
+	size_t n;
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (dev->mig_buf == NULL)
+		return 0; /* PRE_COPY: nothing before STOP_COPY */
+	n = RTE_MIN(len, dev->mig_len - dev->mig_off);
+	memcpy(buf, dev->mig_buf + dev->mig_off, n);
+	dev->mig_off += n;
+	return n;
+}
+
+static int
+emu_dma_mig_load(int dev_id, const void *buf, size_t len)
+{
+	struct emu_dma_dev *dev = rte_vfio_user_get_priv(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	/* More than this device's state: not a stream of this device. */
+	if (dev->mig_buf == NULL || len > dev->mig_len - dev->mig_off)
+		return -EINVAL;
+	memcpy(dev->mig_buf + dev->mig_off, buf, len);
+	dev->mig_off += len;
+	return 0;
+}
+
+static int
+emu_dma_mig_data_size(int dev_id, uint64_t *len)
+{
+	struct emu_dma_dev *dev = rte_vfio_user_get_priv(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	*len = dev->mig_buf != NULL ? dev->mig_len - dev->mig_off :
+		emu_dma_mig_stream_size(dev);
+	return 0;
+}
+
+static const struct rte_vfio_user_mig_ops emu_dma_mig_ops = {
+	.size = sizeof(struct rte_vfio_user_mig_ops),
+	.flags = RTE_VFIO_USER_MIG_F_STOP_COPY | RTE_VFIO_USER_MIG_F_PRE_COPY,
+	.transition = emu_dma_mig_transition,
+	.save = emu_dma_mig_save,
+	.load = emu_dma_mig_load,
+	.data_size = emu_dma_mig_data_size,
+};
+
+int
+emu_dma_mig_register(struct emu_dma_dev *dev)
+{
+	return rte_vfio_user_set_migration(dev->path, &emu_dma_mig_ops);
+}

@@ -117,6 +117,16 @@ emu_dma_reg_wr(struct emu_dma_dev *dev, uint32_t off, uint32_t v)
 		dev->bar0[off / 4] = v;
 }
 
+/** Take dp_lock unless lock_dp(1) already holds it; true when taken here. */
+static inline bool
+emu_dma_ctrl_lock(struct emu_dma_dev *dev)
+{
+	if (dev->ctrl_locked)
+		return false;
+	rte_spinlock_lock(&dev->dp_lock);
+	return true;
+}
+
 /**
  * Put config space and MSI-X storage in their power-on state.
  *

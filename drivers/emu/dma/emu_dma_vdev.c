@@ -64,20 +64,11 @@ emu_dma_from_id(int dev_id)
 	return rte_vfio_user_get_priv(dev_id);
 }
 
-/* Take dp_lock unless lock_dp(1) already holds it; true when taken here. */
-static bool
-emu_dma_ctrl_lock(struct emu_dma_dev *dev)
-{
-	if (dev->ctrl_locked)
-		return false;
-	rte_spinlock_lock(&dev->dp_lock);
-	return true;
-}
-
 /* Back to the power-on state: engine, channels, config space, MSI-X storage. */
 static void
 emu_dma_full_reset(struct emu_dma_dev *dev)
 {
+	emu_dma_mig_drop(dev);
 	emu_dma_engine_reset(dev);
 	emu_dma_pci_reset(dev);
 }
@@ -411,6 +402,7 @@ emu_dma_free(struct emu_dma_dev *dev)
 				strerror(-ret));
 	}
 	rte_vfio_user_pci_free(dev->pci);
+	emu_dma_mig_drop(dev);
 	if (dev->bar0 != NULL)
 		munmap((void *)(uintptr_t)dev->bar0, EMU_DMA_CTRL_BAR_SIZE);
 	if (dev->bar0_fd >= 0)
@@ -470,6 +462,8 @@ emu_dma_probe(struct rte_vdev_device *vdev)
 	ret = rte_vfio_user_set_priv(dev->dev_id, dev);
 	if (ret == 0)
 		ret = emu_dma_pci_describe(dev);
+	if (ret == 0)
+		ret = emu_dma_mig_register(dev);
 	if (ret < 0) {
 		EMU_DMA_LOG(ERR, "%s: cannot describe the device: %s", name, strerror(-ret));
 		goto fail;
