@@ -455,7 +455,8 @@ test_mig_live(void)
 	t1 = rte_get_timer_cycles();
 	printf("migration: %zu bytes of device state, %u pages reported dirty during pre-copy "
 		"and stop-copy, %u descriptors carried over, STOP to RUNNING on B %" PRIu64
-		" us\n", stream_len, dirty_pages, carried, (t1 - t0) * 1000000 / rte_get_timer_hz());
+		" us\n", stream_len, dirty_pages, carried,
+		(t1 - t0) * 1000000 / rte_get_timer_hz());
 	TEST_ASSERT_SUCCESS(state_is(sa.cid, RTE_VFIO_USER_MIG_STOP_COPY), "A");
 	TEST_ASSERT_SUCCESS(state_is(sb.cid, RTE_VFIO_USER_MIG_RUNNING), "B");
 	cmd = 0;
