@@ -296,12 +296,12 @@ wait_all_done(const struct side *s)
  * copy those pages from A's memory to B's. Returns the device-reported pages.
  */
 static int
-sync_dirty(uint64_t *reported, unsigned int *nb_pages)
+sync_pages(struct side *from, struct side *to, uint64_t *reported, unsigned int *nb_pages)
 {
 	uint64_t map[NB_PAGES / 64];
 	unsigned int p, n = 0;
 
-	TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_report(sa.cid, IOVA_BASE, MEM_SIZE, PAGE, map),
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_report(from->cid, IOVA_BASE, MEM_SIZE, PAGE, map),
 		"dirty report");
 	if (reported != NULL)
 		memcpy(reported, map, sizeof(map));
@@ -310,13 +310,19 @@ sync_dirty(uint64_t *reported, unsigned int *nb_pages)
 
 		if (!((map[p / 64] | client_dirty[p / 64]) & bit))
 			continue;
-		memcpy(sb.mem + (size_t)p * PAGE, sa.mem + (size_t)p * PAGE, PAGE);
+		memcpy(to->mem + (size_t)p * PAGE, from->mem + (size_t)p * PAGE, PAGE);
 		n += (map[p / 64] & bit) != 0;
 	}
 	memset(client_dirty, 0, sizeof(client_dirty));
 	if (nb_pages != NULL)
 		*nb_pages += n;
 	return TEST_SUCCESS;
+}
+
+static int
+sync_dirty(uint64_t *reported, unsigned int *nb_pages)
+{
+	return sync_pages(&sa, &sb, reported, nb_pages);
 }
 
 /* Every job's destination in @mem holds its source bytes; nothing past the last one. */
@@ -572,6 +578,194 @@ test_mig_hostile(void)
 	TEST_ASSERT(kill(sa.pid, 0) == 0, "server A died");
 	return TEST_SUCCESS;
 }
+
+/*
+ * Benchmark (emu_dma_mig_bench, run by devtools/bench-mig.sh): migrations
+ * back and forth with 16 channels kept busy with 4 KiB copies, and the cost
+ * of DMA logging on the engine's 4 KiB copy throughput.
+ */
+
+#define BENCH_LEN 4096
+#define BENCH_DST_SPAN (8u << 20)
+
+/* Keep every ring of @s full of 4 KiB copies; returns bytes completed since the last call. */
+static uint64_t
+bench_top_up(struct side *s, uint32_t *seen)
+{
+	uint64_t bytes = 0;
+	unsigned int c;
+
+	for (c = 0; c < NB_CHAN; c++) {
+		uint32_t base = EMU_DMA_CHAN_BASE(c);
+		uint32_t done = reg_rd(s, base + EMU_DMA_CHAN_COMPLETED);
+
+		bytes += (uint64_t)(done - seen[c]) * BENCH_LEN;
+		seen[c] = done;
+		while (posted[c] - done < RING_SIZE) {
+			uint32_t slot = posted[c] % RING_SIZE;
+			struct emu_dma_desc *d = &ring_of(s, c)[slot];
+
+			d->src = IOVA_BASE + SRC_OFF + c * BENCH_LEN;
+			d->dst = IOVA_BASE + DST_OFF +
+				((uint64_t)(posted[c] * NB_CHAN + c) * BENCH_LEN) % BENCH_DST_SPAN;
+			d->len = BENCH_LEN;
+			d->op = EMU_DMA_OP_COPY;
+			d->flags = 0;
+			d->status = EMU_DMA_STATUS_PENDING;
+			page_set(client_dirty, RING_OFF(c) + slot * sizeof(*d), sizeof(*d));
+			posted[c]++;
+		}
+		reg_wr(s, base + EMU_DMA_CHAN_DOORBELL, posted[c]);
+	}
+	return bytes;
+}
+
+/* Busy for @ms milliseconds; returns bytes per second. */
+static double
+bench_busy(struct side *s, uint32_t *seen, unsigned int ms)
+{
+	uint64_t t0 = rte_get_timer_cycles(), bytes = 0, t;
+
+	bench_top_up(s, seen);
+	do {
+		bytes += bench_top_up(s, seen);
+		sched_yield();
+		t = rte_get_timer_cycles() - t0;
+	} while (t < (uint64_t)ms * rte_get_timer_hz() / 1000);
+	return (double)bytes * rte_get_timer_hz() / t;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One migration @from -> @to while busy; downtime in us and bytes moved in stop-copy. */
+static int
+bench_migrate(struct side *from, struct side *to, uint32_t *seen, uint64_t *down_us,
+		uint64_t *dev_us, uint64_t *moved)
+{
+	uint64_t page_size = PAGE, t0, t1, t2;
+	unsigned int round, pages = 0, c;
+	size_t len = 0;
+	ssize_t n;
+
+	/*
+	 * Two CPUs: the idle destination's poller would take CPU time from the
+	 * source's, which holds its lock for an iteration, so the destination
+	 * is paused until it is needed, as if each had its own core.
+	 */
+	kill(to->pid, SIGSTOP);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_start(from->cid, NULL, 0, &page_size), "log");
+	memcpy(to->mem, from->mem, MEM_SIZE);
+	memset(client_dirty, 0, sizeof(client_dirty));
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(from->cid, RTE_VFIO_USER_MIG_PRE_COPY,
+		NULL), "PRE_COPY");
+	for (round = 0; round < 3; round++) {
+		bench_busy(from, seen, 20);
+		TEST_ASSERT_SUCCESS(sync_pages(from, to, NULL, NULL), "pre-copy sync");
+	}
+	bench_top_up(from, seen);
+	/* Downtime: from the stop to the destination running. */
+	t0 = rte_get_timer_cycles();
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(from->cid, RTE_VFIO_USER_MIG_STOP_COPY,
+		NULL), "STOP_COPY");
+	do {
+		n = rte_vfio_user_mig_read(from->cid, stream + len, sizeof(stream) - len);
+		TEST_ASSERT(n >= 0, "read stream");
+		len += n;
+	} while (n > 0 && len < sizeof(stream));
+	t1 = rte_get_timer_cycles();
+	TEST_ASSERT_SUCCESS(sync_pages(from, to, NULL, &pages), "stop-copy sync");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_stop(from->cid), "log stop");
+	t2 = rte_get_timer_cycles();
+	kill(to->pid, SIGCONT);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(to->cid, RTE_VFIO_USER_MIG_RESUMING,
+		NULL), "RESUMING");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_write(to->cid, stream, len), "write");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(to->cid, RTE_VFIO_USER_MIG_RUNNING,
+		NULL), "RUNNING");
+	*down_us = (rte_get_timer_cycles() - t0) * 1000000 / rte_get_timer_hz();
+	/* The device's share: stop and read, load and run; not the memory copy. */
+	*dev_us = (rte_get_timer_cycles() - t2 + t1 - t0) * 1000000 / rte_get_timer_hz();
+	*moved = len + (uint64_t)pages * PAGE;
+	stream_len = len;
+	/* The source starts afresh; the destination carries the rings on. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_reset(from->cid), "reset the source");
+	for (c = 0; c < NB_CHAN; c++)
+		seen[c] = reg_rd(to, EMU_DMA_CHAN_BASE(c) + EMU_DMA_CHAN_COMPLETED);
+	return TEST_SUCCESS;
+}
+
+static int
+bench_run(void)
+{
+	enum { MIGRATIONS = 10, SLICES = 10 };
+	uint64_t down[MIGRATIONS], dev[MIGRATIONS], moved[MIGRATIONS];
+	double on = 0, off = 0;
+	uint32_t seen[NB_CHAN] = { 0 };
+	uint64_t page_size = PAGE;
+	struct side *from = &sa, *to = &sb, *tmp;
+	unsigned int i, c;
+
+	TEST_ASSERT_SUCCESS(side_attach(&sa), "attach A");
+	TEST_ASSERT_SUCCESS(side_attach(&sb), "attach B");
+	for (c = 0; c < NB_CHAN; c++)
+		TEST_ASSERT_SUCCESS(chan_start(&sa, c), "start channel %u", c);
+
+	/* Logging off and on in alternating slices, 16 channels of 4 KiB copies; B paused. */
+	kill(sb.pid, SIGSTOP);
+	bench_busy(&sa, seen, 100);
+	for (i = 0; i < SLICES; i++) {
+		off += bench_busy(&sa, seen, 200);
+		TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_start(sa.cid, NULL, 0, &page_size), "log");
+		on += bench_busy(&sa, seen, 200);
+		TEST_ASSERT_SUCCESS(rte_vfio_user_dirty_stop(sa.cid), "log stop");
+	}
+	kill(sb.pid, SIGCONT);
+	printf("logging: 4 KiB copies on 16 channels, %u slices of 200 ms each way: "
+		"off %.0f MB/s, on %.0f MB/s, on/off %.3f\n", SLICES, off / SLICES / 1e6,
+		on / SLICES / 1e6, on / off);
+
+	for (i = 0; i < MIGRATIONS; i++) {
+		TEST_ASSERT_SUCCESS(bench_migrate(from, to, seen, &down[i], &dev[i], &moved[i]),
+			"migration %u", i);
+		tmp = from;
+		from = to;
+		to = tmp;
+	}
+	qsort(down, MIGRATIONS, sizeof(down[0]), cmp_u64);
+	qsort(dev, MIGRATIONS, sizeof(dev[0]), cmp_u64);
+	qsort(moved, MIGRATIONS, sizeof(moved[0]), cmp_u64);
+	printf("migration: %u migrations with 16 channels busy (4 KiB copies): downtime "
+		"median %" PRIu64 " us (min %" PRIu64 ", max %" PRIu64 "), of which device "
+		"state median %" PRIu64 " us; moved during stop-copy median %" PRIu64
+		" bytes (min %" PRIu64 ", max %" PRIu64 "), device state %zu bytes\n",
+		MIGRATIONS, down[MIGRATIONS / 2], down[0], down[MIGRATIONS - 1],
+		dev[MIGRATIONS / 2], moved[MIGRATIONS / 2], moved[0], moved[MIGRATIONS - 1],
+		stream_len);
+	return TEST_SUCCESS;
+}
+
+static int
+test_emu_dma_mig_bench(void)
+{
+	int ret = TEST_FAILED;
+
+	snprintf(dir, sizeof(dir), "/tmp/emu-dma-mig.XXXXXX");
+	TEST_ASSERT_NOT_NULL(mkdtemp(dir), "mkdtemp");
+	if (side_spawn(&sa, "a") == TEST_SUCCESS && side_spawn(&sb, "b") == TEST_SUCCESS)
+		ret = bench_run();
+	side_free(&sa);
+	side_free(&sb);
+	dir_remove(dir);
+	return ret;
+}
+
+REGISTER_TEST_COMMAND(emu_dma_mig_bench, test_emu_dma_mig_bench);
 
 static int
 suite_setup(void)
