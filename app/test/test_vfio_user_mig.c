@@ -20,6 +20,7 @@
 #include <rte_vfio_user.h>
 
 #include "test.h"
+#include "vfio_user_fake_peer.h"
 #include "vfio_user_peer.h"
 #include "vfio_user_suite.h"
 
@@ -32,6 +33,15 @@
 
 #define MIG_F (RTE_VFIO_USER_MIG_F_STOP_COPY | RTE_VFIO_USER_MIG_F_PRE_COPY)
 #define PG 4096u
+
+#define F_GET VFIO_DEVICE_FEATURE_GET
+#define F_SET VFIO_DEVICE_FEATURE_SET
+#define F_PROBE VFIO_DEVICE_FEATURE_PROBE
+#define F_MIG VFIO_DEVICE_FEATURE_MIGRATION
+#define F_STATE VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE
+#define F_START VFIO_DEVICE_FEATURE_DMA_LOGGING_START
+#define F_STOP VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP
+#define F_REPORT VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT
 
 /* A device with more state than one max_data_xfer_size, so that the stream is chunked. */
 static const struct tdev_cfg mig_cfg = { .base_size = 0x280000, .mig_flags = MIG_F };
@@ -548,6 +558,107 @@ test_mig_api(void)
 }
 
 /*
+ * Fake server: replies the client must refuse
+ */
+
+/* Reply to a DEVICE_FEATURE with @flags and @len data bytes. */
+static int
+srv_feature_reply(struct fake *f, const struct srv_msg *m, uint32_t flags, const void *data,
+		uint32_t len)
+{
+	struct vfio_user_feature h = { .argsz = 8 + len, .flags = flags };
+
+	return srv_reply(f, m, &h, sizeof(h), data, len);
+}
+
+static int
+scr_mig_replies(struct fake *f)
+{
+	struct srv_msg *m = malloc(sizeof(*m));
+	struct vfio_user_mig_state st = { .device_state = ST_STOP, .data_fd = -1 };
+	struct vfio_user_mig_data d = { .argsz = 8 + 9, .size = 9 };
+	struct vfio_user_logging_report rep = { 0x100000, 64 * PG, PG };
+	uint8_t data[128] = { 0 };
+	uint64_t flags = RTE_VFIO_USER_MIG_F_PRE_COPY;
+	int ret = -1;
+
+	SRV_CHECK(f, m != NULL, "no memory");
+	if (srv_version_ok(f, false) < 0)
+		goto out;
+	/* Probe: flags without STOP_COPY. */
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_DEVICE_FEATURE, 8) < 0 ||
+			srv_feature_reply(f, m, F_GET | F_MIG, &flags, 8) < 0)
+		goto out;
+	/* GET state answered for another feature. */
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_DEVICE_FEATURE, 8) < 0 ||
+			srv_feature_reply(f, m, F_GET | F_MIG, &st, 8) < 0)
+		goto out;
+	/* SET echoing another state; then the GET the client makes to tell the state. */
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_DEVICE_FEATURE, 16) < 0 ||
+			srv_feature_reply(f, m, F_SET | F_STATE, &st, 8) < 0 ||
+			srv_recv_cmd(f, f->fd, m, VFIO_USER_DEVICE_FEATURE, 8) < 0 ||
+			srv_feature_reply(f, m, F_GET | F_STATE, &st, 8) < 0)
+		goto out;
+	/* MIG_DATA_READ of 8: 9 bytes; size 4 with 8 bytes; then a correct one. */
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_MIG_DATA_READ, 8) < 0 ||
+			srv_reply(f, m, &d, sizeof(d), data, 9) < 0)
+		goto out;
+	d.size = 4;
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_MIG_DATA_READ, 8) < 0 ||
+			srv_reply(f, m, &d, sizeof(d), data, 8) < 0)
+		goto out;
+	d.size = 8;
+	memset(data, 0x77, 8);
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_MIG_DATA_READ, 8) < 0 ||
+			srv_reply(f, m, &d, sizeof(d), data, 8) < 0)
+		goto out;
+	/* MIG_DATA_WRITE answered with a payload. */
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_MIG_DATA_WRITE, 8 + 16) < 0 ||
+			srv_reply(f, m, data, 4, NULL, 0) < 0)
+		goto out;
+	/* A report of another range. */
+	rep.iova += PG;
+	memcpy(data, &rep, sizeof(rep));
+	if (srv_recv_cmd(f, f->fd, m, VFIO_USER_DEVICE_FEATURE, 8 + 24) < 0 ||
+			srv_feature_reply(f, m, F_GET | F_REPORT, data, 24 + 8) < 0)
+		goto out;
+	if (srv_recv_info(f, m) < 0 || srv_answer_info(f, m) < 0)
+		goto out;
+	ret = srv_expect_eof(f, f->fd);
+out:
+	free(m);
+	return ret;
+}
+
+static int
+body_mig_replies(struct fake *f, int *cid)
+{
+	enum rte_vfio_user_mig_state cur = ST_RUN;
+	uint64_t flags, bm[1];
+	uint8_t buf[16];
+
+	ATTACH(f, cid);
+	EXPECT_CALL(rte_vfio_user_mig_probe(*cid, &flags), -EPROTO, "flags without STOP_COPY");
+	EXPECT_CALL(rte_vfio_user_mig_get_state(*cid, &cur), -EPROTO, "reply for MIGRATION");
+	EXPECT_CALL(rte_vfio_user_mig_set_state(*cid, ST_RUN, &cur), -EPROTO, "echo of STOP");
+	TEST_ASSERT_EQUAL(cur, ST_STOP, "state the server tells: %d", cur);
+	EXPECT_CALL(rte_vfio_user_mig_read(*cid, buf, 8), -EPROTO, "9 bytes for 8");
+	EXPECT_CALL(rte_vfio_user_mig_read(*cid, buf, 8), -EPROTO, "size 4 with 8 bytes");
+	EXPECT_CALL(rte_vfio_user_mig_read(*cid, buf, 8), 8, "correct read");
+	TEST_ASSERT_EQUAL(buf[7], 0x77, "data read");
+	EXPECT_CALL(rte_vfio_user_mig_write(*cid, buf, 16), -EPROTO, "write reply with data");
+	EXPECT_CALL(rte_vfio_user_dirty_report(*cid, 0x100000, 64 * PG, PG, bm), -EPROTO,
+		"report of another range");
+	return check_dev_info(*cid);
+}
+
+static int
+test_mig_bad_replies(void)
+{
+	return fake_run_case(scr_mig_replies, 0, body_mig_replies);
+}
+
+/*
  * Hostile client (dev_a migrates, dev_b does not)
  */
 
@@ -580,14 +691,6 @@ feat_ok(int s, uint32_t argsz, uint32_t flags, const void *data, uint32_t dlen, 
 	return cmd_ok(s, VFIO_USER_DEVICE_FEATURE, &m, sizeof(m.hdr) + dlen, NULL, 0, rlen, what);
 }
 
-#define F_GET VFIO_DEVICE_FEATURE_GET
-#define F_SET VFIO_DEVICE_FEATURE_SET
-#define F_PROBE VFIO_DEVICE_FEATURE_PROBE
-#define F_MIG VFIO_DEVICE_FEATURE_MIGRATION
-#define F_STATE VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE
-#define F_START VFIO_DEVICE_FEATURE_DMA_LOGGING_START
-#define F_STOP VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP
-#define F_REPORT VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT
 
 static int
 raw_set_state(int s, uint32_t st, uint32_t err, const char *what)
@@ -888,6 +991,7 @@ static struct unit_test_suite vfio_user_mig_suite = {
 		TEST_CASE(test_mig_arcs),
 		TEST_CASE(test_mig_error),
 		TEST_CASE(test_mig_dirty),
+		TEST_CASE(test_mig_bad_replies),
 		TEST_CASE_NAMED("DEVICE_FEATURE flags and argsz", tc_feature_flags),
 		TEST_CASE_NAMED("MIG_DEVICE_STATE refused", tc_state_bad),
 		TEST_CASE_NAMED("MIG_DATA out of state", tc_data_out_of_state),
@@ -899,4 +1003,5 @@ static struct unit_test_suite vfio_user_mig_suite = {
 	},
 };
 
-REGISTER_VFU_SUITE(vfio_user_mig_autotest, vfio_user_mig_suite, VFU_CASES_HOSTILE);
+REGISTER_VFU_SUITE(vfio_user_mig_autotest, vfio_user_mig_suite,
+	VFU_CASES_HOSTILE | VFU_CASES_FAKE);
