@@ -59,6 +59,28 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Migration: save, restore, DMA logging of the DMA window. */
+static void
+client_mig_calls(int dev)
+{
+	const struct rte_vfio_user_dirty_range range = { 0x100000, DMA_SIZE };
+	uint64_t flags, size, pgsz = 0, bitmap[DMA_SIZE / 4096 / 64 + 1];
+	enum rte_vfio_user_mig_state st;
+	uint8_t buf[512];
+
+	(void)rte_vfio_user_mig_probe(dev, &flags);
+	(void)rte_vfio_user_mig_get_state(dev, &st);
+	(void)rte_vfio_user_mig_set_state(dev, RTE_VFIO_USER_MIG_STOP_COPY, &st);
+	(void)rte_vfio_user_mig_read(dev, buf, sizeof(buf));
+	(void)rte_vfio_user_mig_set_state(dev, RTE_VFIO_USER_MIG_RESUMING, NULL);
+	memset(buf, 0, sizeof(buf));
+	(void)rte_vfio_user_mig_write(dev, buf, 64);
+	(void)rte_vfio_user_mig_data_size(dev, &size);
+	(void)rte_vfio_user_dirty_start(dev, &range, 1, &pgsz);
+	(void)rte_vfio_user_dirty_report(dev, range.iova, range.length, 4096, bitmap);
+	(void)rte_vfio_user_dirty_stop(dev);
+}
+
 /* Every client call, in the order a consumer of a device would make them. */
 static void *
 client_calls(void *arg)
@@ -132,6 +154,7 @@ client_calls(void *arg)
 	nr_maps = RTE_DIM(maps);
 	(void)rte_vfio_user_region_mmap(dev, 3, maps, &nr_maps);
 	(void)rte_vfio_user_reset(dev);
+	client_mig_calls(dev);
 	/* Give the server time to use the DMA window before it goes. */
 	usleep(1000);
 	if (dma != MAP_FAILED)

@@ -31,6 +31,9 @@ static uint8_t scratch[65536];
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const struct tdev_cfg cfg = {
+		.mig_flags = RTE_VFIO_USER_MIG_F_STOP_COPY | RTE_VFIO_USER_MIG_F_PRE_COPY,
+	};
 	char path[sizeof(dev.path)];
 
 	RTE_SET_USED(argc);
@@ -38,7 +41,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fuzz_eal_init("vfu-fuzz-server") < 0)
 		abort();
 	snprintf(path, sizeof(path), "%s/server.sock", fuzz_sock_dir());
-	if (tdev_create(&dev, path, NULL, true) < 0) {
+	/* A migratable device: the migration commands reach the state machine. */
+	if (tdev_create(&dev, path, &cfg, true) < 0) {
 		fprintf(stderr, "cannot create the test device\n");
 		abort();
 	}

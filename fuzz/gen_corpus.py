@@ -21,6 +21,7 @@ VERSION, DMA_MAP, DMA_UNMAP, GET_INFO, GET_REGION_INFO, GET_REGION_IO_FDS, \
     GET_IRQ_INFO, SET_IRQS, REGION_READ, REGION_WRITE, DMA_READ, DMA_WRITE, \
     RESET = range(1, 14)
 WRITE_MULTI = 15
+FEATURE, MIG_DATA_READ, MIG_DATA_WRITE = 16, 17, 18
 F_REPLY = 1
 F_NO_REPLY = 1 << 4
 
@@ -30,6 +31,10 @@ IRQ_ACT_MASK, IRQ_ACT_UNMASK, IRQ_ACT_TRIGGER = 8, 16, 32
 MSIX, INTX = 2, 0
 REG_READ, REG_WRITE, REG_MMAP = 1, 2, 4
 DEV_PCI, DEV_RESET = 2, 1
+F_GET, F_SET, F_PROBE = 1 << 16, 1 << 17, 1 << 18
+FEAT_MIG, FEAT_STATE, FEAT_LOG_START, FEAT_LOG_STOP, FEAT_LOG_REPORT, FEAT_DATA_SIZE = \
+    1, 2, 6, 7, 8, 9
+ST_STOP, ST_RUNNING, ST_STOP_COPY, ST_RESUMING, ST_PRE_COPY = 1, 2, 3, 4, 6
 
 CAPS = (b'{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":16384,'
         b'"pgsizes":4096,"max_dma_maps":64,"twin_socket":{"supported":true},'
@@ -54,8 +59,51 @@ def region_access(region, offset, count, data=b''):
     return struct.pack('<QII', offset, region, count) + data
 
 
+def feature(flags, data=b'', argsz=None):
+    return struct.pack('<II', argsz if argsz is not None else 8 + len(data), flags) + data
+
+
+def state(st):
+    return feature(F_SET | FEAT_STATE, struct.pack('<Ii', st, -1))
+
+
+def mig_data(size, data=b''):
+    return struct.pack('<II', 8 + size, size) + data
+
+
+def migration_seed():
+    mig_caps = (b'{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":16384,'
+                b'"pgsizes":4096,"max_dma_maps":64,'
+                b'"migration":{"pgsize":4096,"max_bitmap_size":4096}}}\0')
+    out = rec(version(mig_caps))
+    cmds = [
+        (FEATURE, feature(F_PROBE | F_GET | FEAT_MIG)),
+        (FEATURE, feature(F_GET | FEAT_MIG, argsz=16)),
+        (FEATURE, feature(F_GET | FEAT_STATE, argsz=16)),
+        (FEATURE, feature(F_GET | FEAT_DATA_SIZE, argsz=16)),
+        (FEATURE, state(ST_PRE_COPY)),
+        (MIG_DATA_READ, mig_data(1024)),
+        (FEATURE, state(ST_STOP_COPY)),
+        (MIG_DATA_READ, mig_data(16384)),
+        (FEATURE, state(ST_RESUMING)),
+        (MIG_DATA_WRITE, struct.pack('<II', 8, 16) + struct.pack('<IIQ', 0x47494d54, 64, 0)),
+        (FEATURE, state(ST_RUNNING)),
+        (RESET, b''),
+        (DMA_MAP, struct.pack('<IIQQQ', 32, 3, 0, 0x100000, 0x10000)),
+        (FEATURE, feature(F_SET | FEAT_LOG_START, struct.pack('<QII', 4096, 1, 0) +
+                          struct.pack('<QQ', 0x100000, 0x10000))),
+        (FEATURE, feature(F_GET | FEAT_LOG_REPORT, struct.pack('<QQQ', 0x100000, 0x10000,
+                                                                4096), argsz=8 + 24 + 8)),
+        (FEATURE, feature(F_SET | FEAT_LOG_STOP)),
+    ]
+    for i, (cmd, payload) in enumerate(cmds):
+        out += rec(msg(cmd, payload, 2 + i))
+    return out
+
+
 def server_seeds():
     s = {}
+    s['migration'] = migration_seed()
     s['version'] = rec(version())
     s['version_bare'] = rec(version(b''))
     s['info'] = rec(version()) + b''.join(
@@ -139,6 +187,26 @@ def client_seeds():
         reply(GET_REGION_INFO, region_info(3, REG_READ | REG_WRITE | REG_MMAP, 0x1000),
               1) + \
         reply(RESET) + \
+        reply(DMA_UNMAP, struct.pack('<IIQQ', 24, 0, 0x100000, 0x10000))
+    mig_flags = struct.pack('<Q', 5)
+    s['migration'] = session + \
+        reply(SET_IRQS, b'') + \
+        reply(GET_REGION_INFO, region_info(3, REG_READ | REG_WRITE | REG_MMAP, 0x1000),
+              1) + \
+        reply(RESET) + \
+        reply(FEATURE, feature(F_GET | FEAT_MIG, mig_flags)) + \
+        reply(FEATURE, feature(F_GET | FEAT_STATE, struct.pack('<Ii', ST_RUNNING, -1))) + \
+        reply(FEATURE, state(ST_STOP_COPY)) + \
+        reply(MIG_DATA_READ, mig_data(4, b'data')) + \
+        reply(FEATURE, state(ST_RESUMING)) + \
+        reply(MIG_DATA_WRITE) + \
+        reply(FEATURE, feature(F_GET | FEAT_DATA_SIZE, struct.pack('<Q', 4096))) + \
+        reply(FEATURE, feature(F_SET | FEAT_LOG_START, struct.pack('<QII', 4096, 1, 0) +
+                               struct.pack('<QQ', 0x100000, 0x10000))) + \
+        reply(FEATURE, feature(F_GET | FEAT_LOG_REPORT, struct.pack('<QQQ', 0x100000,
+                                                                     0x10000, 4096) +
+                               struct.pack('<Q', 0x8001))) + \
+        reply(FEATURE, feature(F_SET | FEAT_LOG_STOP)) + \
         reply(DMA_UNMAP, struct.pack('<IIQQ', 24, 0, 0x100000, 0x10000))
     s['errors'] = attach + reply(GET_INFO, b'', error=22) + \
         reply(GET_REGION_INFO, b'', error=5) + reply(GET_REGION_INFO, b'', error=1)

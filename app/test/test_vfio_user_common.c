@@ -61,7 +61,7 @@ tdev_fill(void *buf, size_t len, uint32_t seed)
 	}
 }
 
-static struct tdev *
+struct tdev *
 tdev_lookup(int id)
 {
 	struct tdev *d = NULL;
@@ -95,7 +95,7 @@ tdev_ev_add_tbl(int id, enum tdev_ev_type type, int arg, int tbl)
 	pthread_mutex_unlock(&d->ev_lock);
 }
 
-static void
+void
 tdev_ev_add(int id, enum tdev_ev_type type, int arg)
 {
 	tdev_ev_add_tbl(id, type, arg, 0);
@@ -145,8 +145,11 @@ tdev_reset_device(int id)
 
 	tdev_ev_add(id, TDEV_EV_RESET, 0);
 	/* A reset clears the scratch registers but not the rest of BAR0. */
-	if (d != NULL)
+	if (d != NULL) {
 		memset(d->cb_mem + 0x40, 0, 0x40);
+		/* ... and drops a migration in progress. */
+		tdev_mig_drop(d);
+	}
 	return 0;
 }
 
@@ -167,6 +170,7 @@ tdev_ev_name(enum tdev_ev_type type)
 	case TDEV_EV_UPDATE: return "update_status";
 	case TDEV_EV_LOCK: return "lock_dp";
 	case TDEV_EV_RESET: return "reset_device";
+	case TDEV_EV_MIG: return "migration arc";
 	}
 	return "?";
 }
@@ -394,6 +398,7 @@ tdev_destroy(struct tdev *d)
 	if (d->memfd >= 0)
 		close(d->memfd);
 	d->memfd = -1;
+	tdev_mig_drop(d);
 	free(d->cb_mem);
 	free(d->base_mem);
 	free(d->ro_mem);
@@ -549,6 +554,11 @@ tdev_create(struct tdev *d, const char *path, const struct tdev_cfg *cfg, bool s
 	ret = rte_vfio_user_set_irq_info(d->path, &irqs);
 	if (ret < 0)
 		goto err;
+	if (d->cfg.mig_flags != 0) {
+		ret = tdev_mig_register(d);
+		if (ret < 0)
+			goto err;
+	}
 	if (start) {
 		ret = rte_vfio_user_start(d->path);
 		if (ret < 0)

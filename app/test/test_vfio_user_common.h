@@ -68,6 +68,8 @@ struct tdev_cfg {
 	bool no_reset;      /* leave out VFIO_DEVICE_FLAGS_RESET */
 	uint32_t msix_count; /* MSI-X vectors, 0: TDEV_MSIX_COUNT */
 	bool no_msi;        /* an MSI index without vectors */
+	/* RTE_VFIO_USER_MIG_F_* of a migratable device (test_vfio_user_mig_dev.c), 0: none. */
+	uint64_t mig_flags;
 };
 
 enum tdev_ev_type {
@@ -76,7 +78,10 @@ enum tdev_ev_type {
 	TDEV_EV_UPDATE,
 	TDEV_EV_LOCK,
 	TDEV_EV_RESET,
+	TDEV_EV_MIG, /* a migration arc: arg is TDEV_ARC(from, to) */
 };
+
+#define TDEV_ARC(from, to) ((int)(from) << 4 | (int)(to))
 
 struct tdev_ev {
 	enum tdev_ev_type type;
@@ -117,6 +122,19 @@ struct tdev {
 	bool cb_dma_job;   /* run the DMA job on TDEV_REG_DMA_IOVA writes */
 	uint32_t cb_sleep_ms; /* every BAR0 access blocks this long (a stuck device) */
 
+	/*
+	 * Migration (control thread). The state saved is BAR1 (base memory) and
+	 * the config space, as records of a header and that payload: the save
+	 * stream holds one record per saving state entered.
+	 */
+	uint8_t *mig_out;       /* save stream */
+	size_t mig_out_len;
+	size_t mig_out_pos;     /* bytes read so far */
+	uint8_t *mig_in;        /* record being loaded */
+	size_t mig_in_len;
+	unsigned int mig_loaded; /* records loaded */
+	int mig_fail_arc;       /* TDEV_ARC() of an arc failing with -EIO, 0: none */
+
 	pthread_mutex_t ev_lock;
 	unsigned int nr_destroyed; /* destroy_device calls, also past TDEV_MAX_EVS events */
 	unsigned int nr_evs;
@@ -138,6 +156,16 @@ int tdev_ev_wait(struct tdev *d, enum tdev_ev_type type, int arg, unsigned int n
 /* Copy events [from, from + n) to @out; returns how many were copied. */
 unsigned int tdev_ev_get(struct tdev *d, unsigned int from, struct tdev_ev *out, unsigned int n);
 const char *tdev_ev_name(enum tdev_ev_type type);
+
+/* For the device's callbacks: the test device of a server device id, record an event. */
+struct tdev *tdev_lookup(int id);
+void tdev_ev_add(int id, enum tdev_ev_type type, int arg);
+
+/* Migration model of the test device: register it, drop its buffers. */
+int tdev_mig_register(struct tdev *d);
+void tdev_mig_drop(struct tdev *d);
+/* Bytes of one saved record of @d. */
+size_t tdev_mig_record_size(const struct tdev *d);
 
 /* FNV-1a 64. */
 uint64_t tdev_hash(const void *buf, size_t len);

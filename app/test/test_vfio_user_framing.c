@@ -227,17 +227,18 @@ case_unknown_cmds(int *sp)
 }
 
 static int
-case_enotsup_cmds(int *sp)
+case_mig_cmds_unmigratable(int *sp)
 {
-	uint32_t feat[4] = { 16, 0, 0, 0 };
+	uint32_t feat[4] = { 16, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, 0, 0 };
 
-	CHECK(cmd_err(*sp, VFIO_USER_DEVICE_FEATURE, 0, feat, sizeof(feat), NULL, 0, ENOTSUP,
+	/* dev_b registered no migration: no feature, and it never leaves RUNNING. */
+	CHECK(cmd_err(b_sock, VFIO_USER_DEVICE_FEATURE, 0, feat, sizeof(feat), NULL, 0, ENOTTY,
 		"DEVICE_FEATURE"));
-	CHECK(cmd_err(*sp, VFIO_USER_MIG_DATA_READ, 0, feat, 8, NULL, 0, ENOTSUP,
+	CHECK(cmd_err(b_sock, VFIO_USER_MIG_DATA_READ, 0, feat, 8, NULL, 0, EINVAL,
 		"MIG_DATA_READ"));
-	CHECK(cmd_err(*sp, VFIO_USER_MIG_DATA_WRITE, 0, feat, sizeof(feat), NULL, 0, ENOTSUP,
+	CHECK(cmd_err(b_sock, VFIO_USER_MIG_DATA_WRITE, 0, feat, sizeof(feat), NULL, 0, EINVAL,
 		"MIG_DATA_WRITE"));
-	return check_get_info(*sp, &dev_a, "GET_INFO after ENOTSUP commands");
+	return check_get_info(*sp, &dev_a, "GET_INFO after migration commands");
 }
 
 /* Descriptors */
@@ -453,7 +454,7 @@ HCASE(partial_header_stall, true)
 HCASE(reply_typed_dropped, true)
 HCASE(type_invalid, true)
 HCASE(unknown_cmds, true)
-HCASE(enotsup_cmds, true)
+HCASE(mig_cmds_unmigratable, true)
 HCASE(too_many_fds, true)
 HCASE(no_reply_write, true)
 HCASE(no_reply_error, true)
@@ -479,7 +480,7 @@ static struct unit_test_suite vfio_user_framing_suite = {
 		TEST_CASE_NAMED("reply-typed messages dropped", tc_reply_typed_dropped),
 		TEST_CASE_NAMED("type bits 2 and 15", tc_type_invalid),
 		TEST_CASE_NAMED("unknown commands", tc_unknown_cmds),
-		TEST_CASE_NAMED("ENOTSUP commands", tc_enotsup_cmds),
+		TEST_CASE_NAMED("migration commands, no migration", tc_mig_cmds_unmigratable),
 		TEST_CASE_NAMED("20 fds", tc_too_many_fds),
 		TEST_CASE_NAMED("NO_REPLY write", tc_no_reply_write),
 		TEST_CASE_NAMED("NO_REPLY errors", tc_no_reply_error),

@@ -42,6 +42,9 @@ hdev_init(struct tdev *d, const char *tag, bool reset_flag)
 		.no_reset = !reset_flag,
 		.msix_count = HDEV_MSIX_COUNT,
 		.no_msi = true,
+		/* The target migrates (test_vfio_user_mig.c), the bystander does not. */
+		.mig_flags = reset_flag ? RTE_VFIO_USER_MIG_F_STOP_COPY |
+			RTE_VFIO_USER_MIG_F_PRE_COPY : 0,
 	};
 	char path[108];
 
