@@ -757,15 +757,22 @@ case_state_bad(int *sp)
 {
 	uint32_t st[2] = { ST_STOP, UINT32_MAX };
 	uint32_t bad[] = { ST_ERROR, 5, 7, 8, UINT32_MAX };
-	unsigned int i, ev = tdev_ev_num(&dev_a);
+	uint32_t from[] = { ST_STOP, ST_RUN, ST_SCOPY, ST_RES, ST_PCOPY };
+	unsigned int i, j, ev;
 	int arcs[4];
 
 	CHECK(feat_err(*sp, 16, F_SET | F_STATE, st, 4, EINVAL, "SET state of 4 bytes"));
 	CHECK(feat_err(*sp, 12, F_SET | F_STATE, st, 8, EINVAL, "SET argsz below the request"));
-	for (i = 0; i < RTE_DIM(bad); i++)
-		CHECK(raw_set_state(*sp, bad[i], EINVAL, "SET of a state not allowed"));
-	TEST_ASSERT_EQUAL(arcs_since(&dev_a, ev, arcs, 4), 0u, "arcs of refused requests");
-	CHECK(raw_state_is(*sp, ST_RUN, "GET after refusals"));
+	/* From every state: the refused targets take no arc and change nothing. */
+	for (j = 0; j < RTE_DIM(from); j++) {
+		CHECK(raw_set_state(*sp, from[j], 0, "reach a state"));
+		ev = tdev_ev_num(&dev_a);
+		for (i = 0; i < RTE_DIM(bad); i++)
+			CHECK(raw_set_state(*sp, bad[i], EINVAL, "SET of a state not allowed"));
+		TEST_ASSERT_EQUAL(arcs_since(&dev_a, ev, arcs, 4), 0u, "arcs of refused requests");
+		CHECK(raw_state_is(*sp, from[j], "GET after refusals"));
+		CHECK(raw_set_state(*sp, ST_RUN, 0, "back to RUNNING"));
+	}
 	/* STOP_COPY -> PRE_COPY, and everything from ERROR. */
 	CHECK(raw_set_state(*sp, ST_SCOPY, 0, "STOP_COPY"));
 	CHECK(raw_set_state(*sp, ST_PCOPY, EINVAL, "STOP_COPY -> PRE_COPY"));
