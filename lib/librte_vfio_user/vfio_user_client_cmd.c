@@ -364,11 +364,20 @@ rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set)
 		return vfio_user_err(-EINVAL);
 	}
 
+	/* Held: a reconnection replays the eventfds recorded here. */
+	ret = vfio_user_cli_hold(cli);
+	if (ret < 0) {
+		vfio_user_cli_put(cli);
+		return vfio_user_err(ret);
+	}
 	vfio_user_msg_init(&reply);
 	ret = vfio_user_cli_call(cli, VFIO_USER_DEVICE_SET_IRQS, iov, iovcnt, fds, nr_fds, &reply);
 	if (ret == 0)
 		ret = vfio_user_cli_check_reply(cli, &reply, 0);
 	vfio_user_msg_release(&reply);
+	if (ret == 0)
+		vfio_user_rc_irqs_set(cli, set);
+	vfio_user_cli_unhold(cli);
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }

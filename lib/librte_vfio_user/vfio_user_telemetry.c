@@ -388,7 +388,13 @@ tel_cli_info_fill(void *arg)
 	struct rte_tel_data *d = job->d;
 
 	rte_tel_data_add_dict_string(d, "path", cli->path);
-	rte_tel_data_add_dict_string(d, "state", cli->gone ? "disconnected" : "ready");
+	/* Reconnecting: the server is away and the library retries its path. */
+	rte_tel_data_add_dict_string(d, "state", !cli->gone ? "ready" :
+		__atomic_load_n(&cli->reconnecting, __ATOMIC_ACQUIRE) ? "reconnecting" :
+		"disconnected");
+	rte_tel_data_add_dict_u64(d, "reconnect_ms", cli->reconnect_ms);
+	rte_tel_data_add_dict_u64(d, "reconnects",
+		__atomic_load_n(&cli->reconnects, __ATOMIC_RELAXED));
 	tel_add_version(d, cli->minor);
 	tel_add_caps(d, cli->peer_max_fds, cli->xfer_size, cli->dma.max, cli->write_multiple,
 			cli->twin_fd >= 0);
