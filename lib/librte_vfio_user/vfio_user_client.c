@@ -315,9 +315,13 @@ vfio_user_cli_notify_gone(struct vfio_user_client *cli)
 	if (!cli->disc_done) {
 		cli->disc_done = true;
 		if (cli->disc_cb != NULL) {
+			/* Also from the retry alarm, which gives up on a refused reconnection. */
+			cli->conn_cb_thread = pthread_self();
+			__atomic_store_n(&cli->conn_cb_running, true, __ATOMIC_RELEASE);
 			cli->disc_running = true;
 			cli->disc_cb(cli->dev_id, cli->disc_arg);
 			cli->disc_running = false;
+			__atomic_store_n(&cli->conn_cb_running, false, __ATOMIC_RELEASE);
 		}
 	}
 	pthread_mutex_unlock(&cli->disc_lock);
@@ -736,7 +740,6 @@ rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_
 		return vfio_user_err(-ENOMEM);
 	memcpy(cli->path, sock_addr, len + 1);
 	cli->twin_fd = -1;
-	cli->timer_fd = -1;
 	cli->state = CLI_ATTACHING;
 	if (opts != NULL) {
 		cli->reconnect_ms = opts->reconnect_ms;
@@ -804,8 +807,8 @@ rte_vfio_user_detach_dev(int dev_id)
 		return vfio_user_err(-ENODEV);
 	}
 	cli = cli_devs[dev_id];
-	/* From its own disconnect callback, which holds disc_lock. */
-	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+	/* From its own disconnect or connection callback, which holds disc_lock. */
+	if ((vfio_user_ctrl_is_self() && cli->disc_running) || vfio_user_rc_in_callback(cli)) {
 		pthread_mutex_unlock(&cli_lock);
 		return vfio_user_err(-EDEADLK);
 	}
@@ -841,8 +844,9 @@ vfio_user_cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iove
 	bool locked = false;
 	int ret;
 
-	/* The control thread replaying the state holds conn_lock already. */
-	if (cli->reconnect_ms != 0 && !(vfio_user_ctrl_is_self() && cli->replaying)) {
+	/* The thread replaying the state holds conn_lock already. */
+	if (cli->reconnect_ms != 0 && !(__atomic_load_n(&cli->replaying, __ATOMIC_ACQUIRE) &&
+			pthread_equal(cli->replay_thread, pthread_self()))) {
 		ret = vfio_user_cli_hold(cli);
 		if (ret < 0)
 			return ret;
@@ -941,7 +945,7 @@ rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, vo
 	if (ret < 0)
 		return vfio_user_err(ret);
 	/* The control thread holds disc_lock while it runs the callback. */
-	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+	if ((vfio_user_ctrl_is_self() && cli->disc_running) || vfio_user_rc_in_callback(cli)) {
 		vfio_user_cli_put(cli);
 		return vfio_user_err(-EDEADLK);
 	}

@@ -102,9 +102,12 @@ struct vfio_user_client {
 	pthread_rwlock_t conn_lock;
 	bool connected;                   /* atomic; false while the server is away */
 	bool reconnecting;                /* atomic; the retry timer is armed */
-	bool replaying;                   /* control thread only, under conn_lock */
+	bool replaying;                   /* atomic; replay_thread holds conn_lock */
+	pthread_t replay_thread;
+	bool rc_stopped;                  /* atomic; detach began, retry no more */
+	bool conn_cb_running;             /* atomic; conn_cb_thread is in conn_cb */
+	pthread_t conn_cb_thread;
 	uint64_t reconnects;              /* atomic; successful reconnections */
-	int timer_fd;                     /* retry timer, -1 without reconnection */
 	struct vfio_device_info ident;    /* device info read at attach */
 	struct cli_region_ident *ident_regions; /* ident.num_regions entries */
 	struct cli_irq_fds *irqs;         /* ident.num_irqs entries, under conn_lock */
@@ -159,14 +162,16 @@ int vfio_user_cli_map_region(struct vfio_user_client *cli, uint32_t index,
 void vfio_user_cli_dma_forget(struct vfio_user_client *cli, uint64_t iova, uint64_t size);
 
 /* vfio_user_client_reconnect.c */
-/* Read what the server must come back with, create the timer: 0 or -errno. */
+/* Read what the server must come back with: 0 or -errno. */
 int vfio_user_rc_init(struct vfio_user_client *cli);
-/* Undo vfio_user_rc_init() and close the kept descriptors (the timer is unwatched). */
+/* Undo vfio_user_rc_init() and close the kept descriptors (retries are stopped). */
 void vfio_user_rc_fini(struct vfio_user_client *cli);
 /* On the control thread: the server went away, start retrying. */
 void vfio_user_rc_lost(struct vfio_user_client *cli);
 /* Stop retrying; on return no reconnection runs. */
 void vfio_user_rc_stop(struct vfio_user_client *cli);
+/* True on the thread running the device's connection callback. */
+bool vfio_user_rc_in_callback(const struct vfio_user_client *cli);
 /* Remember a successful SET_IRQS; under vfio_user_cli_hold(). */
 void vfio_user_rc_irqs_set(struct vfio_user_client *cli, const struct vfio_irq_set *set);
 

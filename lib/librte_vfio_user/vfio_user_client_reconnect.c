@@ -4,12 +4,14 @@
 
 /*
  * Client half: a server that comes back (rte_vfio_user_attach_dev_opts()
- * with reconnect_ms). When the server goes away, the control thread arms a
- * periodic timerfd it watches like any socket; each expiry tries the path
- * once. A connection that succeeds is negotiated and checked against what the
- * device was at attach, then the state the client owns is replayed, all on
- * the control thread with conn_lock held for writing: callers meanwhile fail
- * with -ENOTCONN instead of waiting (vfio_user_cli_hold()).
+ * with reconnect_ms). When the server goes away, the control thread sets an
+ * EAL alarm; each expiry tries the path once and sets the next one. The
+ * control thread cannot do the retries itself: it also serves this
+ * process's own servers, and a replay waits for the server's replies. A
+ * connection that succeeds is negotiated and checked against what the device
+ * was at attach, then the state the client owns is replayed, with conn_lock
+ * held for writing: callers meanwhile fail with -ENOTCONN instead of waiting
+ * (vfio_user_cli_hold()).
  *
  * The server keeps nothing across its restart (the specification has no
  * notion of a reconnecting client), so the client replays: VERSION, every
@@ -29,9 +31,9 @@
 #include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <rte_alarm.h>
 #include <rte_common.h>
 
 #include "rte_vfio_user.h"
@@ -372,19 +374,28 @@ rc_try(struct vfio_user_client *cli)
 	return ret;
 }
 
-static void
-rc_timer_arm(struct vfio_user_client *cli, bool on)
-{
-	struct itimerspec its;
+static void rc_alarm(void *arg);
 
-	memset(&its, 0, sizeof(its));
-	if (on) {
-		its.it_interval.tv_sec = cli->reconnect_ms / 1000;
-		its.it_interval.tv_nsec = (long)(cli->reconnect_ms % 1000) * 1000000;
-		its.it_value = its.it_interval;
+static void
+rc_alarm_set(struct vfio_user_client *cli)
+{
+	int ret;
+
+	ret = rte_eal_alarm_set((uint64_t)cli->reconnect_ms * 1000, rc_alarm, cli);
+	if (ret < 0) {
+		/* No retry can ever come: the device is gone. */
+		VFIO_USER_CLI_LOG(ERR, cli->path, "cannot set the retry alarm: %s",
+			strerror(-ret));
+		__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
+		vfio_user_cli_notify_gone(cli);
 	}
-	/* Cannot fail with valid values on our own timer. */
-	timerfd_settime(cli->timer_fd, 0, &its, NULL);
+}
+
+bool
+vfio_user_rc_in_callback(const struct vfio_user_client *cli)
+{
+	return __atomic_load_n(&cli->conn_cb_running, __ATOMIC_ACQUIRE) &&
+		pthread_equal(cli->conn_cb_thread, pthread_self());
 }
 
 /* Run the connection callback, unless detach began. */
@@ -393,39 +404,38 @@ rc_tell(struct vfio_user_client *cli, enum rte_vfio_user_conn_event ev)
 {
 	pthread_mutex_lock(&cli->disc_lock);
 	if (!cli->disc_done && cli->conn_cb != NULL) {
-		cli->disc_running = true;
+		cli->conn_cb_thread = pthread_self();
+		__atomic_store_n(&cli->conn_cb_running, true, __ATOMIC_RELEASE);
 		cli->conn_cb(cli->dev_id, ev, cli->conn_arg);
-		cli->disc_running = false;
+		__atomic_store_n(&cli->conn_cb_running, false, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&cli->disc_lock);
 }
 
-/* On the control thread, at each expiry of the timer. */
+/* On EAL's interrupt thread, every reconnect_ms while the server is away. */
 static void
-rc_timer_ev(int fd, uint32_t events, void *arg)
+rc_alarm(void *arg)
 {
 	struct vfio_user_client *cli = arg;
-	uint64_t expiries;
 	int ret;
 
-	RTE_SET_USED(events);
-	if (read(fd, &expiries, sizeof(expiries)) < 0 ||
-			!__atomic_load_n(&cli->reconnecting, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
 		return;
-
 	pthread_rwlock_wrlock(&cli->conn_lock);
-	cli->replaying = true;
+	cli->replay_thread = pthread_self();
+	__atomic_store_n(&cli->replaying, true, __ATOMIC_RELEASE);
 	ret = rc_try(cli);
-	cli->replaying = false;
+	__atomic_store_n(&cli->replaying, false, __ATOMIC_RELEASE);
 	if (ret == 0)
 		__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&cli->conn_lock);
 
 	if (ret < 0 && ret != -RC_REFUSED) {
 		VFIO_USER_CLI_LOG(DEBUG, cli->path, "reconnection failed: %s", strerror(-ret));
+		if (!__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
+			rc_alarm_set(cli);
 		return;
 	}
-	rc_timer_arm(cli, false);
 	__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 	if (ret == -RC_REFUSED) {
 		VFIO_USER_CLI_LOG(ERR, cli->path, "server refused on reconnection: device gone");
@@ -441,21 +451,22 @@ rc_timer_ev(int fd, uint32_t events, void *arg)
 void
 vfio_user_rc_lost(struct vfio_user_client *cli)
 {
-	if (cli->timer_fd < 0)
+	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
-	rc_timer_arm(cli, true);
 	VFIO_USER_CLI_LOG(INFO, cli->path, "retrying every %u ms", cli->reconnect_ms);
 	rc_tell(cli, RTE_VFIO_USER_CONN_LOST);
+	rc_alarm_set(cli);
 }
 
 void
 vfio_user_rc_stop(struct vfio_user_client *cli)
 {
-	if (cli->timer_fd < 0)
+	if (cli->reconnect_ms == 0)
 		return;
-	/* Waits for an expiry in progress; none runs afterwards. */
-	vfio_user_ctrl_del(cli->timer_fd);
+	__atomic_store_n(&cli->rc_stopped, true, __ATOMIC_RELEASE);
+	/* Waits for an expiry in progress, and removes the one it may have set. */
+	rte_eal_alarm_cancel(rc_alarm, cli);
 	__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 }
 
@@ -477,10 +488,7 @@ vfio_user_rc_init(struct vfio_user_client *cli)
 		if (ret < 0)
 			return ret;
 	}
-	cli->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (cli->timer_fd < 0)
-		return -EMFILE;
-	return vfio_user_ctrl_add(cli->timer_fd, EPOLLIN, rc_timer_ev, cli);
+	return 0;
 }
 
 static void
@@ -500,9 +508,6 @@ vfio_user_rc_fini(struct vfio_user_client *cli)
 {
 	uint32_t i;
 
-	if (cli->timer_fd >= 0)
-		close(cli->timer_fd);
-	cli->timer_fd = -1;
 	for (i = 0; cli->irqs != NULL && i < cli->ident.num_irqs; i++) {
 		rc_irq_close(&cli->irqs[i], 0, UINT32_MAX);
 		free(cli->irqs[i].fds);
