@@ -183,11 +183,11 @@ vu_dma_enqueue(struct vu_dma_vchan *vc, uint8_t op, uint64_t src, rte_iova_t dst
 	uint32_t id;
 	int ret;
 
-	if (unlikely(vc->tail - vc->head >= vc->size))
-		return -ENOSPC;
 	ret = vu_dma_unusable(vc);
 	if (unlikely(ret != 0))
 		return ret;
+	if (unlikely(vc->tail - vc->head >= vc->size))
+		return -ENOSPC;
 
 	id = vc->tail++;
 	d = &vc->ring[id & vc->mask];
