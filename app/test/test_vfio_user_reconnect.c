@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <rte_alarm.h>
 #include <rte_common.h>
@@ -402,6 +405,75 @@ test_reconnect_detach(void)
 }
 
 static int
+rc_retry_body(const char *path, struct tdev **d, struct rc_state *s, struct rc_rec *r,
+		int *cid)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	int lfd, afd;
+
+	*d = rc_server(path, NULL);
+	TEST_ASSERT_NOT_NULL(*d, "server");
+	*cid = rc_attach(path, r);
+	TEST_ASSERT(*cid >= 0, "attach: %d", *cid);
+	TEST_ASSERT_SUCCESS(rc_state_set(*cid, s), "state");
+	rc_server_kill(d);
+	TEST_ASSERT_SUCCESS(rc_wait(&r->lost, 1), "no LOST event");
+
+	/* Something listens on the path and hangs up during the negotiation. */
+	TEST_ASSERT(strlen(path) < sizeof(un.sun_path), "path too long");
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	TEST_ASSERT(lfd >= 0, "socket");
+	if (bind(lfd, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(lfd, 4) < 0) {
+		close(lfd);
+		TEST_ASSERT(false, "listen on %s", path);
+	}
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, EV_TIMEOUT_MS) != 1) {
+		close(lfd);
+		TEST_ASSERT(false, "no connection attempt");
+	}
+	afd = accept(lfd, NULL, NULL);
+	close(lfd);
+	unlink(path);
+	TEST_ASSERT(afd >= 0, "accept");
+	close(afd);
+
+	/* The failed attempt leaves nothing behind: the real server is taken. */
+	*d = rc_server(path, NULL);
+	TEST_ASSERT_NOT_NULL(*d, "server again");
+	TEST_ASSERT_SUCCESS(rc_wait(&r->reset, 1), "no RESET event");
+	TEST_ASSERT_SUCCESS(rc_state_check(*cid, *d, s, 4), "after");
+	TEST_ASSERT_EQUAL(r->gone, 0, "disconnect callback");
+	return TEST_SUCCESS;
+}
+
+/* An attempt that fails after connecting is retried. */
+static int
+test_reconnect_retry(void)
+{
+	struct rc_state s = { .mfd = -1, .efd = { -1, -1, -1, -1 } };
+	struct leak_snap before;
+	struct rc_rec r = { 0 };
+	struct tdev *d = NULL;
+	char path[256];
+	int cid = -1, ret;
+
+	rc_warm(&before);
+	mkpath(path, sizeof(path), "rcr");
+	ret = rc_retry_body(path, &d, &s, &r, &cid);
+	if (cid >= 0)
+		rte_vfio_user_detach_dev(cid);
+	rc_server_kill(&d);
+	rc_state_free(&s);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	return leak_check(&before, LEAK_TIMEOUT_MS);
+}
+
+static int
 rc_off_body(const char *path, struct tdev **d, struct rc_rec *r, int *cid)
 {
 	struct rte_vfio_user_attach_opts o = { .conn_cb = rc_conn_cb, .conn_arg = r };
@@ -453,6 +525,7 @@ static struct unit_test_suite vfio_user_reconnect_suite = {
 		TEST_CASE(test_reconnect_replay),
 		TEST_CASE(test_reconnect_cycles),
 		TEST_CASE(test_reconnect_other_device),
+		TEST_CASE(test_reconnect_retry),
 		TEST_CASE(test_reconnect_detach),
 		TEST_CASE(test_reconnect_off),
 		TEST_CASES_END()

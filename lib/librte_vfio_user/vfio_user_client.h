@@ -53,6 +53,20 @@ struct cli_region_ident {
 	uint32_t flags;
 };
 
+/*
+ * Negotiated values the device's users rely on, as at attach: a server may
+ * come back with more (it was upgraded), and these stay in use; less is refused.
+ */
+struct cli_nego {
+	uint16_t minor;
+	uint32_t xfer_size;
+	uint32_t peer_max_fds;
+	uint32_t dma_max;
+	uint64_t pgsizes;
+	bool twin;
+	bool write_multiple;
+};
+
 struct vfio_user_client {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int dev_id;
@@ -108,6 +122,7 @@ struct vfio_user_client {
 	bool conn_cb_running;             /* atomic; conn_cb_thread is in conn_cb */
 	pthread_t conn_cb_thread;
 	uint64_t reconnects;              /* atomic; successful reconnections */
+	struct cli_nego nego;             /* negotiated at attach */
 	struct vfio_device_info ident;    /* device info read at attach */
 	struct cli_region_ident *ident_regions; /* ident.num_regions entries */
 	struct cli_irq_fds *irqs;         /* ident.num_irqs entries, under conn_lock */

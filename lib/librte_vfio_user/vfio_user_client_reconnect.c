@@ -285,22 +285,8 @@ rc_replay_maps(struct vfio_user_client *cli)
 	return ret;
 }
 
-/*
- * Negotiated values the device's users rely on. A server may come back with
- * more (it was upgraded): the old values stay in use. Less is refused.
- */
-struct rc_nego {
-	uint16_t minor;
-	uint32_t xfer_size;
-	uint32_t peer_max_fds;
-	uint32_t dma_max;
-	uint64_t pgsizes;
-	bool twin;
-	bool write_multiple;
-};
-
 static void
-rc_nego_save(const struct vfio_user_client *cli, struct rc_nego *n)
+rc_nego_save(const struct vfio_user_client *cli, struct cli_nego *n)
 {
 	n->minor = cli->minor;
 	n->xfer_size = cli->xfer_size;
@@ -311,10 +297,26 @@ rc_nego_save(const struct vfio_user_client *cli, struct rc_nego *n)
 	n->write_multiple = cli->write_multiple;
 }
 
-static int
-rc_nego_restore(struct vfio_user_client *cli, const struct rc_nego *old)
+/* Back to the values of attach, in use whatever the server negotiated. */
+static void
+rc_nego_reset(struct vfio_user_client *cli)
 {
-	struct rc_nego now;
+	const struct cli_nego *old = &cli->nego;
+
+	cli->minor = old->minor;
+	cli->xfer_size = old->xfer_size;
+	cli->peer_max_fds = old->peer_max_fds;
+	cli->dma.max = old->dma_max;
+	cli->pgsizes = old->pgsizes;
+	cli->write_multiple = old->write_multiple;
+}
+
+/* The server negotiated at least what it did at attach: 0, else -RC_REFUSED. */
+static int
+rc_nego_check(struct vfio_user_client *cli)
+{
+	const struct cli_nego *old = &cli->nego;
+	struct cli_nego now;
 
 	rc_nego_save(cli, &now);
 	if (now.xfer_size < old->xfer_size || now.peer_max_fds < old->peer_max_fds ||
@@ -326,11 +328,7 @@ rc_nego_restore(struct vfio_user_client *cli, const struct rc_nego *old)
 			now.peer_max_fds, now.dma_max, now.pgsizes, now.twin, now.write_multiple);
 		return -RC_REFUSED;
 	}
-	cli->minor = old->minor;
-	cli->xfer_size = old->xfer_size;
-	cli->peer_max_fds = old->peer_max_fds;
-	cli->dma.max = old->dma_max;
-	cli->write_multiple = old->write_multiple;
+	rc_nego_reset(cli);
 	return 0;
 }
 
@@ -338,18 +336,16 @@ rc_nego_restore(struct vfio_user_client *cli, const struct rc_nego *old)
 static int
 rc_try(struct vfio_user_client *cli)
 {
-	struct rc_nego old;
 	int fd, ret;
 
 	/* One attempt: a full backlog is retried at the next expiry. */
 	fd = vfio_user_cli_connect(cli->path, 0);
 	if (fd < 0)
 		return fd;
-	rc_nego_save(cli, &old);
 	vfio_user_cli_close(cli);
 	ret = vfio_user_cli_open(cli, fd);
 	if (ret == 0)
-		ret = rc_nego_restore(cli, &old);
+		ret = rc_nego_check(cli);
 	if (ret == 0)
 		ret = rc_check_ident(cli);
 	if (ret == 0)
@@ -365,11 +361,7 @@ rc_try(struct vfio_user_client *cli)
 		vfio_user_cli_unwatch(cli);
 		vfio_user_cli_close(cli);
 		/* Keep the values the device's users know, even if the server changed them. */
-		cli->minor = old.minor;
-		cli->xfer_size = old.xfer_size;
-		cli->peer_max_fds = old.peer_max_fds;
-		cli->dma.max = old.dma_max;
-		cli->write_multiple = old.write_multiple;
+		rc_nego_reset(cli);
 	}
 	return ret;
 }
@@ -476,6 +468,7 @@ vfio_user_rc_init(struct vfio_user_client *cli)
 	uint32_t i;
 	int ret;
 
+	rc_nego_save(cli, &cli->nego);
 	ret = rc_dev_info(cli, &cli->ident);
 	if (ret < 0)
 		return ret;
