@@ -130,8 +130,11 @@ enum rte_vfio_user_bus_event {
 /**
  * Connection event of a device, called on the EAL interrupt thread, in
  * order; not called after remove. May exchange messages with the server.
+ * Return 0, or for RTE_VFIO_USER_BUS_EV_RESET a negative errno value when the
+ * device cannot be used again: the bus then reports it removed, as when a
+ * server goes away for good.
  */
-typedef void (rte_vfio_user_bus_event_t)(struct rte_vfio_user_bus_device *dev,
+typedef int (rte_vfio_user_bus_event_t)(struct rte_vfio_user_bus_device *dev,
 		enum rte_vfio_user_bus_event event);
 
 /** A driver for devices on the vfio_user bus. */

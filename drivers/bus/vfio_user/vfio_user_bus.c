@@ -596,22 +596,24 @@ vu_notify_conn(void *arg)
 	if (vu_removed(dev))
 		return;
 	if ((ev & VU_EV_LOST) && drv != NULL && drv->event != NULL)
-		drv->event(dev, RTE_VFIO_USER_BUS_EV_LOST);
+		(void)drv->event(dev, RTE_VFIO_USER_BUS_EV_LOST);
 	if (!(ev & VU_EV_RESET))
 		return;
+	/* Another device behind the same path: as if the server had gone. */
 	ret = vu_same_identity(dev);
+	if (ret == -ENOTCONN)
+		return; /* Gone again: the library retries and tells us. */
+	if (ret == -ESTALE)
+		VFIO_USER_BUS_LOG(ERR, "%s: server came back as another PCI device",
+			dev->device.name);
+	if (ret == 0 && drv != NULL && drv->event != NULL)
+		ret = drv->event(dev, RTE_VFIO_USER_BUS_EV_RESET);
 	if (ret < 0) {
-		VFIO_USER_BUS_LOG(ERR, "%s: server came back as PCI %04x:%04x class %06x: %s",
-			dev->device.name, dev->id.vendor_id, dev->id.device_id, dev->id.class_id,
-			ret == -ESTALE ? "another device" : strerror(-ret));
-		if (ret == -ESTALE) {
-			/* Another device behind the same path: as if the server had gone. */
-			vu_server_gone(dev->dev_id, dev);
-			return;
-		}
+		VFIO_USER_BUS_LOG(ERR, "%s: device unusable after the server came back: %s",
+			dev->device.name, strerror(-ret));
+		vu_server_gone(dev->dev_id, dev);
+		return;
 	}
-	if (drv != NULL && drv->event != NULL)
-		drv->event(dev, RTE_VFIO_USER_BUS_EV_RESET);
 	__atomic_store_n(&dev->away, false, __ATOMIC_RELEASE);
 	VFIO_USER_BUS_LOG(NOTICE, "%s: server %s is back", dev->device.name, dev->path);
 }

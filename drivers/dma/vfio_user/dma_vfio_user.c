@@ -786,7 +786,7 @@ vu_dma_resume(struct vu_dma *vd, const char *name)
 	return ret;
 }
 
-static void
+static int
 vu_dma_event(struct rte_vfio_user_bus_device *vdev, enum rte_vfio_user_bus_event event)
 {
 	const char *name = vdev->device.name;
@@ -794,15 +794,16 @@ vu_dma_event(struct rte_vfio_user_bus_device *vdev, enum rte_vfio_user_bus_event
 
 	id = rte_dma_get_dev_id_by_name(name);
 	if (id < 0)
-		return;
+		return 0; /* The application closed it. */
 	if (event == RTE_VFIO_USER_BUS_EV_LOST) {
 		VU_DMA_LOG(NOTICE, "%s: server away, calls fail with -ENOTCONN", name);
-		return;
+		return 0;
 	}
 	ret = vu_dma_resume(rte_dma_fp_objs[id].dev_private, name);
 	if (ret != 0)
 		VU_DMA_LOG(ERR, "%s: engine not resumed after the server came back (%s)",
 				name, strerror(-ret));
+	return ret;
 }
 
 static const struct rte_pci_id vu_dma_id_table[] = {
