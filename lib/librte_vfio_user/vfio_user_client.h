@@ -8,10 +8,11 @@
 /*
  * The client device, shared by the files of the client half:
  * vfio_user_client.c (registry, connection, negotiation, the control
- * thread's side, attach and detach), vfio_user_client_cmd.c (the commands
- * on the device: information, interrupts, region access, reset) and
- * vfio_user_client_mem.c (DMA windows lent to the server, server regions
- * mapped here) and vfio_user_client_reconnect.c (a server that comes back).
+ * thread's side, attach and detach), vfio_user_client_cmd.c (the
+ * request/reply exchanges, and the commands on the device: information,
+ * interrupts, region access, reset), vfio_user_client_mem.c (DMA windows
+ * lent to the server, server regions mapped here) and
+ * vfio_user_client_reconnect.c (a server that comes back).
  */
 
 #include <pthread.h>
