@@ -26,13 +26,14 @@
  * server callback of the same process (they would wait on the thread that
  * must answer them).
  *
- * With the devargs reconnect=<ms>, a server that goes away is not a removal:
- * the bus sets rte_vfio_user_bus_device::away, the library retries the
- * socket path, and when the same device is back (same device info and region
- * layout, same PCI identity) with its DMA windows, interrupt eventfds and
- * region mappings (at the same addresses) restored, the driver's event
- * callback gets RTE_VFIO_USER_BUS_EV_RESET to program the device again.
- * While away, the bus calls that exchange messages fail with -ENODEV.
+ * With the devargs reconnect=MS (milliseconds), a server that goes away is
+ * not a removal: the bus sets rte_vfio_user_bus_device::away, the library
+ * retries the socket path, and when the same device is back (same device
+ * info and region layout, same PCI identity) with its DMA windows, interrupt
+ * eventfds and region mappings (at the same addresses) restored, the
+ * driver's event callback gets RTE_VFIO_USER_BUS_EV_RESET to program the
+ * device again. While away, the bus calls that exchange messages fail with
+ * -ENODEV.
  *
  * This API is for drivers (internal to DPDK), not for applications. Its
  * names carry "vfio_user_bus" to keep them apart from the library's own
@@ -115,7 +116,7 @@ typedef int (rte_vfio_user_bus_probe_t)(struct rte_vfio_user_bus_device *dev);
 /** Release a device: return 0 or a negative errno value. */
 typedef int (rte_vfio_user_bus_remove_t)(struct rte_vfio_user_bus_device *dev);
 
-/** What happened to the server of a device probed with the devargs reconnect=<ms>. */
+/** What happened to the server of a device probed with the devargs reconnect=MS. */
 enum rte_vfio_user_bus_event {
 	/** The server went away; dev->away is set, the device must not be used. */
 	RTE_VFIO_USER_BUS_EV_LOST,
