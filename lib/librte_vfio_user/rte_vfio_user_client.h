@@ -92,13 +92,14 @@ enum rte_vfio_user_conn_event {
 };
 
 /**
- * Called on the control thread when the server of a device attached with
- * reconnection goes away or comes back. The rules of
+ * Called on EAL's interrupt thread (from alarms), in order, when the server
+ * of a device attached with reconnection goes away or comes back. The rules of
  * rte_vfio_user_disconnect_cb_t apply: return quickly, do not detach the
  * device (-EDEADLK), do not wait for a thread that does. Calls on the
  * device made from the callback fail with -ENOTCONN for
  * RTE_VFIO_USER_CONN_LOST; for RTE_VFIO_USER_CONN_RESET they are allowed
- * but block the control thread, so a driver had better defer its work.
+ * but block EAL's interrupt thread meanwhile. A loss right after a return
+ * may make a call of the RTE_VFIO_USER_CONN_RESET callback fail with -ENOTCONN.
  *
  * @param dev_id
  *   Client device id.
@@ -115,7 +116,7 @@ struct rte_vfio_user_attach_opts {
 	/**
 	 * 0: a server that goes away is final, as with rte_vfio_user_attach_dev().
 	 * Otherwise the library keeps the device and retries the socket path
-	 * every reconnect_ms milliseconds, from its control thread.
+	 * every reconnect_ms milliseconds, from an EAL alarm.
 	 */
 	uint32_t reconnect_ms;
 	rte_vfio_user_conn_cb_t conn_cb; /**< Told of losses and returns, may be NULL. */
@@ -135,7 +136,9 @@ struct rte_vfio_user_attach_opts {
  *   device info and region layout read at attach;
  * - on a loss, calls in flight fail as without reconnection (-ENOTCONN),
  *   later calls fail at once with -ENOTCONN, conn_cb gets
- *   RTE_VFIO_USER_CONN_LOST and a timer retries the path;
+ *   RTE_VFIO_USER_CONN_LOST and an EAL alarm retries the path every
+ *   reconnect_ms (not the library's control thread, which also serves this
+ *   process's servers: a replay waits for replies);
  * - on a successful connection the state is replayed and conn_cb gets
  *   RTE_VFIO_USER_CONN_RESET. Mask states (ACTION_MASK/UNMASK, DATA_BOOL)
  *   are not replayed: the device comes back with its reset defaults;

@@ -440,15 +440,37 @@ rc_alarm(void *arg)
 	rc_tell(cli, RTE_VFIO_USER_CONN_RESET);
 }
 
+/*
+ * On EAL's interrupt thread, at once after a loss: told from the thread that
+ * tells RTE_VFIO_USER_CONN_RESET, the events of a device arrive in order.
+ */
+static void
+rc_lost_alarm(void *arg)
+{
+	struct vfio_user_client *cli = arg;
+
+	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
+		return;
+	rc_tell(cli, RTE_VFIO_USER_CONN_LOST);
+	rc_alarm_set(cli);
+}
+
 void
 vfio_user_rc_lost(struct vfio_user_client *cli)
 {
+	int ret;
+
 	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
 	VFIO_USER_CLI_LOG(INFO, cli->path, "retrying every %u ms", cli->reconnect_ms);
-	rc_tell(cli, RTE_VFIO_USER_CONN_LOST);
-	rc_alarm_set(cli);
+	ret = rte_eal_alarm_set(1, rc_lost_alarm, cli);
+	if (ret < 0) {
+		VFIO_USER_CLI_LOG(ERR, cli->path, "cannot set the retry alarm: %s",
+			strerror(-ret));
+		__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
+		vfio_user_cli_notify_gone(cli);
+	}
 }
 
 void
@@ -457,7 +479,8 @@ vfio_user_rc_stop(struct vfio_user_client *cli)
 	if (cli->reconnect_ms == 0)
 		return;
 	__atomic_store_n(&cli->rc_stopped, true, __ATOMIC_RELEASE);
-	/* Waits for an expiry in progress, and removes the one it may have set. */
+	/* Waits for an alarm in progress, and removes the one it may have set. */
+	rte_eal_alarm_cancel(rc_lost_alarm, cli);
 	rte_eal_alarm_cancel(rc_alarm, cli);
 	__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 }
