@@ -354,9 +354,18 @@ rc_try(struct vfio_user_client *cli)
 		ret = rc_replay_irqs(cli);
 	if (ret == 0)
 		ret = rc_replay_maps(cli);
-	if (ret == 0)
+	if (ret == 0) {
+		/*
+		 * Before the watch: once watched, the control thread may see the
+		 * next loss at once, and its marks must be the last.
+		 */
+		__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
+		__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
 		ret = vfio_user_cli_watch(cli);
+	}
 	if (ret < 0) {
+		__atomic_store_n(&cli->connected, false, __ATOMIC_RELEASE);
+		__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
 		/* Leave a closed connection, as the lost one was. */
 		vfio_user_cli_unwatch(cli);
 		vfio_user_cli_close(cli);
@@ -418,8 +427,6 @@ rc_alarm(void *arg)
 	__atomic_store_n(&cli->replaying, true, __ATOMIC_RELEASE);
 	ret = rc_try(cli);
 	__atomic_store_n(&cli->replaying, false, __ATOMIC_RELEASE);
-	if (ret == 0)
-		__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&cli->conn_lock);
 
 	if (ret < 0 && ret != -RC_REFUSED) {
@@ -428,8 +435,8 @@ rc_alarm(void *arg)
 			rc_alarm_set(cli);
 		return;
 	}
-	__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 	if (ret == -RC_REFUSED) {
+		__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 		VFIO_USER_CLI_LOG(ERR, cli->path, "server refused on reconnection: device gone");
 		vfio_user_cli_notify_gone(cli);
 		return;
