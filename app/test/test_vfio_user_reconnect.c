@@ -474,6 +474,63 @@ test_reconnect_retry(void)
 }
 
 static int
+rc_hung_body(const char *path, struct tdev **d, struct rc_rec *r, int *cid, int *lfd)
+{
+	struct rte_vfio_user_limits lim = { .reply_timeout_ms = 600 * 1000 };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+
+	*d = rc_server(path, NULL);
+	TEST_ASSERT_NOT_NULL(*d, "server");
+	/* A replay that is not cut short would outlast the test's timeout. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_limits_set(&lim), "limits");
+	*cid = rc_attach(path, r);
+	rte_vfio_user_limits_set(&g_def_limits);
+	TEST_ASSERT(*cid >= 0, "attach: %d", *cid);
+	rc_server_kill(d);
+	TEST_ASSERT_SUCCESS(rc_wait(&r->lost, 1), "no LOST event");
+
+	/* A server that takes the connection and never answers VERSION. */
+	TEST_ASSERT(strlen(path) < sizeof(un.sun_path), "path too long");
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	*lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	TEST_ASSERT(*lfd >= 0, "socket");
+	TEST_ASSERT(bind(*lfd, (struct sockaddr *)&un, sizeof(un)) == 0 && listen(*lfd, 4) == 0,
+		"listen on %s", path);
+	pfd.fd = *lfd;
+	pfd.events = POLLIN;
+	TEST_ASSERT_EQUAL(poll(&pfd, 1, EV_TIMEOUT_MS), 1, "no connection attempt");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_detach_dev(*cid), "detach during a replay");
+	*cid = -1;
+	TEST_ASSERT_EQUAL(r->gone, 0, "disconnect callback on detach");
+	return TEST_SUCCESS;
+}
+
+/* A detach while a replay waits for a server that never answers returns. */
+static int
+test_reconnect_detach_hung(void)
+{
+	struct leak_snap before;
+	struct rc_rec r = { 0 };
+	struct tdev *d = NULL;
+	char path[256];
+	int cid = -1, lfd = -1, ret;
+
+	rc_warm(&before);
+	mkpath(path, sizeof(path), "rch");
+	ret = rc_hung_body(path, &d, &r, &cid, &lfd);
+	if (cid >= 0)
+		rte_vfio_user_detach_dev(cid);
+	if (lfd >= 0)
+		close(lfd);
+	unlink(path);
+	rc_server_kill(&d);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	return leak_check(&before, LEAK_TIMEOUT_MS);
+}
+
+static int
 rc_off_body(const char *path, struct tdev **d, struct rc_rec *r, int *cid)
 {
 	struct rte_vfio_user_attach_opts o = { .conn_cb = rc_conn_cb, .conn_arg = r };
@@ -527,6 +584,7 @@ static struct unit_test_suite vfio_user_reconnect_suite = {
 		TEST_CASE(test_reconnect_other_device),
 		TEST_CASE(test_reconnect_retry),
 		TEST_CASE(test_reconnect_detach),
+		TEST_CASE(test_reconnect_detach_hung),
 		TEST_CASE(test_reconnect_off),
 		TEST_CASES_END()
 	},

@@ -120,6 +120,8 @@ struct vfio_user_client {
 	bool replaying;                   /* atomic; replay_thread holds conn_lock */
 	pthread_t replay_thread;
 	bool rc_stopped;                  /* atomic; detach began, retry no more */
+	pthread_mutex_t replay_fd_lock;   /* a detach cuts the replay short through: */
+	int replay_fd;                    /* the connection being replayed, or -1 */
 	bool conn_cb_running;             /* atomic; conn_cb_thread is in conn_cb */
 	pthread_t conn_cb_thread;
 	uint64_t reconnects;              /* atomic; successful reconnections */

@@ -332,6 +332,23 @@ rc_nego_check(struct vfio_user_client *cli)
 	return 0;
 }
 
+/*
+ * The connection a detach shuts down to end a replay waiting for replies: a
+ * duplicate of its own, so that the number is never one reused meanwhile.
+ */
+static void
+rc_replay_fd_set(struct vfio_user_client *cli, int fd)
+{
+	int old;
+
+	pthread_mutex_lock(&cli->replay_fd_lock);
+	old = cli->replay_fd;
+	cli->replay_fd = fd;
+	pthread_mutex_unlock(&cli->replay_fd_lock);
+	if (old >= 0)
+		close(old);
+}
+
 /* One try, conn_lock held for writing: 0, -RC_REFUSED, or an error worth a retry. */
 static int
 rc_try(struct vfio_user_client *cli)
@@ -342,6 +359,16 @@ rc_try(struct vfio_user_client *cli)
 	fd = vfio_user_cli_connect(cli->path, 0);
 	if (fd < 0)
 		return fd;
+	ret = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (ret < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	rc_replay_fd_set(cli, ret);
+	/* A detach that came before the descriptor was known stops here. */
+	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
+		shutdown(fd, SHUT_RDWR);
 	vfio_user_cli_close(cli);
 	ret = vfio_user_cli_open(cli, fd);
 	if (ret == 0)
@@ -363,6 +390,7 @@ rc_try(struct vfio_user_client *cli)
 		__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
 		ret = vfio_user_cli_watch(cli);
 	}
+	rc_replay_fd_set(cli, -1);
 	if (ret < 0) {
 		__atomic_store_n(&cli->connected, false, __ATOMIC_RELEASE);
 		__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
@@ -486,6 +514,11 @@ vfio_user_rc_stop(struct vfio_user_client *cli)
 	if (cli->reconnect_ms == 0)
 		return;
 	__atomic_store_n(&cli->rc_stopped, true, __ATOMIC_RELEASE);
+	/* A replay waiting for a server that does not answer fails at once. */
+	pthread_mutex_lock(&cli->replay_fd_lock);
+	if (cli->replay_fd >= 0)
+		shutdown(cli->replay_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&cli->replay_fd_lock);
 	/* Waits for an alarm in progress, and removes the one it may have set. */
 	rte_eal_alarm_cancel(rc_lost_alarm, cli);
 	rte_eal_alarm_cancel(rc_alarm, cli);
