@@ -175,7 +175,7 @@ rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_
  *   Client device id.
  * @return
  *   0 on success, -ENODEV for an unknown device id, -EDEADLK when called
- *   from the device's own disconnect callback.
+ *   from the device's own disconnect or connection callback.
  */
 __rte_experimental
 int
@@ -192,8 +192,9 @@ rte_vfio_user_detach_dev(int dev_id);
  * @param info
  *   Filled with the device info (argsz is set by the library).
  * @return
- *   0 on success; -EINVAL (NULL info); -ENODEV; -ENOTCONN (server gone);
- *   -ETIMEDOUT; -EPROTO (malformed reply); the server's errno.
+ *   0 on success; -EINVAL (NULL info); -ENODEV; -ENOTCONN (server gone, or
+ *   away while a reconnection is awaited: then at once); -ETIMEDOUT; -EPROTO
+ *   (malformed reply); the server's errno.
  */
 __rte_experimental
 int
@@ -441,7 +442,9 @@ rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_regio
  * Called once when the server of a client device goes away: it closed the
  * connection (it stopped or died) or broke the protocol. Runs on the control
  * thread; every call on the device then fails with -ENOTCONN, and the device
- * stays attached until rte_vfio_user_detach_dev(). The callback must return
+ * stays attached until rte_vfio_user_detach_dev(). With reconnection
+ * (rte_vfio_user_attach_dev_opts()), only when the device is gone for good,
+ * on EAL's interrupt thread when a returning server is refused. The callback must return
  * quickly; it cannot detach the device (-EDEADLK) and must not wait for
  * another thread that detaches it.
  *
