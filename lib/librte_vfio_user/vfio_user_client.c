@@ -497,8 +497,13 @@ vfio_user_cli_max_payload(const struct vfio_user_client *cli)
 	return cli->lim.max_msg_size - VFIO_USER_HDR_SIZE;
 }
 
+/*
+ * VERSION: the twin socket (cli->twin_fd) and what was negotiated (got),
+ * which the caller applies. A reconnection checks it against attach instead:
+ * callers read the values in use without a lock.
+ */
 static int
-cli_negotiate(struct vfio_user_client *cli)
+cli_negotiate(struct vfio_user_client *cli, struct cli_nego *got)
 {
 	struct vfio_user_caps caps, peer;
 	struct vfio_user_negotiated use;
@@ -578,19 +583,20 @@ cli_negotiate(struct vfio_user_client *cli)
 		cli->twin_fd = fd;
 	}
 
-	cli->minor = ver.minor;
-	cli->xfer_size = use.max_data_xfer;
-	cli->peer_max_fds = use.max_msg_fds;
-	cli->dma.max = use.max_dma_maps;
-	cli->pgsizes = use.pgsizes;
-	cli->write_multiple = use.write_multiple;
+	got->minor = ver.minor;
+	got->xfer_size = use.max_data_xfer;
+	got->peer_max_fds = use.max_msg_fds;
+	got->dma_max = use.max_dma_maps;
+	got->pgsizes = use.pgsizes;
+	got->twin = cli->twin_fd >= 0;
+	got->write_multiple = use.write_multiple;
 	if (reply.nr_fds > (cli->twin_fd >= 0 ? 1u : 0u))
 		VFIO_USER_CLI_LOG(WARNING, cli->path, "closing unexpected descriptors of VERSION");
 	VFIO_USER_CLI_LOG(DEBUG, cli->path,
 		"negotiated: xfer %u, fds %u, dma maps %u, pgsizes 0x%" PRIx64
 		", twin %d, multi %d",
-		cli->xfer_size, cli->peer_max_fds, cli->dma.max, cli->pgsizes,
-		cli->twin_fd >= 0, cli->write_multiple);
+		got->xfer_size, got->peer_max_fds, got->dma_max, got->pgsizes,
+		got->twin, got->write_multiple);
 	ret = 0;
 out:
 	vfio_user_msg_release(&reply);
@@ -665,7 +671,7 @@ vfio_user_cli_unwatch(struct vfio_user_client *cli)
 }
 
 int
-vfio_user_cli_open(struct vfio_user_client *cli, int fd)
+vfio_user_cli_open(struct vfio_user_client *cli, int fd, struct cli_nego *got)
 {
 	int ret;
 
@@ -679,7 +685,7 @@ vfio_user_cli_open(struct vfio_user_client *cli, int fd)
 	cli->chan.on_cmd = cli_on_cmd;
 	cli->chan.on_idle = cli_on_idle;
 	cli->chan.arg = cli;
-	return cli_negotiate(cli);
+	return cli_negotiate(cli, got);
 }
 
 int
@@ -770,9 +776,15 @@ rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_
 		VFIO_USER_CLI_LOG(ERR, cli->path, "cannot connect: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vfio_user_cli_open(cli, fd);
+	ret = vfio_user_cli_open(cli, fd, &cli->nego);
 	if (ret < 0)
 		goto err;
+	cli->minor = cli->nego.minor;
+	cli->xfer_size = cli->nego.xfer_size;
+	cli->peer_max_fds = cli->nego.peer_max_fds;
+	cli->dma.max = cli->nego.dma_max;
+	cli->pgsizes = cli->nego.pgsizes;
+	cli->write_multiple = cli->nego.write_multiple;
 	__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
 	if (cli->reconnect_ms != 0) {
 		ret = vfio_user_rc_init(cli);

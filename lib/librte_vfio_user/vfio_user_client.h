@@ -125,7 +125,7 @@ struct vfio_user_client {
 	bool conn_cb_running;             /* atomic; conn_cb_thread is in conn_cb */
 	pthread_t conn_cb_thread;
 	uint64_t reconnects;              /* atomic; successful reconnections */
-	struct cli_nego nego;             /* negotiated at attach */
+	struct cli_nego nego;             /* negotiated at attach, in use since */
 	struct vfio_device_info ident;    /* device info read at attach */
 	struct cli_region_ident *ident_regions; /* ident.num_regions entries */
 	struct cli_irq_fds *irqs;         /* ident.num_irqs entries, under conn_lock */
@@ -153,8 +153,11 @@ void vfio_user_cli_break(struct vfio_user_client *cli, const char *what);
 
 /* Connect to path; a full backlog is retried until timeout_ms passed. */
 int vfio_user_cli_connect(const char *path, uint32_t timeout_ms);
-/* Set up the main channel on the connected fd (owned from now on) and negotiate. */
-int vfio_user_cli_open(struct vfio_user_client *cli, int fd);
+/*
+ * Set up the main channel on the connected fd (owned from now on) and
+ * negotiate: the twin socket is set up, the values are returned in got.
+ */
+int vfio_user_cli_open(struct vfio_user_client *cli, int fd, struct cli_nego *got);
 /* Watch the channels from the control thread: the server's hang-up is noticed from here on. */
 int vfio_user_cli_watch(struct vfio_user_client *cli);
 /* Stop the watches and cut the connection; calls in progress fail with -ENOTCONN. */

@@ -44,6 +44,27 @@
 #include "vfio_user_proto.h"
 #include "vfio_user_sock.h"
 
+/*
+ * EAL hands an alarm to its interrupt thread under a lock ThreadSanitizer
+ * cannot see (DPDK is not built with it): under TSan, say that the device
+ * given to rte_eal_alarm_set() is published to the callback.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define RC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RC_TSAN 1
+#endif
+#endif
+#ifdef RC_TSAN
+#include <sanitizer/tsan_interface.h>
+#define rc_alarm_publish(p) __tsan_release(p)
+#define rc_alarm_receive(p) __tsan_acquire(p)
+#else
+#define rc_alarm_publish(p) RTE_SET_USED(p)
+#define rc_alarm_receive(p) RTE_SET_USED(p)
+#endif
+
 /* Regions and interrupt indexes checked and replayed; a PCI device has 9 and 5. */
 #define RC_MAX_REGIONS 64
 #define RC_MAX_IRQ_INDEXES 16
@@ -285,40 +306,16 @@ rc_replay_maps(struct vfio_user_client *cli)
 	return ret;
 }
 
-static void
-rc_nego_save(const struct vfio_user_client *cli, struct cli_nego *n)
-{
-	n->minor = cli->minor;
-	n->xfer_size = cli->xfer_size;
-	n->peer_max_fds = cli->peer_max_fds;
-	n->dma_max = cli->dma.max;
-	n->pgsizes = cli->pgsizes;
-	n->twin = cli->twin_fd >= 0;
-	n->write_multiple = cli->write_multiple;
-}
-
-/* Back to the values of attach, in use whatever the server negotiated. */
-static void
-rc_nego_reset(struct vfio_user_client *cli)
-{
-	const struct cli_nego *old = &cli->nego;
-
-	cli->minor = old->minor;
-	cli->xfer_size = old->xfer_size;
-	cli->peer_max_fds = old->peer_max_fds;
-	cli->dma.max = old->dma_max;
-	cli->pgsizes = old->pgsizes;
-	cli->write_multiple = old->write_multiple;
-}
-
-/* The server negotiated at least what it did at attach: 0, else -RC_REFUSED. */
+/*
+ * The server negotiated at least what it did at attach: 0, else -RC_REFUSED.
+ * The values of attach stay in use, whatever the server offers now.
+ */
 static int
-rc_nego_check(struct vfio_user_client *cli)
+rc_nego_check(struct vfio_user_client *cli, const struct cli_nego *got)
 {
 	const struct cli_nego *old = &cli->nego;
-	struct cli_nego now;
+	struct cli_nego now = *got;
 
-	rc_nego_save(cli, &now);
 	if (now.xfer_size < old->xfer_size || now.peer_max_fds < old->peer_max_fds ||
 			now.dma_max < old->dma_max || now.pgsizes != old->pgsizes ||
 			now.twin != old->twin || (old->write_multiple && !now.write_multiple)) {
@@ -328,7 +325,6 @@ rc_nego_check(struct vfio_user_client *cli)
 			now.peer_max_fds, now.dma_max, now.pgsizes, now.twin, now.write_multiple);
 		return -RC_REFUSED;
 	}
-	rc_nego_reset(cli);
 	return 0;
 }
 
@@ -353,6 +349,7 @@ rc_replay_fd_set(struct vfio_user_client *cli, int fd)
 static int
 rc_try(struct vfio_user_client *cli)
 {
+	struct cli_nego got;
 	int fd, ret;
 
 	/* One attempt: a full backlog is retried at the next expiry. */
@@ -370,9 +367,9 @@ rc_try(struct vfio_user_client *cli)
 	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
 		shutdown(fd, SHUT_RDWR);
 	vfio_user_cli_close(cli);
-	ret = vfio_user_cli_open(cli, fd);
+	ret = vfio_user_cli_open(cli, fd, &got);
 	if (ret == 0)
-		ret = rc_nego_check(cli);
+		ret = rc_nego_check(cli, &got);
 	if (ret == 0)
 		ret = rc_check_ident(cli);
 	if (ret == 0)
@@ -397,8 +394,6 @@ rc_try(struct vfio_user_client *cli)
 		/* Leave a closed connection, as the lost one was. */
 		vfio_user_cli_unwatch(cli);
 		vfio_user_cli_close(cli);
-		/* Keep the values the device's users know, even if the server changed them. */
-		rc_nego_reset(cli);
 	}
 	return ret;
 }
@@ -410,6 +405,7 @@ rc_alarm_set(struct vfio_user_client *cli)
 {
 	int ret;
 
+	rc_alarm_publish(cli);
 	ret = rte_eal_alarm_set((uint64_t)cli->reconnect_ms * 1000, rc_alarm, cli);
 	if (ret < 0) {
 		/* No retry can ever come: the device is gone. */
@@ -443,9 +439,8 @@ rc_tell(struct vfio_user_client *cli, enum rte_vfio_user_conn_event ev)
 
 /* On EAL's interrupt thread, every reconnect_ms while the server is away. */
 static void
-rc_alarm(void *arg)
+rc_alarm_run(struct vfio_user_client *cli)
 {
-	struct vfio_user_client *cli = arg;
 	int ret;
 
 	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
@@ -475,6 +470,15 @@ rc_alarm(void *arg)
 	rc_tell(cli, RTE_VFIO_USER_CONN_RESET);
 }
 
+static void
+rc_alarm(void *arg)
+{
+	rc_alarm_receive(arg);
+	rc_alarm_run(arg);
+	/* To vfio_user_rc_stop(), which waited for this callback to return. */
+	rc_alarm_publish(arg);
+}
+
 /*
  * On EAL's interrupt thread, at once after a loss: told from the thread that
  * tells RTE_VFIO_USER_CONN_RESET, the events of a device arrive in order.
@@ -484,10 +488,12 @@ rc_lost_alarm(void *arg)
 {
 	struct vfio_user_client *cli = arg;
 
-	if (__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE))
-		return;
-	rc_tell(cli, RTE_VFIO_USER_CONN_LOST);
-	rc_alarm_set(cli);
+	rc_alarm_receive(cli);
+	if (!__atomic_load_n(&cli->rc_stopped, __ATOMIC_ACQUIRE)) {
+		rc_tell(cli, RTE_VFIO_USER_CONN_LOST);
+		rc_alarm_set(cli);
+	}
+	rc_alarm_publish(cli);
 }
 
 void
@@ -499,6 +505,7 @@ vfio_user_rc_lost(struct vfio_user_client *cli)
 		return;
 	__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
 	VFIO_USER_CLI_LOG(INFO, cli->path, "retrying every %u ms", cli->reconnect_ms);
+	rc_alarm_publish(cli);
 	ret = rte_eal_alarm_set(1, rc_lost_alarm, cli);
 	if (ret < 0) {
 		VFIO_USER_CLI_LOG(ERR, cli->path, "cannot set the retry alarm: %s",
@@ -522,6 +529,7 @@ vfio_user_rc_stop(struct vfio_user_client *cli)
 	/* Waits for an alarm in progress, and removes the one it may have set. */
 	rte_eal_alarm_cancel(rc_lost_alarm, cli);
 	rte_eal_alarm_cancel(rc_alarm, cli);
+	rc_alarm_receive(cli);
 	__atomic_store_n(&cli->reconnecting, false, __ATOMIC_RELEASE);
 }
 
@@ -531,7 +539,6 @@ vfio_user_rc_init(struct vfio_user_client *cli)
 	uint32_t i;
 	int ret;
 
-	rc_nego_save(cli, &cli->nego);
 	ret = rc_dev_info(cli, &cli->ident);
 	if (ret < 0)
 		return ret;
