@@ -108,6 +108,13 @@ struct vu_dev {
 	bool dma_ready;  /* memory mapped, events follow; under vu_lock */
 	uint32_t reconnect_ms; /* devargs reconnect=<ms> */
 	uint32_t events;       /* VU_EV_* not yet given to the driver; atomic */
+	/*
+	 * The driver told of connection events: set once its probe succeeded,
+	 * cleared before its remove, so that no event reaches a driver that has
+	 * not the device. Under event_lock, held while an event runs.
+	 */
+	pthread_mutex_t event_lock;
+	struct rte_vfio_user_bus_driver *event_drv;
 };
 
 /* Connection events waiting for the EAL alarm that tells the driver. */
@@ -311,6 +318,7 @@ vfio_user_bus_scan(void)
 		vd = calloc(1, sizeof(*vd));
 		if (vd == NULL)
 			return -ENOMEM;
+		pthread_mutex_init(&vd->event_lock, NULL);
 		dev = &vd->dev;
 		dev->device.name = da->name;
 		dev->device.devargs = da;
@@ -560,21 +568,20 @@ vu_server_gone(int dev_id, void *arg)
 			strerror(-ret));
 }
 
-static int vu_read_identity(struct rte_vfio_user_bus_device *dev);
+static int vu_read_identity(struct rte_vfio_user_bus_device *dev, struct rte_pci_id *id,
+		uint8_t *revision);
 
 /* The PCI identity the device had at probe, read again: 0, -ESTALE or an error. */
 static int
 vu_same_identity(struct rte_vfio_user_bus_device *dev)
 {
-	struct rte_pci_id id = dev->id;
-	uint8_t revision = dev->revision;
+	struct rte_pci_id id;
+	uint8_t revision;
 	int ret;
 
-	ret = vu_read_identity(dev);
+	ret = vu_read_identity(dev, &id, &revision);
 	if (ret == 0 && (memcmp(&id, &dev->id, sizeof(id)) != 0 || revision != dev->revision))
 		ret = -ESTALE;
-	dev->id = id;
-	dev->revision = revision;
 	return ret;
 }
 
@@ -587,22 +594,25 @@ static void
 vu_notify_conn(void *arg)
 {
 	struct rte_vfio_user_bus_device *dev = arg;
-	struct rte_vfio_user_bus_driver *drv = dev->driver;
+	struct vu_dev *vd = vu_dev(dev);
+	struct rte_vfio_user_bus_driver *drv;
 	uint32_t ev;
 	int ret;
 
 	vu_alarm_receive(dev);
-	ev = __atomic_exchange_n(&vu_dev(dev)->events, 0, __ATOMIC_ACQ_REL);
+	ev = __atomic_exchange_n(&vd->events, 0, __ATOMIC_ACQ_REL);
 	if (vu_removed(dev))
 		return;
+	pthread_mutex_lock(&vd->event_lock);
+	drv = vd->event_drv;
 	if ((ev & VU_EV_LOST) && drv != NULL && drv->event != NULL)
 		(void)drv->event(dev, RTE_VFIO_USER_BUS_EV_LOST);
 	if (!(ev & VU_EV_RESET))
-		return;
+		goto out;
 	/* Another device behind the same path: as if the server had gone. */
 	ret = vu_same_identity(dev);
 	if (ret == -ENOTCONN)
-		return; /* Gone again: the library retries and tells us. */
+		goto out; /* Gone again: the library retries and tells us. */
 	if (ret == -ESTALE)
 		VFIO_USER_BUS_LOG(ERR, "%s: server came back as another PCI device",
 			dev->device.name);
@@ -612,10 +622,12 @@ vu_notify_conn(void *arg)
 		VFIO_USER_BUS_LOG(ERR, "%s: device unusable after the server came back: %s",
 			dev->device.name, strerror(-ret));
 		vu_server_gone(dev->dev_id, dev);
-		return;
+		goto out;
 	}
 	__atomic_store_n(&dev->away, false, __ATOMIC_RELEASE);
 	VFIO_USER_BUS_LOG(NOTICE, "%s: server %s is back", dev->device.name, dev->path);
+out:
+	pthread_mutex_unlock(&vd->event_lock);
 }
 
 /* On a library thread, which must not run driver code: hand over to an alarm. */
@@ -644,8 +656,10 @@ vu_conn_event(int dev_id, enum rte_vfio_user_conn_event event, void *arg)
  * Attach / detach
  */
 
+/* The PCI identity in config space, into id and revision. */
 static int
-vu_read_identity(struct rte_vfio_user_bus_device *dev)
+vu_read_identity(struct rte_vfio_user_bus_device *dev, struct rte_pci_id *id,
+		uint8_t *revision)
 {
 	uint8_t cfg[VU_CFG_HDR_SIZE];
 	ssize_t n;
@@ -663,12 +677,12 @@ vu_read_identity(struct rte_vfio_user_bus_device *dev)
 		return (int)n;
 	}
 	/* Config space is little endian. */
-	dev->id.vendor_id = cfg[0x00] | cfg[0x01] << 8;
-	dev->id.device_id = cfg[0x02] | cfg[0x03] << 8;
-	dev->revision = cfg[0x08];
-	dev->id.class_id = (uint32_t)cfg[0x0b] << 16 | (uint32_t)cfg[0x0a] << 8 | cfg[0x09];
-	dev->id.subsystem_vendor_id = cfg[0x2c] | cfg[0x2d] << 8;
-	dev->id.subsystem_device_id = cfg[0x2e] | cfg[0x2f] << 8;
+	id->vendor_id = cfg[0x00] | cfg[0x01] << 8;
+	id->device_id = cfg[0x02] | cfg[0x03] << 8;
+	*revision = cfg[0x08];
+	id->class_id = (uint32_t)cfg[0x0b] << 16 | (uint32_t)cfg[0x0a] << 8 | cfg[0x09];
+	id->subsystem_vendor_id = cfg[0x2c] | cfg[0x2d] << 8;
+	id->subsystem_device_id = cfg[0x2e] | cfg[0x2f] << 8;
 	return 0;
 }
 
@@ -812,7 +826,7 @@ vu_attach(struct vu_dev *vd)
 	ret = vu_read_regions(vd);
 	if (ret < 0)
 		goto err;
-	ret = vu_read_identity(dev);
+	ret = vu_read_identity(dev, &dev->id, &dev->revision);
 	if (ret < 0)
 		goto err;
 	ret = vu_read_irqs(vd);
@@ -963,8 +977,12 @@ vu_probe_one(struct vu_dev *vd)
 		dev->driver = drv;
 		dev->device.driver = &drv->driver;
 		ret = drv->probe != NULL ? drv->probe(dev) : -ENOTSUP;
-		if (ret == 0)
+		if (ret == 0) {
+			pthread_mutex_lock(&vd->event_lock);
+			vd->event_drv = drv;
+			pthread_mutex_unlock(&vd->event_lock);
 			return 0;
+		}
 		VFIO_USER_BUS_LOG(ERR, "%s: driver %s failed: %s", dev->device.name,
 			drv->driver.name, strerror(ret < 0 ? -ret : ret));
 		dev->driver = NULL;
@@ -1011,10 +1029,17 @@ vfio_user_bus_unplug(struct rte_device *d)
 	int ret;
 
 	if (dev->driver != NULL) {
+		/* Waits for an event in progress; none comes afterwards. */
+		pthread_mutex_lock(&vd->event_lock);
+		vd->event_drv = NULL;
+		pthread_mutex_unlock(&vd->event_lock);
 		ret = dev->driver->remove != NULL ? dev->driver->remove(dev) : 0;
 		if (ret < 0) {
 			VFIO_USER_BUS_LOG(ERR, "%s: driver %s refused removal: %s",
 				dev->device.name, dev->driver->driver.name, strerror(-ret));
+			pthread_mutex_lock(&vd->event_lock);
+			vd->event_drv = dev->driver;
+			pthread_mutex_unlock(&vd->event_lock);
 			return ret;
 		}
 		dev->driver = NULL;
@@ -1026,6 +1051,7 @@ vfio_user_bus_unplug(struct rte_device *d)
 	pthread_mutex_unlock(&vu_lock);
 	if (dev->device.devargs != NULL)
 		rte_devargs_remove(dev->device.devargs);
+	pthread_mutex_destroy(&vd->event_lock);
 	free(vd);
 	return 0;
 }
