@@ -75,11 +75,28 @@ tdrv_remove(struct rte_vfio_user_bus_device *dev)
 	return 0;
 }
 
+/* Connection events given to the driver (EAL's interrupt thread), by kind. */
+static int g_lost_calls;
+static int g_reset_calls;
+static int g_reset_ret;
+
+static int
+tdrv_event(struct rte_vfio_user_bus_device *dev, enum rte_vfio_user_bus_event event)
+{
+	/* The device is not to be used until the driver handled the return. */
+	if (!__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE))
+		return -EINVAL;
+	__atomic_fetch_add(event == RTE_VFIO_USER_BUS_EV_LOST ? &g_lost_calls : &g_reset_calls,
+		1, __ATOMIC_RELEASE);
+	return event == RTE_VFIO_USER_BUS_EV_RESET ? g_reset_ret : 0;
+}
+
 static struct rte_vfio_user_bus_driver test_drv = {
 	.driver = { .name = "vfio_user_bus_test_drv" },
 	.id_table = g_ids,
 	.probe = tdrv_probe,
 	.remove = tdrv_remove,
+	.event = tdrv_event,
 };
 
 static void
@@ -114,14 +131,23 @@ mkpath(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "%s/%s%u.sock", g_dir, tag, g_seq++);
 }
 
+static int server_open_at(struct tdev *d, uint32_t class_id, const char *path);
+
 /* A started test device with a PCI identity in its config space. */
 static int
 server_open(struct tdev *d, uint32_t class_id)
 {
 	char path[256];
-	int ret;
 
 	mkpath(path, sizeof(path), "bus");
+	return server_open_at(d, class_id, path);
+}
+
+static int
+server_open_at(struct tdev *d, uint32_t class_id, const char *path)
+{
+	int ret;
+
 	ret = tdev_create(d, path, NULL, false);
 	if (ret < 0)
 		return ret;
@@ -219,6 +245,16 @@ test_bad_devargs(void)
 	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad3,path=/x.sock,foo=1"), "unknown key");
 	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad4,path=/a.sock,path=/b.sock"), "two paths");
 	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad5,path"), "key without value");
+	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad6,path=/x.sock,reconnect=x"),
+		"reconnect not a number");
+	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad7,path=/x.sock,reconnect=-1"),
+		"negative reconnect");
+	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad8,path=/x.sock,reconnect=3600001"),
+		"reconnect above an hour");
+	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad9,path=/x.sock,reconnect=1,reconnect=2"),
+		"two reconnect values");
+	TEST_ASSERT_FAIL(rte_dev_probe("vfio_user:bad10,path=/x.sock,reconnect="),
+		"empty reconnect");
 	TEST_ASSERT_EQUAL(count_bus_devargs(), before, "devargs left behind");
 	TEST_ASSERT_NULL(find_dev("bad0"), "device created from bad devargs");
 	TEST_ASSERT_NULL(find_dev("bad3"), "device created from bad devargs");
@@ -947,6 +983,89 @@ test_remove_from_event(void)
 	return run_server(remove_from_event_body, TEST_CLASS);
 }
 
+/* Wait until *counter reaches n: 0, or -1 after EV_TIMEOUT_MS. */
+static int
+wait_count(int *counter, int n)
+{
+	uint64_t end = now_ms() + EV_TIMEOUT_MS;
+
+	while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n)
+		if (now_ms() > end)
+			return -1;
+		else
+			usleep(500);
+	return 0;
+}
+
+static int
+server_restart_seq(struct tdev *d, struct rm_ev *ev)
+{
+	struct rte_vfio_user_bus_device *dev;
+	char path[256], devargs[512];
+	uint64_t end;
+	uint32_t v;
+
+	snprintf(path, sizeof(path), "%s", d->path);
+	snprintf(devargs, sizeof(devargs), "%s:gone3,path=%s,reconnect=1",
+		RTE_VFIO_USER_BUS_NAME, path);
+	TEST_ASSERT_SUCCESS(rte_dev_probe(devargs), "probe with reconnect");
+	dev = find_dev("gone3");
+	TEST_ASSERT_NOT_NULL(dev, "device");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_bus_dev_irq_enable(dev, 2), "irq");
+
+	/* Restarted as the same device: LOST, away, RESET, usable again. */
+	tdev_destroy(d);
+	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 1), "no LOST event");
+	TEST_ASSERT(__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE), "away not set");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
+		-ENODEV, "access while away");
+	TEST_ASSERT_SUCCESS(server_open_at(d, TEST_CLASS, path), "same server again");
+	TEST_ASSERT_SUCCESS(wait_count(&g_reset_calls, 1), "no RESET event");
+	end = now_ms() + EV_TIMEOUT_MS;
+	while (__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE))
+		TEST_ASSERT(now_ms() < end, "still away after RESET");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
+		(ssize_t)sizeof(v), "access after the restart");
+	TEST_ASSERT_EQUAL(__atomic_load_n(&ev->count, __ATOMIC_ACQUIRE), 0, "removal event");
+
+	/* Back as another PCI device (class): removed, the driver gets no RESET. */
+	tdev_destroy(d);
+	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 2), "no second LOST event");
+	TEST_ASSERT_SUCCESS(server_open_at(d, 0x020000, path), "other server");
+	TEST_ASSERT_EQUAL(wait_event(ev, 1), 1, "another device was not removed");
+	TEST_ASSERT(__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE), "dev->removed not set");
+	TEST_ASSERT_EQUAL(__atomic_load_n(&g_reset_calls, __ATOMIC_ACQUIRE), 1,
+		"RESET for another device");
+	TEST_ASSERT_SUCCESS(unplug("gone3"), "remove");
+	return TEST_SUCCESS;
+}
+
+static int
+server_restart_body(struct tdev *d)
+{
+	struct rm_ev ev = { .count = 0 };
+	int ret;
+
+	ids_tdev();
+	__atomic_store_n(&g_lost_calls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reset_calls, 0, __ATOMIC_RELAXED);
+	g_reset_ret = 0;
+	TEST_ASSERT_SUCCESS(rte_dev_event_callback_register(NULL, dev_event_cb, &ev), "event cb");
+	ret = server_restart_seq(d, &ev);
+	if (ret != TEST_SUCCESS && find_dev("gone3") != NULL)
+		unplug("gone3");
+	while (rte_dev_event_callback_unregister(NULL, dev_event_cb, &ev) == -EAGAIN)
+		usleep(1000);
+	return ret;
+}
+
+/* devargs reconnect: the server restarts, the driver is told, another device is removed. */
+static int
+test_server_restart(void)
+{
+	return run_server(server_restart_body, TEST_CLASS);
+}
+
 /* The server process is killed. */
 static int
 test_server_killed(void)
@@ -1055,6 +1174,7 @@ static struct unit_test_suite bus_vfio_user_suite = {
 		TEST_CASE(test_server_stopped),
 		TEST_CASE(test_remove_from_event),
 		TEST_CASE(test_server_killed),
+		TEST_CASE(test_server_restart),
 		TEST_CASES_END()
 	},
 };

@@ -96,9 +96,18 @@ mkpath(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "%s/%s%u.sock", g_dir, tag, g_seq++);
 }
 
-/* Start a server child with one engine per socket path. */
+static pid_t spawn_server_at(char (*socks)[128], unsigned int n, bool fresh);
+
+/* Start a server child with one engine per new socket path. */
 static pid_t
 spawn_server(char (*socks)[128], unsigned int n)
+{
+	return spawn_server_at(socks, n, true);
+}
+
+/* Start a server child with one engine per socket path, new ones when fresh. */
+static pid_t
+spawn_server_at(char (*socks)[128], unsigned int n, bool fresh)
 {
 	char env[512];
 	char *extra[] = { env, NULL };
@@ -111,7 +120,10 @@ spawn_server(char (*socks)[128], unsigned int n)
 
 	off = snprintf(env, sizeof(env), "%s=", VU_DMA_SOCKS_ENV);
 	for (i = 0; i < n; i++) {
-		mkpath(socks[i], sizeof(socks[i]), "dma");
+		if (fresh)
+			mkpath(socks[i], sizeof(socks[i]), "dma");
+		else
+			unlink(socks[i]); /* left by a killed server */
 		off += snprintf(env + off, sizeof(env) - off, "%s%s", i ? "," : "", socks[i]);
 	}
 	/*
@@ -794,6 +806,127 @@ out:
 	return TEST_SUCCESS;
 }
 
+/* Copy slot k of the buffer's first half to the same slot of its second half. */
+static int
+restart_copy(int16_t id, rte_iova_t iova, unsigned int k)
+{
+	const uint32_t slot = 4096;
+
+	k %= VU_DMA_BUF_SIZE / 2 / slot;
+	return rte_dma_copy(id, 0, iova + k * slot, iova + VU_DMA_BUF_SIZE / 2 + k * slot, slot,
+			RTE_DMA_OP_FLAG_SUBMIT);
+}
+
+static int
+restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid)
+{
+	rte_iova_t iova = rte_mem_virt2iova(buf);
+	uint64_t end, done = 0, posted = 0;
+	unsigned int k = 0;
+	bool err = false;
+	int ret;
+
+	tdev_fill(buf, VU_DMA_BUF_SIZE / 2, (uint32_t)rte_rand());
+	memset(buf + VU_DMA_BUF_SIZE / 2, 0, VU_DMA_BUF_SIZE / 2);
+	/* Copies flow; the server is killed with some in flight. */
+	while (done < 200) {
+		if (restart_copy(id, iova, k) >= 0) {
+			k++;
+			posted++;
+		}
+		done += rte_dma_completed(id, 0, 64, NULL, &err);
+		TEST_ASSERT(!err, "copy failed before the kill");
+	}
+	test_child_kill(*pid, SIGKILL);
+	*pid = -1;
+	/* The documented error window: -ENOTCONN at once, nothing hangs. */
+	end = now_ms() + VU_DMA_TIMEOUT_MS;
+	do {
+		ret = restart_copy(id, iova, k);
+		if (ret >= 0) {
+			k++;
+			posted++;
+		}
+		done += rte_dma_completed(id, 0, 64, NULL, &err);
+		TEST_ASSERT(now_ms() < end, "copies still accepted %d ms after the kill",
+				VU_DMA_TIMEOUT_MS);
+	} while (ret != -ENOTCONN);
+	TEST_ASSERT_EQUAL(rte_dma_submit(id, 0), -ENOTCONN, "submit while away");
+	TEST_ASSERT(!__atomic_load_n(&g_removed, __ATOMIC_ACQUIRE), "removed on a restart");
+
+	*pid = spawn_server_at(sock, 1, false);
+	TEST_ASSERT(*pid > 0, "server again: %d", *pid);
+	end = now_ms() + VU_DMA_TIMEOUT_MS;
+	/* -ENOSPC: the ring filled up before the loss was seen; it drains now. */
+	while ((ret = restart_copy(id, iova, k)) == -ENOTCONN || ret == -ENOSPC) {
+		done += rte_dma_completed(id, 0, 64, NULL, &err);
+		TEST_ASSERT(now_ms() < end, "still away %d ms after the restart",
+				VU_DMA_TIMEOUT_MS);
+		rte_delay_us_sleep(1000);
+	}
+	TEST_ASSERT(ret >= 0, "copy after the restart: %d", ret);
+	posted++;
+	/* The jobs in flight at the kill are run by the new engine: all complete. */
+	end = now_ms() + VU_DMA_TIMEOUT_MS;
+	while (done < posted) {
+		done += rte_dma_completed(id, 0, 64, NULL, &err);
+		TEST_ASSERT(!err, "a copy failed across the restart");
+		TEST_ASSERT(now_ms() < end, "%" PRIu64 " of %" PRIu64 " copies completed",
+				done, posted);
+	}
+	TEST_ASSERT_SUCCESS(memcmp(buf, buf + VU_DMA_BUF_SIZE / 2, VU_DMA_BUF_SIZE / 2),
+			"copied data differs");
+	/* And fresh work, checked byte for byte. */
+	tdev_fill(buf, VU_DMA_BUF_SIZE / 2, (uint32_t)rte_rand());
+	for (k = 0; k < VU_DMA_BUF_SIZE / 2 / 4096; k++)
+		TEST_ASSERT(restart_copy(id, iova, k) >= 0, "copy %u", k);
+	TEST_ASSERT_SUCCESS(wait_completed(id, 0, k, NULL), "new copies");
+	TEST_ASSERT_SUCCESS(memcmp(buf, buf + VU_DMA_BUF_SIZE / 2, VU_DMA_BUF_SIZE / 2),
+			"copied data differs after the restart");
+	TEST_ASSERT(!__atomic_load_n(&g_removed, __ATOMIC_ACQUIRE), "removal event");
+	return TEST_SUCCESS;
+}
+
+/*
+ * The devargs reconnect=1: the server is killed with copies in flight and
+ * started again on its path; the dmadev fails with -ENOTCONN meanwhile, then
+ * runs the jobs in flight and new ones, without a re-probe.
+ */
+static int
+test_server_restarted(void)
+{
+	static const uint16_t nb_desc[] = { 256 };
+	char sock[1][128], devargs[256];
+	uint8_t *buf = NULL;
+	pid_t pid;
+	int16_t id = -1;
+	int ret;
+
+	pid = spawn_server(sock, 1);
+	TEST_ASSERT(pid > 0, "server: %d", pid);
+	g_removed = 0;
+	ret = rte_dev_event_callback_register(NULL, removal_cb, NULL);
+	snprintf(devargs, sizeof(devargs), VU_DMA_BUS ":vudmar,path=%s,reconnect=1", sock[0]);
+	if (ret == 0)
+		ret = rte_dev_probe(devargs);
+	if (ret == 0) {
+		snprintf(g_plugged[RTE_DIM(g_plugged) - 1], sizeof(g_plugged[0]), "vudmar");
+		id = rte_dma_get_dev_id_by_name("vudmar");
+		buf = rte_malloc(NULL, VU_DMA_BUF_SIZE, 4096);
+	}
+	if (id < 0 || buf == NULL || setup_dev(id, 1, nb_desc) != 0)
+		ret = -1;
+	if (ret == 0)
+		ret = restart_body(id, buf, sock, &pid);
+	if (pid > 0)
+		test_child_kill(pid, SIGKILL);
+	rte_free(buf);
+	rte_dev_event_callback_unregister(NULL, removal_cb, NULL);
+	TEST_ASSERT_SUCCESS(ret, "server-restart sequence failed");
+	TEST_ASSERT_SUCCESS(remove_dev("vudmar"), "remove");
+	return TEST_SUCCESS;
+}
+
 /*
  * A fake engine served by this process, for what the real one never does:
  * bad identification registers, a reset that never ends, a refused ring,
@@ -1150,6 +1283,7 @@ static struct unit_test_suite dma_vfio_user_suite = {
 		TEST_CASE_ST(NULL, case_teardown, test_ring_full_restart),
 		TEST_CASE_ST(NULL, case_teardown, test_two_devices),
 		TEST_CASE_ST(NULL, case_teardown, test_server_killed),
+		TEST_CASE_ST(NULL, case_teardown, test_server_restarted),
 		TEST_CASE_ST(NULL, case_teardown, test_hostile_registers),
 		TEST_CASE_ST(NULL, case_teardown, test_message_path),
 		TEST_CASES_END()

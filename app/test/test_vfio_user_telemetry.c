@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -452,12 +453,81 @@ test_tel_params(void)
 	return TEST_SUCCESS;
 }
 
+/* Client info "state" and "reconnects" of cid, into state (64 bytes): 0 or -1. */
+static int
+tel_cli_state(int cid, char *state, int64_t *reconnects)
+{
+	struct json_object *o = tel_dev("client/info", cid);
+
+	if (o == NULL)
+		return -1;
+	snprintf(state, 64, "%s", j_str(o, "state"));
+	*reconnects = j_int(o, "reconnects");
+	json_object_put(o);
+	return 0;
+}
+
+/* Wait until the client shows state want with n reconnections. */
+static int
+tel_cli_wait(int cid, const char *want, int64_t n)
+{
+	uint64_t end = now_ms() + EV_TIMEOUT_MS;
+	char state[64] = "";
+	int64_t got = -1;
+
+	do {
+		if (tel_cli_state(cid, state, &got) == 0 && strcmp(state, want) == 0 && got == n)
+			return 0;
+		usleep(1000);
+	} while (now_ms() < end);
+	printf("client %d: state %s with %" PRId64 " reconnects, want %s with %" PRId64 "\n",
+		cid, state, got, want, n);
+	return -1;
+}
+
+/* A client with reconnection: reconnecting while the server is away, then counted. */
+static int
+reconnect_body(struct tdev *d, const char *path, int *cid)
+{
+	struct rte_vfio_user_attach_opts o = { .reconnect_ms = 1 };
+
+	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "server");
+	*cid = rte_vfio_user_attach_dev_opts(path, &o);
+	TEST_ASSERT(*cid >= 0, "attach: %d", *cid);
+	TEST_ASSERT_SUCCESS(tel_cli_wait(*cid, "ready", 0), "fresh client");
+	tdev_destroy(d);
+	TEST_ASSERT_SUCCESS(tel_cli_wait(*cid, "reconnecting", 0), "server away");
+	TEST_ASSERT_SUCCESS(tdev_create(d, path, NULL, true), "server again");
+	TEST_ASSERT_SUCCESS(tel_cli_wait(*cid, "ready", 1), "server back");
+	return TEST_SUCCESS;
+}
+
+static int
+test_tel_reconnect(void)
+{
+	char path[256];
+	struct tdev *d;
+	int cid = -1, ret;
+
+	d = calloc(1, sizeof(*d));
+	TEST_ASSERT_NOT_NULL(d, "no memory");
+	d->id = -1;
+	mkpath(path, sizeof(path), "telrc");
+	ret = reconnect_body(d, path, &cid);
+	if (cid >= 0)
+		rte_vfio_user_detach_dev(cid);
+	tdev_destroy(d);
+	free(d);
+	return ret;
+}
+
 static struct unit_test_suite vfio_user_telemetry_suite = {
 	.suite_name = "vfio-user telemetry",
 	.setup = tel_setup,
 	.teardown = tel_teardown,
 	.unit_test_cases = {
 		TEST_CASE(test_tel_stats),
+		TEST_CASE(test_tel_reconnect),
 		TEST_CASE(test_tel_info),
 		TEST_CASE(test_tel_params),
 		TEST_CASES_END()

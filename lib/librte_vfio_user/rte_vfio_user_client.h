@@ -69,6 +69,101 @@ __rte_experimental
 int
 rte_vfio_user_attach_dev(const char *sock_addr);
 
+/** What happened to the server of a device attached with reconnection. */
+enum rte_vfio_user_conn_event {
+	/**
+	 * The server went away (it closed the connection, died or broke the
+	 * protocol). The device stays attached; its calls fail at once with
+	 * -ENOTCONN while the library retries the socket path every
+	 * rte_vfio_user_attach_opts::reconnect_ms milliseconds.
+	 */
+	RTE_VFIO_USER_CONN_LOST,
+	/**
+	 * A server is back on the path, serving the same device (same device
+	 * info and region layout). The library replayed what the client owns:
+	 * version negotiation, every DMA window (with its descriptor), the
+	 * interrupt eventfds of the last SET_IRQS per interrupt index, and the
+	 * region mappings, at the same addresses. The device itself was reset:
+	 * its registers and queues are lost, and the driver programs it again.
+	 * (A server that could restore the device's state, through migration
+	 * data, would be announced by an event of its own; there is none yet.)
+	 */
+	RTE_VFIO_USER_CONN_RESET,
+};
+
+/**
+ * Called on EAL's interrupt thread (from alarms), in order, when the server
+ * of a device attached with reconnection goes away or comes back. The rules of
+ * rte_vfio_user_disconnect_cb_t apply: return quickly, do not detach the
+ * device (-EDEADLK), do not wait for a thread that does. Calls on the
+ * device made from the callback fail with -ENOTCONN for
+ * RTE_VFIO_USER_CONN_LOST; for RTE_VFIO_USER_CONN_RESET they are allowed
+ * but block EAL's interrupt thread meanwhile. A loss right after a return
+ * may make a call of the RTE_VFIO_USER_CONN_RESET callback fail with -ENOTCONN.
+ *
+ * @param dev_id
+ *   Client device id.
+ * @param event
+ *   What happened.
+ * @param arg
+ *   rte_vfio_user_attach_opts::conn_arg.
+ */
+typedef void (*rte_vfio_user_conn_cb_t)(int dev_id, enum rte_vfio_user_conn_event event,
+		void *arg);
+
+/** Options of rte_vfio_user_attach_dev_opts(). */
+struct rte_vfio_user_attach_opts {
+	/**
+	 * 0: a server that goes away is final, as with rte_vfio_user_attach_dev().
+	 * Otherwise the library keeps the device and retries the socket path
+	 * every reconnect_ms milliseconds, from an EAL alarm.
+	 */
+	uint32_t reconnect_ms;
+	rte_vfio_user_conn_cb_t conn_cb; /**< Told of losses and returns, may be NULL. */
+	void *conn_arg;                  /**< Passed to conn_cb. */
+};
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * rte_vfio_user_attach_dev() with options. With reconnect_ms set, a server
+ * that goes away is not the end of the device:
+ *
+ * - the library keeps what it needs to replay the client's state: a
+ *   duplicate of each DMA window's descriptor, of the eventfds of the last
+ *   SET_IRQS (ACTION_TRIGGER, DATA_EVENTFD) per interrupt index, and the
+ *   device info and region layout read at attach;
+ * - on a loss, calls in flight fail as without reconnection (-ENOTCONN),
+ *   later calls fail at once with -ENOTCONN, conn_cb gets
+ *   RTE_VFIO_USER_CONN_LOST and an EAL alarm retries the path every
+ *   reconnect_ms (not the library's control thread, which also serves this
+ *   process's servers: a replay waits for replies);
+ * - on a successful connection the state is replayed and conn_cb gets
+ *   RTE_VFIO_USER_CONN_RESET. Mask states (ACTION_MASK/UNMASK, DATA_BOOL)
+ *   are not replayed: the device comes back with its reset defaults;
+ * - a server that serves another device (device info, region sizes or
+ *   flags, mappable areas differ), negotiates less than before (smaller
+ *   transfer size, fewer descriptors per message or DMA windows, other page
+ *   sizes, no twin socket or write_multiple where there was one) or refuses
+ *   a replayed window is refused: the device is then gone for good, as
+ *   without reconnection, and the disconnect callback runs.
+ *
+ * The disconnect callback (rte_vfio_user_set_disconnect_cb()) only runs
+ * when the device is gone for good.
+ *
+ * @param sock_addr
+ *   Socket path of the server.
+ * @param opts
+ *   Options, or NULL for none (then as rte_vfio_user_attach_dev()).
+ * @return
+ *   As rte_vfio_user_attach_dev(); -EINVAL also for a reconnect_ms above
+ *   one hour; -EMFILE when the timer cannot be created.
+ */
+__rte_experimental
+int
+rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_attach_opts *opts);
+
 /**
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
@@ -80,7 +175,7 @@ rte_vfio_user_attach_dev(const char *sock_addr);
  *   Client device id.
  * @return
  *   0 on success, -ENODEV for an unknown device id, -EDEADLK when called
- *   from the device's own disconnect callback.
+ *   from the device's own disconnect or connection callback.
  */
 __rte_experimental
 int
@@ -97,8 +192,9 @@ rte_vfio_user_detach_dev(int dev_id);
  * @param info
  *   Filled with the device info (argsz is set by the library).
  * @return
- *   0 on success; -EINVAL (NULL info); -ENODEV; -ENOTCONN (server gone);
- *   -ETIMEDOUT; -EPROTO (malformed reply); the server's errno.
+ *   0 on success; -EINVAL (NULL info); -ENODEV; -ENOTCONN (server gone, or
+ *   away while a reconnection is awaited: then at once); -ETIMEDOUT; -EPROTO
+ *   (malformed reply); the server's errno.
  */
 __rte_experimental
 int
@@ -346,7 +442,9 @@ rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_regio
  * Called once when the server of a client device goes away: it closed the
  * connection (it stopped or died) or broke the protocol. Runs on the control
  * thread; every call on the device then fails with -ENOTCONN, and the device
- * stays attached until rte_vfio_user_detach_dev(). The callback must return
+ * stays attached until rte_vfio_user_detach_dev(). With reconnection
+ * (rte_vfio_user_attach_dev_opts()), only when the device is gone for good,
+ * on EAL's interrupt thread when a returning server is refused. The callback must return
  * quickly; it cannot detach the device (-EDEADLK) and must not wait for
  * another thread that detaches it.
  *

@@ -13,7 +13,8 @@
  * Lifetime: devices live in a global array indexed by dev_id under cli_lock.
  * Every call takes a reference; detach first cuts the connection (so calls in
  * progress fail with -ENOTCONN), stops the control thread watches, waits for
- * the references to drop and only then frees the device.
+ * the references to drop and only then frees the device. A device attached
+ * with reconnection outlives its server: vfio_user_client_reconnect.c.
  */
 
 #include <errno.h>
@@ -305,6 +306,27 @@ cli_twin_on_idle(struct vfio_user_chan *chan, void *arg)
 	RTE_SET_USED(arg);
 }
 
+/* Tell the disconnect callback, once, that the device is gone for good. */
+void
+vfio_user_cli_notify_gone(struct vfio_user_client *cli)
+{
+	/* Detach waits on disc_lock, so the callback never outlives the device. */
+	pthread_mutex_lock(&cli->disc_lock);
+	if (!cli->disc_done) {
+		cli->disc_done = true;
+		if (cli->disc_cb != NULL) {
+			/* Also from the retry alarm, which gives up on a refused reconnection. */
+			cli->conn_cb_thread = pthread_self();
+			__atomic_store_n(&cli->conn_cb_running, true, __ATOMIC_RELEASE);
+			cli->disc_running = true;
+			cli->disc_cb(cli->dev_id, cli->disc_arg);
+			cli->disc_running = false;
+			__atomic_store_n(&cli->conn_cb_running, false, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&cli->disc_lock);
+}
+
 /* On the control thread: the server is gone, fail every waiter. */
 static void
 cli_server_gone(struct vfio_user_client *cli, int err)
@@ -321,6 +343,7 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 		VFIO_USER_CLI_LOG(INFO, cli->path, "server disconnected (%s)", strerror(err));
 		notify = true;
 	}
+	__atomic_store_n(&cli->connected, false, __ATOMIC_RELEASE);
 	/* The stream cannot be resynchronised: let the server see the end too. */
 	shutdown(cli->chan.fd, SHUT_RDWR);
 	if (cli->twin_fd >= 0)
@@ -333,17 +356,12 @@ cli_server_gone(struct vfio_user_client *cli, int err)
 		vfio_user_ctrl_del(cli->twin_fd);
 	}
 
-	/* Last: detach waits on disc_lock, so the callback never outlives the device. */
-	pthread_mutex_lock(&cli->disc_lock);
-	if (notify && !cli->disc_done) {
-		cli->disc_done = true;
-		if (cli->disc_cb != NULL) {
-			cli->disc_running = true;
-			cli->disc_cb(cli->dev_id, cli->disc_arg);
-			cli->disc_running = false;
-		}
-	}
-	pthread_mutex_unlock(&cli->disc_lock);
+	if (!notify)
+		return;
+	if (cli->reconnect_ms != 0)
+		vfio_user_rc_lost(cli);
+	else
+		vfio_user_cli_notify_gone(cli);
 }
 
 /*
@@ -424,9 +442,8 @@ cli_twin_ev(int fd, uint32_t events, void *arg)
  * Connection and negotiation
  */
 
-/* Connect to path; a full backlog is retried until the reply timeout. */
-static int
-cli_connect(const char *path, uint32_t timeout_ms)
+int
+vfio_user_cli_connect(const char *path, uint32_t timeout_ms)
 {
 	uint64_t deadline = (uint64_t)vfio_user_now_ms() + timeout_ms;
 	struct sockaddr_un un;
@@ -480,8 +497,13 @@ vfio_user_cli_max_payload(const struct vfio_user_client *cli)
 	return cli->lim.max_msg_size - VFIO_USER_HDR_SIZE;
 }
 
+/*
+ * VERSION: the twin socket (cli->twin_fd) and what was negotiated (got),
+ * which the caller applies. A reconnection checks it against attach instead:
+ * callers read the values in use without a lock.
+ */
 static int
-cli_negotiate(struct vfio_user_client *cli)
+cli_negotiate(struct vfio_user_client *cli, struct cli_nego *got)
 {
 	struct vfio_user_caps caps, peer;
 	struct vfio_user_negotiated use;
@@ -561,25 +583,42 @@ cli_negotiate(struct vfio_user_client *cli)
 		cli->twin_fd = fd;
 	}
 
-	cli->minor = ver.minor;
-	cli->xfer_size = use.max_data_xfer;
-	cli->peer_max_fds = use.max_msg_fds;
-	cli->dma.max = use.max_dma_maps;
-	cli->pgsizes = use.pgsizes;
-	cli->write_multiple = use.write_multiple;
-	cli->mig_pgsize = use.mig_pgsize;
-	cli->mig_max_bitmap = use.mig_max_bitmap;
+	got->minor = ver.minor;
+	got->xfer_size = use.max_data_xfer;
+	got->peer_max_fds = use.max_msg_fds;
+	got->dma_max = use.max_dma_maps;
+	got->pgsizes = use.pgsizes;
+	got->twin = cli->twin_fd >= 0;
+	got->write_multiple = use.write_multiple;
+	got->mig_pgsize = use.mig_pgsize;
+	got->mig_max_bitmap = use.mig_max_bitmap;
 	if (reply.nr_fds > (cli->twin_fd >= 0 ? 1u : 0u))
 		VFIO_USER_CLI_LOG(WARNING, cli->path, "closing unexpected descriptors of VERSION");
 	VFIO_USER_CLI_LOG(DEBUG, cli->path,
 		"negotiated: xfer %u, fds %u, dma maps %u, pgsizes 0x%" PRIx64
 		", twin %d, multi %d",
-		cli->xfer_size, cli->peer_max_fds, cli->dma.max, cli->pgsizes,
-		cli->twin_fd >= 0, cli->write_multiple);
+		got->xfer_size, got->peer_max_fds, got->dma_max, got->pgsizes,
+		got->twin, got->write_multiple);
 	ret = 0;
 out:
 	vfio_user_msg_release(&reply);
 	return ret;
+}
+
+void
+vfio_user_cli_close(struct vfio_user_client *cli)
+{
+	if (cli->twin_init)
+		vfio_user_chan_fini(&cli->twin);
+	cli->twin_init = false;
+	if (cli->twin_fd >= 0)
+		close(cli->twin_fd);
+	cli->twin_fd = -1;
+	if (cli->chan_init) {
+		vfio_user_chan_fini(&cli->chan);
+		close(cli->chan.fd);
+	}
+	cli->chan_init = false;
 }
 
 /* Free everything; the device is in no registry slot and nobody uses it. */
@@ -595,24 +634,27 @@ cli_free(struct vfio_user_client *cli)
 			munmap(rm->maps[i].addr, rm->maps[i].size);
 		free(rm);
 	}
-	if (cli->twin_init)
-		vfio_user_chan_fini(&cli->twin);
-	if (cli->twin_fd >= 0)
-		close(cli->twin_fd);
-	if (cli->chan_init) {
-		vfio_user_chan_fini(&cli->chan);
-		close(cli->chan.fd);
-	}
+	vfio_user_cli_close(cli);
+	vfio_user_rc_fini(cli);
 	vfio_user_dma_fini(&cli->dma);
 	pthread_rwlock_destroy(&cli->dma_lock);
+	pthread_rwlock_destroy(&cli->conn_lock);
+	pthread_mutex_destroy(&cli->replay_fd_lock);
 	pthread_mutex_destroy(&cli->map_lock);
 	pthread_mutex_destroy(&cli->disc_lock);
 	free(cli);
 }
 
-/* Cut the connection and stop the watches; calls in progress fail. */
-static void
-cli_disconnect(struct vfio_user_client *cli)
+void
+vfio_user_cli_disconnect(struct vfio_user_client *cli)
+{
+	/* First: a reconnection in progress would set up a new connection. */
+	vfio_user_rc_stop(cli);
+	vfio_user_cli_unwatch(cli);
+}
+
+void
+vfio_user_cli_unwatch(struct vfio_user_client *cli)
 {
 	__atomic_store_n(&cli->watching, false, __ATOMIC_RELEASE);
 	/* Wakes threads blocked in poll() on the sockets, even mid-send. */
@@ -631,7 +673,64 @@ cli_disconnect(struct vfio_user_client *cli)
 }
 
 int
+vfio_user_cli_open(struct vfio_user_client *cli, int fd, struct cli_nego *got)
+{
+	int ret;
+
+	ret = vfio_user_chan_init(&cli->chan, fd, &cli->lim);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	cli->chan_init = true;
+	cli->chan.ctrl_reads_only = false;
+	cli->chan.on_cmd = cli_on_cmd;
+	cli->chan.on_idle = cli_on_idle;
+	cli->chan.arg = cli;
+	return cli_negotiate(cli, got);
+}
+
+int
+vfio_user_cli_watch(struct vfio_user_client *cli)
+{
+	int ret;
+
+	/*
+	 * From here on a hang-up is the server's doing and is notified (see
+	 * cli_server_gone()): with no callback set yet, as a -ENOTCONN from
+	 * rte_vfio_user_set_disconnect_cb().
+	 */
+	__atomic_store_n(&cli->gone, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
+	if (cli->twin_fd >= 0) {
+		ret = vfio_user_chan_init(&cli->twin, cli->twin_fd, &cli->lim);
+		if (ret < 0)
+			return ret;
+		cli->twin_init = true;
+		/* Only the control thread reads the twin socket; we send no commands there. */
+		cli->twin.ctrl_reads_only = true;
+		cli->twin.on_cmd = cli_on_cmd;
+		cli->twin.on_idle = cli_twin_on_idle;
+		cli->twin.arg = cli;
+		ret = vfio_user_ctrl_add(cli->twin_fd, EPOLLIN, cli_twin_ev, cli);
+		if (ret < 0)
+			return ret;
+	}
+	return vfio_user_ctrl_add(cli->chan.fd,
+			cli->twin_fd >= 0 ? EPOLLRDHUP : EPOLLIN | EPOLLONESHOT, cli_main_ev, cli);
+}
+
+int
 rte_vfio_user_attach_dev(const char *sock_addr)
+{
+	return rte_vfio_user_attach_dev_opts(sock_addr, NULL);
+}
+
+/* Longest reconnection interval: an hour. */
+#define CLI_MAX_RECONNECT_MS (3600u * 1000u)
+
+int
+rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_attach_opts *opts)
 {
 	struct vfio_user_client *cli;
 	size_t len;
@@ -642,6 +741,8 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	len = strnlen(sock_addr, sizeof(cli->path));
 	if (len == 0 || len >= sizeof(cli->path))
 		return vfio_user_err(-EINVAL);
+	if (opts != NULL && opts->reconnect_ms > CLI_MAX_RECONNECT_MS)
+		return vfio_user_err(-EINVAL);
 
 	cli = calloc(1, sizeof(*cli));
 	if (cli == NULL)
@@ -649,8 +750,16 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 	memcpy(cli->path, sock_addr, len + 1);
 	cli->twin_fd = -1;
 	cli->state = CLI_ATTACHING;
+	if (opts != NULL) {
+		cli->reconnect_ms = opts->reconnect_ms;
+		cli->conn_cb = opts->conn_cb;
+		cli->conn_arg = opts->conn_arg;
+	}
 	vfio_user_limits_snapshot(&cli->lim);
 	pthread_rwlock_init(&cli->dma_lock, NULL);
+	pthread_rwlock_init(&cli->conn_lock, NULL);
+	pthread_mutex_init(&cli->replay_fd_lock, NULL);
+	cli->replay_fd = -1;
 	pthread_mutex_init(&cli->map_lock, NULL);
 	pthread_mutex_init(&cli->disc_lock, NULL);
 	TAILQ_INIT(&cli->maps);
@@ -663,50 +772,30 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 		return vfio_user_err(ret);
 	}
 
-	fd = cli_connect(cli->path, cli->lim.reply_timeout_ms);
+	fd = vfio_user_cli_connect(cli->path, cli->lim.reply_timeout_ms);
 	if (fd < 0) {
 		ret = fd;
 		VFIO_USER_CLI_LOG(ERR, cli->path, "cannot connect: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vfio_user_chan_init(&cli->chan, fd, &cli->lim);
-	if (ret < 0) {
-		close(fd);
-		goto err;
-	}
-	cli->chan_init = true;
-	cli->chan.ctrl_reads_only = false;
-	cli->chan.on_cmd = cli_on_cmd;
-	cli->chan.on_idle = cli_on_idle;
-	cli->chan.arg = cli;
-
-	ret = cli_negotiate(cli);
+	ret = vfio_user_cli_open(cli, fd, &cli->nego);
 	if (ret < 0)
 		goto err;
-
-	/*
-	 * From here on a hang-up is the server's doing and is notified (see
-	 * cli_server_gone()): with no callback set yet, as a -ENOTCONN from
-	 * rte_vfio_user_set_disconnect_cb().
-	 */
-	__atomic_store_n(&cli->watching, true, __ATOMIC_RELEASE);
-	if (cli->twin_fd >= 0) {
-		ret = vfio_user_chan_init(&cli->twin, cli->twin_fd, &cli->lim);
-		if (ret < 0)
-			goto err;
-		cli->twin_init = true;
-		/* Only the control thread reads the twin socket; we send no commands there. */
-		cli->twin.ctrl_reads_only = true;
-		cli->twin.on_cmd = cli_on_cmd;
-		cli->twin.on_idle = cli_twin_on_idle;
-		cli->twin.arg = cli;
-		ret = vfio_user_ctrl_add(cli->twin_fd, EPOLLIN, cli_twin_ev, cli);
+	cli->minor = cli->nego.minor;
+	cli->xfer_size = cli->nego.xfer_size;
+	cli->peer_max_fds = cli->nego.peer_max_fds;
+	cli->dma.max = cli->nego.dma_max;
+	cli->pgsizes = cli->nego.pgsizes;
+	cli->write_multiple = cli->nego.write_multiple;
+	cli->mig_pgsize = cli->nego.mig_pgsize;
+	cli->mig_max_bitmap = cli->nego.mig_max_bitmap;
+	__atomic_store_n(&cli->connected, true, __ATOMIC_RELEASE);
+	if (cli->reconnect_ms != 0) {
+		ret = vfio_user_rc_init(cli);
 		if (ret < 0)
 			goto err;
 	}
-
-	ret = vfio_user_ctrl_add(fd, cli->twin_fd >= 0 ? EPOLLRDHUP : EPOLLIN | EPOLLONESHOT,
-			cli_main_ev, cli);
+	ret = vfio_user_cli_watch(cli);
 	if (ret < 0)
 		goto err;
 
@@ -719,7 +808,7 @@ rte_vfio_user_attach_dev(const char *sock_addr)
 err:
 	if (ret == -EPIPE || ret == -ECONNRESET)
 		ret = -ENOTCONN;
-	cli_disconnect(cli);
+	vfio_user_cli_disconnect(cli);
 	cli_slot_free(cli);
 	cli_free(cli);
 	return vfio_user_err(ret);
@@ -737,15 +826,15 @@ rte_vfio_user_detach_dev(int dev_id)
 		return vfio_user_err(-ENODEV);
 	}
 	cli = cli_devs[dev_id];
-	/* From its own disconnect callback, which holds disc_lock. */
-	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+	/* From its own disconnect or connection callback, which holds disc_lock. */
+	if ((vfio_user_ctrl_is_self() && cli->disc_running) || vfio_user_rc_in_callback(cli)) {
 		pthread_mutex_unlock(&cli_lock);
 		return vfio_user_err(-EDEADLK);
 	}
 	cli->state = CLI_DETACHING;
 	pthread_mutex_unlock(&cli_lock);
 
-	cli_disconnect(cli);
+	vfio_user_cli_disconnect(cli);
 	/* Waits for a disconnect callback in progress; none starts afterwards. */
 	pthread_mutex_lock(&cli->disc_lock);
 	cli->disc_done = true;
@@ -763,74 +852,6 @@ rte_vfio_user_detach_dev(int dev_id)
 	return 0;
 }
 
-/*
- * Request/reply helpers
- */
-
-int
-vfio_user_cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iovec *iov,
-		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
-{
-	int ret;
-
-	ret = vfio_user_chan_call(&cli->chan, cmd, iov, iovcnt, fds, nr_fds, reply);
-	vfio_user_tel_cmd(&cli->stats, cmd, ret < 0);
-	if (ret == -EPIPE || ret == -ECONNRESET)
-		ret = -ENOTCONN;
-	if (ret < 0)
-		VFIO_USER_CLI_LOG(DEBUG, cli->path, "command %u failed: %s", cmd, strerror(-ret));
-	return ret;
-}
-
-int
-vfio_user_cli_check_reply(struct vfio_user_client *cli, const struct vfio_user_msg *reply,
-		uint32_t len)
-{
-	if (reply->len != len || reply->nr_fds != 0) {
-		VFIO_USER_CLI_LOG(ERR, cli->path,
-			"malformed reply to command %u: %u bytes (want %u), %u fds",
-			reply->hdr.cmd, reply->len, len, reply->nr_fds);
-		return -EPROTO;
-	}
-	return 0;
-}
-
-int
-vfio_user_cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const void *req,
-		uint32_t req_len, void *out, uint32_t out_len)
-{
-	struct vfio_user_msg reply;
-	struct iovec iov;
-	int ret;
-
-	iov.iov_base = (void *)(uintptr_t)req;
-	iov.iov_len = req_len;
-	vfio_user_msg_init(&reply);
-	ret = vfio_user_cli_call(cli, cmd, &iov, req_len ? 1 : 0, NULL, 0, &reply);
-	if (ret == 0)
-		ret = vfio_user_cli_check_reply(cli, &reply, out_len);
-	if (ret == 0 && out_len != 0)
-		memcpy(out, reply.data, out_len);
-	vfio_user_msg_release(&reply);
-	return ret;
-}
-
-/*
- * A DMA_MAP or DMA_UNMAP without a reply: the server may or may not have
- * changed its table, and it cannot be asked which. The two tables can no
- * longer be trusted to agree, so the connection is cut as if the server had
- * gone: every later call fails with -ENOTCONN and the disconnect callback
- * runs (from the control thread, which sees the hang-up).
- */
-void
-vfio_user_cli_break(struct vfio_user_client *cli, const char *what)
-{
-	VFIO_USER_CLI_LOG(ERR, cli->path, "%s timed out: DMA tables may differ, disconnecting",
-		what);
-	vfio_user_chan_kill(&cli->chan, ETIMEDOUT);
-	shutdown(cli->chan.fd, SHUT_RDWR);
-}
-
 int
 rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, void *arg)
 {
@@ -841,7 +862,7 @@ rte_vfio_user_set_disconnect_cb(int dev_id, rte_vfio_user_disconnect_cb_t cb, vo
 	if (ret < 0)
 		return vfio_user_err(ret);
 	/* The control thread holds disc_lock while it runs the callback. */
-	if (vfio_user_ctrl_is_self() && cli->disc_running) {
+	if ((vfio_user_ctrl_is_self() && cli->disc_running) || vfio_user_rc_in_callback(cli)) {
 		vfio_user_cli_put(cli);
 		return vfio_user_err(-EDEADLK);
 	}

@@ -8,10 +8,12 @@
 /*
  * The client device, shared by the files of the client half:
  * vfio_user_client.c (registry, connection, negotiation, the control
- * thread's side, attach and detach), vfio_user_client_cmd.c (the commands
- * on the device: information, interrupts, region access, reset) and
- * vfio_user_client_mem.c (DMA windows lent to the server, server regions
- * mapped here) and vfio_user_client_mig.c (migration and DMA logging).
+ * thread's side, attach and detach), vfio_user_client_cmd.c (the
+ * request/reply exchanges, and the commands on the device: information,
+ * interrupts, region access, reset), vfio_user_client_mem.c (DMA windows
+ * lent to the server, server regions mapped here),
+ * vfio_user_client_mig.c (migration and DMA logging) and
+ * vfio_user_client_reconnect.c (a server that comes back).
  */
 
 #include <pthread.h>
@@ -39,6 +41,34 @@ struct cli_region_maps {
 	uint32_t index;
 	uint32_t nr;
 	struct rte_vfio_user_region_map maps[];
+};
+
+/* The eventfds of the last SET_IRQS (trigger) of one interrupt index, -1 where unset. */
+struct cli_irq_fds {
+	int *fds;
+	uint32_t nr;
+};
+
+/* Size and flags of a region, as read at attach: a server must come back with the same. */
+struct cli_region_ident {
+	uint64_t size;
+	uint32_t flags;
+};
+
+/*
+ * Negotiated values the device's users rely on, as at attach: a server may
+ * come back with more (it was upgraded), and these stay in use; less is refused.
+ */
+struct cli_nego {
+	uint16_t minor;
+	uint32_t xfer_size;
+	uint32_t peer_max_fds;
+	uint32_t dma_max;
+	uint64_t pgsizes;
+	bool twin;
+	bool write_multiple;
+	uint64_t mig_pgsize;     /* 0: the server offered no migration capability */
+	uint32_t mig_max_bitmap;
 };
 
 struct vfio_user_client {
@@ -79,6 +109,31 @@ struct vfio_user_client {
 	TAILQ_HEAD(, cli_region_maps) maps;
 
 	struct vfio_user_tel_stats stats; /* relaxed atomics */
+
+	/*
+	 * Reconnection (rte_vfio_user_attach_dev_opts()), all unused when
+	 * reconnect_ms is 0. conn_lock is read-held by an exchange and by a call
+	 * that changes what is replayed (DMA windows, eventfds, region maps),
+	 * write-held by the control thread while it replaces the connection.
+	 */
+	uint32_t reconnect_ms;
+	rte_vfio_user_conn_cb_t conn_cb;  /* runs under disc_lock, like disc_cb */
+	void *conn_arg;
+	pthread_rwlock_t conn_lock;
+	bool connected;                   /* atomic; false while the server is away */
+	bool reconnecting;                /* atomic; the retry timer is armed */
+	bool replaying;                   /* atomic; replay_thread holds conn_lock */
+	pthread_t replay_thread;
+	bool rc_stopped;                  /* atomic; detach began, retry no more */
+	pthread_mutex_t replay_fd_lock;   /* a detach cuts the replay short through: */
+	int replay_fd;                    /* the connection being replayed, or -1 */
+	bool conn_cb_running;             /* atomic; conn_cb_thread is in conn_cb */
+	pthread_t conn_cb_thread;
+	uint64_t reconnects;              /* atomic; successful reconnections */
+	struct cli_nego nego;             /* negotiated at attach, in use since */
+	struct vfio_device_info ident;    /* device info read at attach */
+	struct cli_region_ident *ident_regions; /* ident.num_regions entries */
+	struct cli_irq_fds *irqs;         /* ident.num_irqs entries, under conn_lock */
 };
 
 /* Take a reference on a ready device: 0, or -ENODEV. */
@@ -100,6 +155,51 @@ int vfio_user_cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const 
 		uint32_t req_len, void *out, uint32_t out_len);
 /* Give the device up after a DMA_MAP or DMA_UNMAP without reply (what: the command). */
 void vfio_user_cli_break(struct vfio_user_client *cli, const char *what);
+
+/* Connect to path; a full backlog is retried until timeout_ms passed. */
+int vfio_user_cli_connect(const char *path, uint32_t timeout_ms);
+/*
+ * Set up the main channel on the connected fd (owned from now on) and
+ * negotiate: the twin socket is set up, the values are returned in got.
+ */
+int vfio_user_cli_open(struct vfio_user_client *cli, int fd, struct cli_nego *got);
+/* Watch the channels from the control thread: the server's hang-up is noticed from here on. */
+int vfio_user_cli_watch(struct vfio_user_client *cli);
+/* Stop the watches and cut the connection; calls in progress fail with -ENOTCONN. */
+void vfio_user_cli_unwatch(struct vfio_user_client *cli);
+/* Stop reconnecting, then vfio_user_cli_unwatch(). */
+void vfio_user_cli_disconnect(struct vfio_user_client *cli);
+/* Free the channels and close their sockets (after vfio_user_cli_disconnect()). */
+void vfio_user_cli_close(struct vfio_user_client *cli);
+/* Tell the disconnect callback, once, that the device is gone for good. */
+void vfio_user_cli_notify_gone(struct vfio_user_client *cli);
+
+/*
+ * Around a call that changes what a reconnection replays: 0, or -ENOTCONN
+ * at once while the server is away or being reconnected.
+ */
+int vfio_user_cli_hold(struct vfio_user_client *cli);
+void vfio_user_cli_unhold(struct vfio_user_client *cli);
+
+/* Map region index into a new list of mappings (vfio_user_client_mem.c). */
+int vfio_user_cli_map_region(struct vfio_user_client *cli, uint32_t index,
+		struct cli_region_maps **out);
+/* Close the descriptor kept for window [iova, iova + size), if any, and forget the window. */
+void vfio_user_cli_dma_forget(struct vfio_user_client *cli, uint64_t iova, uint64_t size);
+
+/* vfio_user_client_reconnect.c */
+/* Read what the server must come back with: 0 or -errno. */
+int vfio_user_rc_init(struct vfio_user_client *cli);
+/* Undo vfio_user_rc_init() and close the kept descriptors (retries are stopped). */
+void vfio_user_rc_fini(struct vfio_user_client *cli);
+/* On the control thread: the server went away, start retrying. */
+void vfio_user_rc_lost(struct vfio_user_client *cli);
+/* Stop retrying; on return no reconnection runs. */
+void vfio_user_rc_stop(struct vfio_user_client *cli);
+/* True on the thread running the device's connection callback. */
+bool vfio_user_rc_in_callback(const struct vfio_user_client *cli);
+/* Remember a successful SET_IRQS; under vfio_user_cli_hold(). */
+void vfio_user_rc_irqs_set(struct vfio_user_client *cli, const struct vfio_irq_set *set);
 
 /*
  * GET_REGION_INFO into info (argsz bytes, at least the struct). On success

@@ -3,19 +3,21 @@
  */
 
 /*
- * Client half: the commands on an attached device (device, region and
- * interrupt information, interrupt set-up, region reads and writes, reset),
- * each one or more request/reply exchanges on the device's channel.
+ * Client half: the request/reply exchanges on the device's channel, and the
+ * commands on an attached device built on them (device, region and
+ * interrupt information, interrupt set-up, region reads and writes, reset).
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -26,6 +28,113 @@
 #include "vfio_user_private.h"
 #include "vfio_user_proto.h"
 #include "vfio_user_sock.h"
+
+/*
+ * Request/reply helpers
+ */
+
+int
+vfio_user_cli_call(struct vfio_user_client *cli, uint16_t cmd, const struct iovec *iov,
+		int iovcnt, const int *fds, uint32_t nr_fds, struct vfio_user_msg *reply)
+{
+	bool locked = false;
+	int ret;
+
+	/* The thread replaying the state holds conn_lock already. */
+	if (cli->reconnect_ms != 0 && !(__atomic_load_n(&cli->replaying, __ATOMIC_ACQUIRE) &&
+			pthread_equal(cli->replay_thread, pthread_self()))) {
+		ret = vfio_user_cli_hold(cli);
+		if (ret < 0)
+			return ret;
+		locked = true;
+	}
+	ret = vfio_user_chan_call(&cli->chan, cmd, iov, iovcnt, fds, nr_fds, reply);
+	if (locked)
+		vfio_user_cli_unhold(cli);
+	vfio_user_tel_cmd(&cli->stats, cmd, ret < 0);
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		ret = -ENOTCONN;
+	if (ret < 0)
+		VFIO_USER_CLI_LOG(DEBUG, cli->path, "command %u failed: %s", cmd, strerror(-ret));
+	return ret;
+}
+
+int
+vfio_user_cli_hold(struct vfio_user_client *cli)
+{
+	if (cli->reconnect_ms == 0)
+		return 0;
+	/* Fail fast: never wait for a reconnection that holds the lock for writing. */
+	if (!__atomic_load_n(&cli->connected, __ATOMIC_ACQUIRE) ||
+			pthread_rwlock_tryrdlock(&cli->conn_lock) != 0)
+		return -ENOTCONN;
+	if (!__atomic_load_n(&cli->connected, __ATOMIC_ACQUIRE)) {
+		pthread_rwlock_unlock(&cli->conn_lock);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+void
+vfio_user_cli_unhold(struct vfio_user_client *cli)
+{
+	if (cli->reconnect_ms != 0)
+		pthread_rwlock_unlock(&cli->conn_lock);
+}
+
+int
+vfio_user_cli_check_reply(struct vfio_user_client *cli, const struct vfio_user_msg *reply,
+		uint32_t len)
+{
+	if (reply->len != len || reply->nr_fds != 0) {
+		VFIO_USER_CLI_LOG(ERR, cli->path,
+			"malformed reply to command %u: %u bytes (want %u), %u fds",
+			reply->hdr.cmd, reply->len, len, reply->nr_fds);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int
+vfio_user_cli_simple_call(struct vfio_user_client *cli, uint16_t cmd, const void *req,
+		uint32_t req_len, void *out, uint32_t out_len)
+{
+	struct vfio_user_msg reply;
+	struct iovec iov;
+	int ret;
+
+	iov.iov_base = (void *)(uintptr_t)req;
+	iov.iov_len = req_len;
+	vfio_user_msg_init(&reply);
+	ret = vfio_user_cli_call(cli, cmd, &iov, req_len ? 1 : 0, NULL, 0, &reply);
+	if (ret == 0)
+		ret = vfio_user_cli_check_reply(cli, &reply, out_len);
+	if (ret == 0 && out_len != 0)
+		memcpy(out, reply.data, out_len);
+	vfio_user_msg_release(&reply);
+	return ret;
+}
+
+/*
+ * A DMA_MAP or DMA_UNMAP without a reply: the server may or may not have
+ * changed its table, and it cannot be asked which. The two tables can no
+ * longer be trusted to agree, so the connection is cut as if the server had
+ * gone: every later call fails with -ENOTCONN and the disconnect callback
+ * runs (from the control thread, which sees the hang-up). With reconnection,
+ * the tables are made to agree again by the replay of the next connection.
+ */
+void
+vfio_user_cli_break(struct vfio_user_client *cli, const char *what)
+{
+	VFIO_USER_CLI_LOG(ERR, cli->path, "%s timed out: DMA tables may differ, disconnecting",
+		what);
+	vfio_user_chan_kill(&cli->chan, ETIMEDOUT);
+	shutdown(cli->chan.fd, SHUT_RDWR);
+}
+
+/*
+ * Commands
+ */
 
 int
 rte_vfio_user_get_dev_info(int dev_id, struct vfio_device_info *info)
@@ -364,11 +473,20 @@ rte_vfio_user_set_irqs(int dev_id, const struct vfio_irq_set *set)
 		return vfio_user_err(-EINVAL);
 	}
 
+	/* Held: a reconnection replays the eventfds recorded here. */
+	ret = vfio_user_cli_hold(cli);
+	if (ret < 0) {
+		vfio_user_cli_put(cli);
+		return vfio_user_err(ret);
+	}
 	vfio_user_msg_init(&reply);
 	ret = vfio_user_cli_call(cli, VFIO_USER_DEVICE_SET_IRQS, iov, iovcnt, fds, nr_fds, &reply);
 	if (ret == 0)
 		ret = vfio_user_cli_check_reply(cli, &reply, 0);
 	vfio_user_msg_release(&reply);
+	if (ret == 0)
+		vfio_user_rc_irqs_set(cli, set);
+	vfio_user_cli_unhold(cli);
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }

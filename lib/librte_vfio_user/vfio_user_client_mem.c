@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,18 +39,40 @@
  * DMA
  */
 
+void
+vfio_user_cli_dma_forget(struct vfio_user_client *cli, uint64_t iova, uint64_t size)
+{
+	const struct rte_vfio_user_mem_reg *r;
+	int fd = -1;
+
+	pthread_rwlock_wrlock(&cli->dma_lock);
+	r = vfio_user_dma_find(&cli->dma, iova);
+	if (r != NULL && r->iova == iova && r->size == size)
+		fd = r->fd;
+	if (vfio_user_dma_remove(&cli->dma, iova, size) == 0 && fd >= 0)
+		close(fd);
+	pthread_rwlock_unlock(&cli->dma_lock);
+}
+
 static int
 cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg *mem, int fd)
 {
 	struct vfio_user_dma_map req;
 	struct vfio_user_msg reply;
 	struct iovec iov;
+	int keep = -1;
 	int ret;
 
 	if (mem->prot & ~(uint32_t)(PROT_READ | PROT_WRITE))
 		return -EINVAL;
 	if (fd >= 0 && cli->peer_max_fds == 0)
 		return -EINVAL;
+	/* A duplicate to map the window again after a reconnection. */
+	if (cli->reconnect_ms != 0 && fd >= 0) {
+		keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (keep < 0)
+			return -errno;
+	}
 
 	memset(&req, 0, sizeof(req));
 	req.argsz = sizeof(req);
@@ -63,11 +86,14 @@ cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg
 
 	/* Known before the server can use it: its DMA_READ may come before our reply. */
 	pthread_rwlock_wrlock(&cli->dma_lock);
-	ret = vfio_user_dma_add(&cli->dma, mem->iova, mem->size, mem->prot, -1,
+	ret = vfio_user_dma_add(&cli->dma, mem->iova, mem->size, mem->prot, keep,
 		mem->fd_offset, mem->vaddr);
 	pthread_rwlock_unlock(&cli->dma_lock);
-	if (ret < 0)
+	if (ret < 0) {
+		if (keep >= 0)
+			close(keep);
 		return ret;
+	}
 
 	iov.iov_base = &req;
 	iov.iov_len = sizeof(req);
@@ -78,11 +104,8 @@ cli_dma_map_one(struct vfio_user_client *cli, const struct rte_vfio_user_mem_reg
 		ret = vfio_user_cli_check_reply(cli, &reply, 0);
 	vfio_user_msg_release(&reply);
 
-	if (ret < 0) {
-		pthread_rwlock_wrlock(&cli->dma_lock);
-		vfio_user_dma_remove(&cli->dma, mem->iova, mem->size);
-		pthread_rwlock_unlock(&cli->dma_lock);
-	}
+	if (ret < 0)
+		vfio_user_cli_dma_forget(cli, mem->iova, mem->size);
 	if (ret == -ETIMEDOUT)
 		vfio_user_cli_break(cli, "DMA_MAP");
 	return ret;
@@ -101,6 +124,10 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
 	if (ret < 0)
 		return vfio_user_err(ret);
 
+	/* Held throughout: a reconnection replays the table, which must not change meanwhile. */
+	ret = vfio_user_cli_hold(cli);
+	if (ret < 0)
+		goto out;
 	for (i = 0; i < num && ret == 0; i++) {
 		ret = cli_dma_map_one(cli, &mem[i], fds != NULL ? fds[i] : -1);
 		if (ret < 0)
@@ -108,6 +135,8 @@ rte_vfio_user_dma_map(int dev_id, struct rte_vfio_user_mem_reg *mem, int *fds, u
 				"DMA map 0x%" PRIx64 "+0x%" PRIx64 " failed: %s",
 				mem[i].iova, mem[i].size, strerror(-ret));
 	}
+	vfio_user_cli_unhold(cli);
+out:
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }
@@ -146,9 +175,7 @@ cli_dma_unmap_one(struct vfio_user_client *cli, uint64_t iova, uint64_t size)
 		return ret;
 
 	/* The server no longer uses the window: stop serving it. */
-	pthread_rwlock_wrlock(&cli->dma_lock);
-	vfio_user_dma_remove(&cli->dma, iova, size);
-	pthread_rwlock_unlock(&cli->dma_lock);
+	vfio_user_cli_dma_forget(cli, iova, size);
 	return 0;
 }
 
@@ -192,10 +219,15 @@ rte_vfio_user_dma_unmap(int dev_id, struct rte_vfio_user_mem_reg *mem, uint32_t 
 	if (ret < 0)
 		return vfio_user_err(ret);
 
+	ret = vfio_user_cli_hold(cli);
+	if (ret < 0)
+		goto out;
 	if (mem == NULL)
 		ret = cli_dma_unmap_all(cli);
 	for (i = 0; i < num && ret == 0; i++)
 		ret = cli_dma_unmap_one(cli, mem[i].iova, mem[i].size);
+	vfio_user_cli_unhold(cli);
+out:
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }
@@ -248,8 +280,8 @@ bad:
 	return -EPROTO;
 }
 
-static int
-cli_map_region(struct vfio_user_client *cli, uint32_t index, struct cli_region_maps **out)
+int
+vfio_user_cli_map_region(struct vfio_user_client *cli, uint32_t index, struct cli_region_maps **out)
 {
 	struct vfio_region_sparse_mmap_area area;
 	struct vfio_region_info *info = NULL;
@@ -383,10 +415,14 @@ rte_vfio_user_region_mmap(int dev_id, uint32_t index, struct rte_vfio_user_regio
 	TAILQ_FOREACH(rm, &cli->maps, next)
 		if (rm->index == index)
 			break;
-	if (rm == NULL) {
-		ret = cli_map_region(cli, index, &rm);
+	/* A new mapping is replayed by a reconnection: not while one runs. */
+	if (rm == NULL)
+		ret = vfio_user_cli_hold(cli);
+	if (rm == NULL && ret == 0) {
+		ret = vfio_user_cli_map_region(cli, index, &rm);
 		if (ret == 0)
 			TAILQ_INSERT_TAIL(&cli->maps, rm, next);
+		vfio_user_cli_unhold(cli);
 	}
 	if (ret == 0) {
 		if (rm->nr > *nr_maps) {

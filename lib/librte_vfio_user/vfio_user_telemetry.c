@@ -379,7 +379,7 @@ struct tel_cli_job {
 	struct rte_tel_data *d;
 };
 
-/* On the control thread, which owns gone and the twin socket. */
+/* On the control thread, which owns the twin socket without reconnection. */
 static void
 tel_cli_info_fill(void *arg)
 {
@@ -388,7 +388,22 @@ tel_cli_info_fill(void *arg)
 	struct rte_tel_data *d = job->d;
 
 	rte_tel_data_add_dict_string(d, "path", cli->path);
-	rte_tel_data_add_dict_string(d, "state", cli->gone ? "disconnected" : "ready");
+	/* Reconnecting: the server is away and the library retries its path. */
+	rte_tel_data_add_dict_string(d, "state",
+		!__atomic_load_n(&cli->gone, __ATOMIC_ACQUIRE) ? "ready" :
+		__atomic_load_n(&cli->reconnecting, __ATOMIC_ACQUIRE) ? "reconnecting" :
+		"disconnected");
+	rte_tel_data_add_dict_u64(d, "reconnect_ms", cli->reconnect_ms);
+	rte_tel_data_add_dict_u64(d, "reconnects",
+		__atomic_load_n(&cli->reconnects, __ATOMIC_RELAXED));
+	if (cli->reconnect_ms != 0) {
+		/* A reconnection replaces the connection on another thread; these stay. */
+		tel_add_version(d, cli->nego.minor);
+		tel_add_caps(d, cli->nego.peer_max_fds, cli->nego.xfer_size, cli->nego.dma_max,
+				cli->nego.write_multiple, cli->nego.twin);
+		rte_tel_data_add_dict_u64(d, "pgsizes", cli->nego.pgsizes);
+		return;
+	}
 	tel_add_version(d, cli->minor);
 	tel_add_caps(d, cli->peer_max_fds, cli->xfer_size, cli->dma.max, cli->write_multiple,
 			cli->twin_fd >= 0);

@@ -26,6 +26,15 @@
  * server callback of the same process (they would wait on the thread that
  * must answer them).
  *
+ * With the devargs reconnect=MS (milliseconds), a server that goes away is
+ * not a removal: the bus sets rte_vfio_user_bus_device::away, the library
+ * retries the socket path, and when the same device is back (same device
+ * info and region layout, same PCI identity) with its DMA windows, interrupt
+ * eventfds and region mappings (at the same addresses) restored, the
+ * driver's event callback gets RTE_VFIO_USER_BUS_EV_RESET to program the
+ * device again. While away, the bus calls that exchange messages fail with
+ * -ENODEV.
+ *
  * This API is for drivers (internal to DPDK), not for applications. Its
  * names carry "vfio_user_bus" to keep them apart from the library's own
  * rte_vfio_user_ API.
@@ -83,7 +92,13 @@ struct rte_vfio_user_bus_device {
 	 * rte_intr_callback_register() and the Rx-interrupt style epoll API.
 	 */
 	struct rte_intr_handle *intr_handle;
-	bool removed;				/**< The server went away. */
+	bool removed;				/**< The server went away for good. */
+	/**
+	 * The server went away and the bus waits for it to come back (devargs
+	 * reconnect): the device must not be used. Cleared once the driver's
+	 * event callback handled RTE_VFIO_USER_BUS_EV_RESET.
+	 */
+	bool away;
 };
 
 /** Convert a generic device into a vfio_user bus device. */
@@ -101,6 +116,28 @@ typedef int (rte_vfio_user_bus_probe_t)(struct rte_vfio_user_bus_device *dev);
 /** Release a device: return 0 or a negative errno value. */
 typedef int (rte_vfio_user_bus_remove_t)(struct rte_vfio_user_bus_device *dev);
 
+/** What happened to the server of a device probed with the devargs reconnect=MS. */
+enum rte_vfio_user_bus_event {
+	/** The server went away; dev->away is set, the device must not be used. */
+	RTE_VFIO_USER_BUS_EV_LOST,
+	/**
+	 * The same device is back, reset: the driver programs it again (its
+	 * memory and mappings are as before). dev->away is cleared when the
+	 * callback returns.
+	 */
+	RTE_VFIO_USER_BUS_EV_RESET,
+};
+
+/**
+ * Connection event of a device, called on the EAL interrupt thread, in
+ * order; not called after remove. May exchange messages with the server.
+ * Return 0, or for RTE_VFIO_USER_BUS_EV_RESET a negative errno value when the
+ * device cannot be used again: the bus then reports it removed, as when a
+ * server goes away for good.
+ */
+typedef int (rte_vfio_user_bus_event_t)(struct rte_vfio_user_bus_device *dev,
+		enum rte_vfio_user_bus_event event);
+
 /** A driver for devices on the vfio_user bus. */
 struct rte_vfio_user_bus_driver {
 	RTE_TAILQ_ENTRY(rte_vfio_user_bus_driver) next;	/**< Bus driver list. */
@@ -108,6 +145,7 @@ struct rte_vfio_user_bus_driver {
 	const struct rte_pci_id *id_table;	/**< Ends with a vendor_id of 0. */
 	rte_vfio_user_bus_probe_t *probe;	/**< Device probe. */
 	rte_vfio_user_bus_remove_t *remove;	/**< Device remove. */
+	rte_vfio_user_bus_event_t *event;	/**< Connection events, may be NULL. */
 };
 
 /**

@@ -71,6 +71,9 @@ RTE_LOG_REGISTER_DEFAULT(vfio_user_bus_logtype, NOTICE);
 		__func__, ##__VA_ARGS__)
 
 #define VU_KEY_PATH "path"
+/* Milliseconds between reconnection attempts when the server goes away; 0: none. */
+#define VU_KEY_RECONNECT "reconnect"
+#define VU_MAX_RECONNECT_MS (3600u * 1000u)
 #define VU_MEM_EVENT_NAME "vfio_user_bus"
 /* Bytes of config space read at attach: the standard header. */
 #define VU_CFG_HDR_SIZE 64
@@ -103,7 +106,20 @@ struct vu_dev {
 	uint32_t nr_wins;
 	uint32_t cap_wins;
 	bool dma_ready;  /* memory mapped, events follow; under vu_lock */
+	uint32_t reconnect_ms; /* devargs reconnect=<ms> */
+	uint32_t events;       /* VU_EV_* not yet given to the driver; atomic */
+	/*
+	 * The driver told of connection events: set once its probe succeeded,
+	 * cleared before its remove, so that no event reaches a driver that has
+	 * not the device. Under event_lock, held while an event runs.
+	 */
+	pthread_mutex_t event_lock;
+	struct rte_vfio_user_bus_driver *event_drv;
 };
+
+/* Connection events waiting for the EAL alarm that tells the driver. */
+#define VU_EV_LOST (1u << 0)
+#define VU_EV_RESET (1u << 1)
 
 TAILQ_HEAD(vu_dev_list, rte_vfio_user_bus_device);
 TAILQ_HEAD(vu_drv_list, rte_vfio_user_bus_driver);
@@ -165,13 +181,34 @@ vu_path_arg(const char *key, const char *value, void *opaque)
 	return 0;
 }
 
-/* Check the devargs of one device; fill path (sun_path sized) when not NULL. */
 static int
-vu_parse_args(const struct rte_devargs *da, char *path)
+vu_reconnect_arg(const char *key, const char *value, void *opaque)
 {
-	static const char * const keys[] = { VU_KEY_PATH, NULL };
+	unsigned long ms;
+	char *end;
+
+	RTE_SET_USED(key);
+	if (value == NULL || value[0] < '0' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	ms = strtoul(value, &end, 10);
+	if (errno != 0 || *end != '\0' || ms > VU_MAX_RECONNECT_MS)
+		return -EINVAL;
+	*(uint32_t *)opaque = (uint32_t)ms;
+	return 0;
+}
+
+/*
+ * Check the devargs of one device; fill path (sun_path sized) and
+ * reconnect_ms when not NULL.
+ */
+static int
+vu_parse_args(const struct rte_devargs *da, char *path, uint32_t *reconnect_ms)
+{
+	static const char * const keys[] = { VU_KEY_PATH, VU_KEY_RECONNECT, NULL };
 	char buf[sizeof(((struct rte_vfio_user_bus_device *)0)->path)];
 	struct rte_kvargs *kv;
+	uint32_t ms = 0;
 	int ret;
 
 	if (da->name[0] == '\0') {
@@ -181,7 +218,7 @@ vu_parse_args(const struct rte_devargs *da, char *path)
 	kv = rte_kvargs_parse(da->args != NULL ? da->args : "", keys);
 	if (kv == NULL) {
 		VFIO_USER_BUS_LOG(ERR, "%s: bad arguments \"%s\" (only " VU_KEY_PATH
-			"=<socket> is known)", da->name, da->args);
+			"=<socket> and " VU_KEY_RECONNECT "=<ms> are known)", da->name, da->args);
 		return -EINVAL;
 	}
 	if (rte_kvargs_count(kv, VU_KEY_PATH) != 1) {
@@ -190,14 +227,24 @@ vu_parse_args(const struct rte_devargs *da, char *path)
 		return -EINVAL;
 	}
 	ret = rte_kvargs_process(kv, VU_KEY_PATH, vu_path_arg, buf);
-	rte_kvargs_free(kv);
 	if (ret != 0) {
+		rte_kvargs_free(kv);
 		VFIO_USER_BUS_LOG(ERR, "%s: socket path empty or longer than %zu bytes",
 			da->name, sizeof(buf) - 1);
 		return -EINVAL;
 	}
+	if (rte_kvargs_count(kv, VU_KEY_RECONNECT) > 1 ||
+			rte_kvargs_process(kv, VU_KEY_RECONNECT, vu_reconnect_arg, &ms) != 0) {
+		rte_kvargs_free(kv);
+		VFIO_USER_BUS_LOG(ERR, "%s: " VU_KEY_RECONNECT " wants one number of ms, 0 to %u",
+			da->name, VU_MAX_RECONNECT_MS);
+		return -EINVAL;
+	}
+	rte_kvargs_free(kv);
 	if (path != NULL)
 		memcpy(path, buf, sizeof(buf));
+	if (reconnect_ms != NULL)
+		*reconnect_ms = ms;
 	return 0;
 }
 
@@ -261,7 +308,7 @@ vfio_user_bus_scan(void)
 			}
 			continue;
 		}
-		if (vu_parse_args(da, NULL) < 0) {
+		if (vu_parse_args(da, NULL, NULL) < 0) {
 			/* Hotplug: EAL drops the devargs. Init: remember them. */
 			if (!vu_probed_once)
 				vu_remember_rejected(da);
@@ -271,6 +318,7 @@ vfio_user_bus_scan(void)
 		vd = calloc(1, sizeof(*vd));
 		if (vd == NULL)
 			return -ENOMEM;
+		pthread_mutex_init(&vd->event_lock, NULL);
 		dev = &vd->dev;
 		dev->device.name = da->name;
 		dev->device.devargs = da;
@@ -520,12 +568,98 @@ vu_server_gone(int dev_id, void *arg)
 			strerror(-ret));
 }
 
+static int vu_read_identity(struct rte_vfio_user_bus_device *dev, struct rte_pci_id *id,
+		uint8_t *revision);
+
+/* The PCI identity the device had at probe, read again: 0, -ESTALE or an error. */
+static int
+vu_same_identity(struct rte_vfio_user_bus_device *dev)
+{
+	struct rte_pci_id id;
+	uint8_t revision;
+	int ret;
+
+	ret = vu_read_identity(dev, &id, &revision);
+	if (ret == 0 && (memcmp(&id, &dev->id, sizeof(id)) != 0 || revision != dev->revision))
+		ret = -ESTALE;
+	return ret;
+}
+
+/*
+ * On an EAL interrupt-thread alarm: give the connection events to the
+ * driver, in order. The driver re-programs the device on RESET while away is
+ * still set, so that its data path does not race with it.
+ */
+static void
+vu_notify_conn(void *arg)
+{
+	struct rte_vfio_user_bus_device *dev = arg;
+	struct vu_dev *vd = vu_dev(dev);
+	struct rte_vfio_user_bus_driver *drv;
+	uint32_t ev;
+	int ret;
+
+	vu_alarm_receive(dev);
+	ev = __atomic_exchange_n(&vd->events, 0, __ATOMIC_ACQ_REL);
+	if (vu_removed(dev))
+		return;
+	pthread_mutex_lock(&vd->event_lock);
+	drv = vd->event_drv;
+	if ((ev & VU_EV_LOST) && drv != NULL && drv->event != NULL)
+		(void)drv->event(dev, RTE_VFIO_USER_BUS_EV_LOST);
+	if (!(ev & VU_EV_RESET))
+		goto out;
+	/* Another device behind the same path: as if the server had gone. */
+	ret = vu_same_identity(dev);
+	if (ret == -ENOTCONN)
+		goto out; /* Gone again: the library retries and tells us. */
+	if (ret == -ESTALE)
+		VFIO_USER_BUS_LOG(ERR, "%s: server came back as another PCI device",
+			dev->device.name);
+	if (ret == 0 && drv != NULL && drv->event != NULL)
+		ret = drv->event(dev, RTE_VFIO_USER_BUS_EV_RESET);
+	if (ret < 0) {
+		VFIO_USER_BUS_LOG(ERR, "%s: device unusable after the server came back: %s",
+			dev->device.name, strerror(-ret));
+		vu_server_gone(dev->dev_id, dev);
+		goto out;
+	}
+	__atomic_store_n(&dev->away, false, __ATOMIC_RELEASE);
+	VFIO_USER_BUS_LOG(NOTICE, "%s: server %s is back", dev->device.name, dev->path);
+out:
+	pthread_mutex_unlock(&vd->event_lock);
+}
+
+/* On a library thread, which must not run driver code: hand over to an alarm. */
+static void
+vu_conn_event(int dev_id, enum rte_vfio_user_conn_event event, void *arg)
+{
+	struct rte_vfio_user_bus_device *dev = arg;
+	int ret;
+
+	RTE_SET_USED(dev_id);
+	if (event == RTE_VFIO_USER_CONN_LOST) {
+		__atomic_store_n(&dev->away, true, __ATOMIC_RELEASE);
+		VFIO_USER_BUS_LOG(NOTICE, "%s: server %s went away, reconnecting",
+			dev->device.name, dev->path);
+	}
+	__atomic_fetch_or(&vu_dev(dev)->events,
+		event == RTE_VFIO_USER_CONN_LOST ? VU_EV_LOST : VU_EV_RESET, __ATOMIC_RELEASE);
+	vu_alarm_publish(dev);
+	ret = rte_eal_alarm_set(1, vu_notify_conn, dev);
+	if (ret < 0)
+		VFIO_USER_BUS_LOG(ERR, "%s: cannot report a connection event: %s",
+			dev->device.name, strerror(-ret));
+}
+
 /*
  * Attach / detach
  */
 
+/* The PCI identity in config space, into id and revision. */
 static int
-vu_read_identity(struct rte_vfio_user_bus_device *dev)
+vu_read_identity(struct rte_vfio_user_bus_device *dev, struct rte_pci_id *id,
+		uint8_t *revision)
 {
 	uint8_t cfg[VU_CFG_HDR_SIZE];
 	ssize_t n;
@@ -543,12 +677,12 @@ vu_read_identity(struct rte_vfio_user_bus_device *dev)
 		return (int)n;
 	}
 	/* Config space is little endian. */
-	dev->id.vendor_id = cfg[0x00] | cfg[0x01] << 8;
-	dev->id.device_id = cfg[0x02] | cfg[0x03] << 8;
-	dev->revision = cfg[0x08];
-	dev->id.class_id = (uint32_t)cfg[0x0b] << 16 | (uint32_t)cfg[0x0a] << 8 | cfg[0x09];
-	dev->id.subsystem_vendor_id = cfg[0x2c] | cfg[0x2d] << 8;
-	dev->id.subsystem_device_id = cfg[0x2e] | cfg[0x2f] << 8;
+	id->vendor_id = cfg[0x00] | cfg[0x01] << 8;
+	id->device_id = cfg[0x02] | cfg[0x03] << 8;
+	*revision = cfg[0x08];
+	id->class_id = (uint32_t)cfg[0x0b] << 16 | (uint32_t)cfg[0x0a] << 8 | cfg[0x09];
+	id->subsystem_vendor_id = cfg[0x2c] | cfg[0x2d] << 8;
+	id->subsystem_device_id = cfg[0x2e] | cfg[0x2f] << 8;
 	return 0;
 }
 
@@ -648,16 +782,20 @@ static int
 vu_attach(struct vu_dev *vd)
 {
 	struct rte_vfio_user_bus_device *dev = &vd->dev;
+	struct rte_vfio_user_attach_opts conn;
 	struct vfio_device_info info;
 	int ret;
 
 	if (dev->dev_id >= 0)
 		return 0;
-	ret = vu_parse_args(dev->device.devargs, dev->path);
+	ret = vu_parse_args(dev->device.devargs, dev->path, &vd->reconnect_ms);
 	if (ret < 0)
 		return ret;
 
-	ret = rte_vfio_user_attach_dev(dev->path);
+	conn.reconnect_ms = vd->reconnect_ms;
+	conn.conn_cb = vu_conn_event;
+	conn.conn_arg = dev;
+	ret = rte_vfio_user_attach_dev_opts(dev->path, &conn);
 	if (ret < 0) {
 		VFIO_USER_BUS_LOG(ERR, "%s: cannot attach to %s: %s", dev->device.name,
 			dev->path, strerror(-ret));
@@ -665,6 +803,8 @@ vu_attach(struct vu_dev *vd)
 	}
 	dev->dev_id = ret;
 	dev->removed = false;
+	dev->away = false;
+	vd->events = 0;
 
 	ret = rte_vfio_user_set_disconnect_cb(dev->dev_id, vu_server_gone, dev);
 	if (ret < 0)
@@ -686,7 +826,7 @@ vu_attach(struct vu_dev *vd)
 	ret = vu_read_regions(vd);
 	if (ret < 0)
 		goto err;
-	ret = vu_read_identity(dev);
+	ret = vu_read_identity(dev, &dev->id, &dev->revision);
 	if (ret < 0)
 		goto err;
 	ret = vu_read_irqs(vd);
@@ -769,6 +909,7 @@ vu_detach(struct vu_dev *vd)
 	rte_vfio_user_detach_dev(dev->dev_id);
 	/* A removal report still queued would name a device that may be freed. */
 	rte_eal_alarm_cancel(vu_notify_removal, dev);
+	rte_eal_alarm_cancel(vu_notify_conn, dev);
 	dev->dev_id = -1;
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		free(vd->maps[i].maps);
@@ -836,8 +977,12 @@ vu_probe_one(struct vu_dev *vd)
 		dev->driver = drv;
 		dev->device.driver = &drv->driver;
 		ret = drv->probe != NULL ? drv->probe(dev) : -ENOTSUP;
-		if (ret == 0)
+		if (ret == 0) {
+			pthread_mutex_lock(&vd->event_lock);
+			vd->event_drv = drv;
+			pthread_mutex_unlock(&vd->event_lock);
 			return 0;
+		}
 		VFIO_USER_BUS_LOG(ERR, "%s: driver %s failed: %s", dev->device.name,
 			drv->driver.name, strerror(ret < 0 ? -ret : ret));
 		dev->driver = NULL;
@@ -884,10 +1029,17 @@ vfio_user_bus_unplug(struct rte_device *d)
 	int ret;
 
 	if (dev->driver != NULL) {
+		/* Waits for an event in progress; none comes afterwards. */
+		pthread_mutex_lock(&vd->event_lock);
+		vd->event_drv = NULL;
+		pthread_mutex_unlock(&vd->event_lock);
 		ret = dev->driver->remove != NULL ? dev->driver->remove(dev) : 0;
 		if (ret < 0) {
 			VFIO_USER_BUS_LOG(ERR, "%s: driver %s refused removal: %s",
 				dev->device.name, dev->driver->driver.name, strerror(-ret));
+			pthread_mutex_lock(&vd->event_lock);
+			vd->event_drv = dev->driver;
+			pthread_mutex_unlock(&vd->event_lock);
 			return ret;
 		}
 		dev->driver = NULL;
@@ -899,6 +1051,7 @@ vfio_user_bus_unplug(struct rte_device *d)
 	pthread_mutex_unlock(&vu_lock);
 	if (dev->device.devargs != NULL)
 		rte_devargs_remove(dev->device.devargs);
+	pthread_mutex_destroy(&vd->event_lock);
 	free(vd);
 	return 0;
 }

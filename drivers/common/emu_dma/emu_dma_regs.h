@@ -109,8 +109,11 @@
 
 /**
  * Set to start the channel: the engine latches RING_LO/HI and RING_SIZE and
- * restarts DOORBELL and COMPLETED at 0 (the driver writes DOORBELL 0 before
- * setting ENABLE). Clear to stop it; descriptors not yet processed are
+ * starts counting at the value of DOORBELL, which COMPLETED takes: a driver
+ * writes DOORBELL 0 before setting ENABLE, or, to resume a ring on a new
+ * engine (after a server restart), the count of its first descriptor not
+ * completed, which the engine then processes first (at ring slot count mod
+ * RING_SIZE). Clear to stop it; descriptors not yet processed are
  * dropped. The engine sees register changes by polling, so a driver that
  * stops a channel waits until STATUS reads 0 before it sets ENABLE again
  * (otherwise the engine may miss the restart).

@@ -57,6 +57,7 @@ struct vu_dma_vchan {
 	uint32_t head;
 	volatile uint32_t *doorbell;	/* In the mapped BAR, NULL if not mapped. */
 	const volatile bool *removed;	/* The bus device's removed flag. */
+	const volatile bool *away;	/* The bus device's away flag (reconnecting). */
 	struct vu_dma *vd;
 	uint16_t chan;
 	uint32_t size;
@@ -109,10 +110,15 @@ vu_dma_reg_write(const struct vu_dma *vd, uint32_t off, uint32_t val)
 	return 0;
 }
 
-static inline bool
-vu_dma_removed(const struct vu_dma_vchan *vc)
+/* 0, or the error of a data path call: -ENODEV once removed, -ENOTCONN while away. */
+static inline int
+vu_dma_unusable(const struct vu_dma_vchan *vc)
 {
-	return __atomic_load_n(vc->removed, __ATOMIC_RELAXED);
+	if (unlikely(__atomic_load_n(vc->removed, __ATOMIC_RELAXED)))
+		return -ENODEV;
+	if (unlikely(__atomic_load_n(vc->away, __ATOMIC_ACQUIRE)))
+		return -ENOTCONN;
+	return 0;
 }
 
 /*
@@ -175,11 +181,13 @@ vu_dma_enqueue(struct vu_dma_vchan *vc, uint8_t op, uint64_t src, rte_iova_t dst
 {
 	struct emu_dma_desc *d;
 	uint32_t id;
+	int ret;
 
+	ret = vu_dma_unusable(vc);
+	if (unlikely(ret != 0))
+		return ret;
 	if (unlikely(vc->tail - vc->head >= vc->size))
 		return -ENOSPC;
-	if (unlikely(vu_dma_removed(vc)))
-		return -ENODEV;
 
 	id = vc->tail++;
 	d = &vc->ring[id & vc->mask];
@@ -228,9 +236,11 @@ vu_dma_submit(void *dev_private, uint16_t vchan)
 {
 	struct vu_dma *vd = dev_private;
 	struct vu_dma_vchan *vc = &vd->vc[vchan];
+	int ret;
 
-	if (unlikely(vu_dma_removed(vc)))
-		return -ENODEV;
+	ret = vu_dma_unusable(vc);
+	if (unlikely(ret != 0))
+		return ret;
 	vu_dma_ring_doorbell(vc);
 	return 0;
 }
@@ -409,8 +419,9 @@ vu_dma_chan_disable(struct vu_dma *vd, uint16_t chan)
 	return ret;
 }
 
+/* Start a channel whose engine count begins at start (0, or a resumed ring's head). */
 static int
-vu_dma_chan_enable(struct vu_dma *vd, struct vu_dma_vchan *vc)
+vu_dma_chan_enable(struct vu_dma *vd, struct vu_dma_vchan *vc, uint32_t start)
 {
 	uint32_t base = EMU_DMA_CHAN_BASE(vc->chan);
 	int ret;
@@ -422,7 +433,7 @@ vu_dma_chan_enable(struct vu_dma *vd, struct vu_dma_vchan *vc)
 	    vu_dma_reg_write(vd, base + EMU_DMA_CHAN_RING_HI,
 			(uint32_t)(vc->ring_iova >> 32)) != 0 ||
 	    vu_dma_reg_write(vd, base + EMU_DMA_CHAN_RING_SIZE, vc->size) != 0 ||
-	    vu_dma_reg_write(vd, base + EMU_DMA_CHAN_DOORBELL, 0) != 0 ||
+	    vu_dma_reg_write(vd, base + EMU_DMA_CHAN_DOORBELL, start) != 0 ||
 	    vu_dma_reg_write(vd, base + EMU_DMA_CHAN_CTRL, EMU_DMA_CHAN_CTRL_ENABLE) != 0)
 		return -EIO;
 	return vu_dma_reg_wait(vd, base + EMU_DMA_CHAN_STATUS, EMU_DMA_CHAN_STATUS_ACTIVE,
@@ -438,7 +449,8 @@ vu_dma_stop(struct rte_dma_dev *dev)
 	vd->started = false;
 	for (i = 0; i < vd->nb_vchans; i++) {
 		/* A device whose server is gone has nothing left to stop. */
-		if (__atomic_load_n(&vd->vdev->removed, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&vd->vdev->removed, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&vd->vdev->away, __ATOMIC_ACQUIRE))
 			break;
 		if (vu_dma_chan_disable(vd, i) != 0)
 			VU_DMA_LOG(WARNING, "%s: channel %u did not stop",
@@ -458,6 +470,8 @@ vu_dma_start(struct rte_dma_dev *dev)
 
 	if (__atomic_load_n(&vd->vdev->removed, __ATOMIC_RELAXED))
 		return -ENODEV;
+	if (__atomic_load_n(&vd->vdev->away, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
 	if (vu_dma_reg_read(vd, EMU_DMA_REG_DEV_STATUS, &st) != 0 ||
 	    !(st & EMU_DMA_DEV_STATUS_READY))
 		VU_DMA_LOG(WARNING, "%s: engine not polling yet", dev->data->dev_name);
@@ -469,7 +483,7 @@ vu_dma_start(struct rte_dma_dev *dev)
 			goto fail;
 		}
 		vc->tail = vc->submitted = vc->head = 0;
-		ret = vu_dma_chan_enable(vd, vc);
+		ret = vu_dma_chan_enable(vd, vc, 0);
 		if (ret != 0) {
 			VU_DMA_LOG(ERR, "%s: channel %u refused its ring (%s)",
 					dev->data->dev_name, i, strerror(-ret));
@@ -542,6 +556,7 @@ vu_dma_vchan_status(const struct rte_dma_dev *dev, uint16_t vchan,
 	uint32_t done = 0;
 
 	if (__atomic_load_n(&vd->vdev->removed, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&vd->vdev->away, __ATOMIC_ACQUIRE) ||
 	    vu_dma_reg_read(vd, EMU_DMA_CHAN_BASE(vchan) + EMU_DMA_CHAN_COMPLETED, &done) != 0) {
 		*status = RTE_DMA_VCHAN_HALTED_ERROR;
 		return 0;
@@ -690,6 +705,7 @@ vu_dma_probe(struct rte_vfio_user_bus_device *vdev)
 		vc->vd = vd;
 		vc->chan = i;
 		vc->removed = &vdev->removed;
+		vc->away = &vdev->away;
 		if (vd->bar != NULL && i < vd->num_channels)
 			vc->doorbell = (volatile uint32_t *)(vd->bar + EMU_DMA_CHAN_BASE(i) +
 					EMU_DMA_CHAN_DOORBELL);
@@ -728,6 +744,68 @@ vu_dma_remove(struct rte_vfio_user_bus_device *vdev)
 	return rte_dma_pmd_release(name);
 }
 
+/*
+ * The server came back with a reset engine (on the EAL interrupt thread,
+ * while the data path fails with -ENOTCONN and does not ring doorbells).
+ * Each running channel is resumed at its first descriptor not completed:
+ * the old engine completed in order and wrote each status last, so the
+ * descriptors from there on are run (again) by the new one, and the jobs in
+ * flight when the server died complete instead of being lost.
+ */
+static int
+vu_dma_resume(struct vu_dma *vd, const char *name)
+{
+	struct vu_dma probe_vd = *vd;
+	struct vu_dma_vchan *vc;
+	uint32_t start, submitted;
+	uint16_t i;
+	int ret;
+
+	ret = vu_dma_check_engine(&probe_vd, name);
+	if (ret == 0 && (probe_vd.num_channels != vd->num_channels ||
+			probe_vd.caps != vd->caps || probe_vd.max_ring != vd->max_ring))
+		ret = -ENODEV;
+	if (ret == 0)
+		ret = vu_dma_reset_engine(vd);
+	for (i = 0; ret == 0 && vd->started && i < vd->nb_vchans; i++) {
+		vc = &vd->vc[i];
+		/* The application may retire completed jobs meanwhile: head only grows. */
+		submitted = vc->submitted;
+		start = __atomic_load_n(&vc->head, __ATOMIC_RELAXED);
+		while (start != submitted && __atomic_load_n(&vc->ring[start & vc->mask].status,
+				__ATOMIC_ACQUIRE) != EMU_DMA_STATUS_PENDING)
+			start++;
+		ret = vu_dma_chan_enable(vd, vc, start);
+		if (ret == 0 && start != submitted)
+			ret = vu_dma_reg_write(vd, EMU_DMA_CHAN_BASE(i) + EMU_DMA_CHAN_DOORBELL,
+					submitted);
+		if (ret == 0)
+			VU_DMA_LOG(INFO, "%s: vchan %u resumed, %u jobs run again", name, i,
+					submitted - start);
+	}
+	return ret;
+}
+
+static int
+vu_dma_event(struct rte_vfio_user_bus_device *vdev, enum rte_vfio_user_bus_event event)
+{
+	const char *name = vdev->device.name;
+	int id, ret;
+
+	id = rte_dma_get_dev_id_by_name(name);
+	if (id < 0)
+		return 0; /* The application closed it. */
+	if (event == RTE_VFIO_USER_BUS_EV_LOST) {
+		VU_DMA_LOG(NOTICE, "%s: server away, calls fail with -ENOTCONN", name);
+		return 0;
+	}
+	ret = vu_dma_resume(rte_dma_fp_objs[id].dev_private, name);
+	if (ret != 0)
+		VU_DMA_LOG(ERR, "%s: engine not resumed after the server came back (%s)",
+				name, strerror(-ret));
+	return ret;
+}
+
 static const struct rte_pci_id vu_dma_id_table[] = {
 	{
 		.class_id = RTE_CLASS_ANY_ID,
@@ -743,6 +821,7 @@ static struct rte_vfio_user_bus_driver vu_dma_driver = {
 	.id_table = vu_dma_id_table,
 	.probe = vu_dma_probe,
 	.remove = vu_dma_remove,
+	.event = vu_dma_event,
 };
 
 RTE_PMD_REGISTER_VFIO_USER_BUS(dma_vfio_user, vu_dma_driver);

@@ -200,8 +200,11 @@ emu_dma_chan_start(struct emu_dma_dev *dev, struct emu_dma_chan *ch, unsigned in
 	ch->ring_iova = emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_RING_LO) |
 		(uint64_t)emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_RING_HI) << 32;
 	ch->ring_size = emu_dma_reg_rd(dev, base + EMU_DMA_CHAN_RING_SIZE);
-	ch->head = 0;
-	__atomic_store_n(&dev->bar0[(base + EMU_DMA_CHAN_COMPLETED) / 4], 0, __ATOMIC_RELEASE);
+	/* The count starts where the driver left DOORBELL: 0, or a resumed ring's position. */
+	ch->head = __atomic_load_n(&dev->bar0[(base + EMU_DMA_CHAN_DOORBELL) / 4],
+		__ATOMIC_ACQUIRE);
+	__atomic_store_n(&dev->bar0[(base + EMU_DMA_CHAN_COMPLETED) / 4], ch->head,
+		__ATOMIC_RELEASE);
 	if (ch->ring_size < EMU_DMA_MIN_RING_SIZE || ch->ring_size > EMU_DMA_RING_MAX ||
 			!rte_is_power_of_2(ch->ring_size)) {
 		emu_dma_chan_fail(dev, ch, c, "bad ring size");
