@@ -632,7 +632,9 @@ rte_vfio_user_set_migration(const char *sock_addr, const struct rte_vfio_user_mi
  * address from rte_vfio_user_iova_to_vva() or the memory table), for DMA
  * logging. A migratable device must call it after every such write, or the
  * client may migrate stale memory. Writes outside the logged ranges, or
- * while logging is off, are not recorded; the cost is then one test.
+ * while logging is off, are not recorded. It takes the read locks of the
+ * device lookup and its DMA table, as rte_vfio_user_iova_to_vva() does; a
+ * device that writes a lot marks a whole buffer once rather than each write.
  *
  * @param dev_id
  *   Server device id.
