@@ -1,0 +1,947 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The librte_vfio_user authors
+ */
+
+/*
+ * The emulated virtio-net device (vdev net_emu_virtio) against a fake guest
+ * written with the raw librte_vfio_user client API in the same process: the
+ * guest's memory is a memfd mapped for DMA, the virtio structures are
+ * reached through the capabilities in config space and BAR0 messages, and
+ * the virtqueues are built here. The port is driven with the ethdev API.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_string_fns.h>
+#include <rte_vfio_user.h>
+
+#include "test.h"
+#include "test_vfio_user_common.h"
+
+#define PAIRS 2
+#define NR_VQS (2 * PAIRS + 1)
+#define CTRL_VQ (NR_VQS - 1)
+#define QSIZE 64
+#define MEM_SIZE (4u << 20)
+#define IOVA_BASE UINT64_C(0x10000000)
+#define RING_OFF(q) ((uint64_t)(q) * 0x4000)
+#define BUF_OFF(q) (0x100000 + (uint64_t)(q) * 0x40000)
+#define BUF_SIZE 0x800
+#define HDR_LEN 12
+#define WAIT_MS 5000
+#define GUEST_MAC "02:00:00:00:00:01"
+
+#define F(b) (UINT64_C(1) << (b))
+#define ALL_FEATURES (F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | \
+	F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | \
+	F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_MAC_ADDR))
+
+/* One virtqueue as the guest driver sees it. */
+struct gvq {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t next_desc;
+	uint16_t avail_idx;
+	uint16_t last_used;
+};
+
+/* The fake guest. */
+static struct {
+	int cid;
+	int memfd;
+	uint8_t *mem;
+	int efd[NR_VQS + 1];	/* MSI-X: config vector 0, virtqueue q on q + 1 */
+	uint32_t common, isr, devcfg, notify, notify_mult; /* BAR0 offsets from the caps */
+	struct gvq vq[NR_VQS];
+} g = { .cid = -1, .memfd = -1 };
+
+static char sock_dir[48];
+static char sock_path[128];
+static const char *vdev_name = "net_emu_virtio_t";
+static uint16_t port = RTE_MAX_ETHPORTS;
+static struct rte_mempool *pool;
+static unsigned int lsc_events;
+
+static int
+lsc_cb(uint16_t port_id, enum rte_eth_event_type type, void *arg, void *ret_param)
+{
+	RTE_SET_USED(port_id);
+	RTE_SET_USED(type);
+	RTE_SET_USED(arg);
+	RTE_SET_USED(ret_param);
+	__atomic_fetch_add(&lsc_events, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static uint64_t
+iova_of(const void *p)
+{
+	return IOVA_BASE + (uint64_t)((const uint8_t *)p - g.mem);
+}
+
+/* BAR0 accesses (every one is a message). */
+static uint32_t
+bar_rd(uint32_t off, size_t len)
+{
+	uint32_t v = 0;
+
+	if (rte_vfio_user_region_read(g.cid, VFIO_PCI_BAR0_REGION_INDEX, off, &v, len) !=
+			(ssize_t)len)
+		return UINT32_MAX;
+	return v;
+}
+
+static int
+bar_wr(uint32_t off, uint32_t v, size_t len)
+{
+	return rte_vfio_user_region_write(g.cid, VFIO_PCI_BAR0_REGION_INDEX, off, &v, len) ==
+		(ssize_t)len ? 0 : -1;
+}
+
+#define CC(field) (g.common + offsetof(struct virtio_pci_common_cfg, field))
+#define CC_RD(field) bar_rd(CC(field), sizeof(((struct virtio_pci_common_cfg *)0)->field))
+#define CC_WR(field, v) bar_wr(CC(field), (v), \
+	sizeof(((struct virtio_pci_common_cfg *)0)->field))
+
+static uint8_t
+status_rd(void)
+{
+	return (uint8_t)CC_RD(device_status);
+}
+
+/* Walk the capability list like a driver and note where each structure is. */
+static int
+find_caps(void)
+{
+	uint8_t cfg[256];
+	unsigned int found = 0, hops = 0;
+	uint8_t p;
+
+	TEST_ASSERT(rte_vfio_user_region_read(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+		sizeof(cfg)) == sizeof(cfg), "config space read");
+	for (p = cfg[PCI_CAPABILITY_LIST]; p != 0 && hops < 48; p = cfg[p + 1], hops++) {
+		const struct virtio_pci_cap *c = (const void *)&cfg[p];
+
+		if (c->cap_vndr != PCI_CAP_ID_VNDR)
+			continue;
+		TEST_ASSERT_EQUAL(c->bar, 0, "virtio structures in BAR0");
+		switch (c->cfg_type) {
+		case VIRTIO_PCI_CAP_COMMON_CFG:
+			g.common = c->offset;
+			break;
+		case VIRTIO_PCI_CAP_NOTIFY_CFG:
+			g.notify = c->offset;
+			memcpy(&g.notify_mult, &cfg[p + VIRTIO_PCI_NOTIFY_CAP_MULT], 4);
+			TEST_ASSERT(c->cap_len >= sizeof(struct virtio_pci_notify_cap),
+				"notify cap length");
+			break;
+		case VIRTIO_PCI_CAP_ISR_CFG:
+			g.isr = c->offset;
+			break;
+		case VIRTIO_PCI_CAP_DEVICE_CFG:
+			g.devcfg = c->offset;
+			TEST_ASSERT(c->length >= 10, "device config holds max_virtqueue_pairs");
+			break;
+		default:
+			continue;
+		}
+		found |= 1u << c->cfg_type;
+	}
+	TEST_ASSERT_EQUAL(found, (1u << VIRTIO_PCI_CAP_COMMON_CFG) |
+		(1u << VIRTIO_PCI_CAP_NOTIFY_CFG) | (1u << VIRTIO_PCI_CAP_ISR_CFG) |
+		(1u << VIRTIO_PCI_CAP_DEVICE_CFG), "virtio capabilities found: 0x%x", found);
+	return TEST_SUCCESS;
+}
+
+static int
+guest_attach(void)
+{
+	char buf[sizeof(struct vfio_irq_set) + (NR_VQS + 1) * sizeof(int)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	struct rte_vfio_user_mem_reg mr;
+	unsigned int i;
+
+	g.cid = rte_vfio_user_attach_dev(sock_path);
+	TEST_ASSERT(g.cid >= 0, "attach %s: %d", sock_path, g.cid);
+	if (g.memfd < 0) {
+		g.memfd = memfd_create("vnet_guest", MFD_CLOEXEC);
+		TEST_ASSERT(g.memfd >= 0, "memfd");
+		TEST_ASSERT_SUCCESS(ftruncate(g.memfd, MEM_SIZE), "ftruncate");
+		g.mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g.memfd, 0);
+		TEST_ASSERT(g.mem != MAP_FAILED, "mmap");
+		TEST_ASSERT_SUCCESS(open_eventfds(g.efd, NR_VQS + 1), "eventfds");
+	}
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = g.mem;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(g.cid, &mr, &g.memfd, 1), "dma_map");
+	memset(buf, 0, sizeof(buf));
+	set->argsz = sizeof(buf);
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	set->count = NR_VQS + 1;
+	for (i = 0; i <= NR_VQS; i++)
+		memcpy(set->data + i * sizeof(int), &g.efd[i], sizeof(int));
+	TEST_ASSERT_SUCCESS(rte_vfio_user_set_irqs(g.cid, set), "MSI-X eventfds");
+	return find_caps();
+}
+
+static void
+guest_detach(void)
+{
+	if (g.cid >= 0)
+		rte_vfio_user_detach_dev(g.cid);
+	g.cid = -1;
+}
+
+/* Reset, then negotiate @features; returns the status read back after FEATURES_OK. */
+static uint8_t
+guest_negotiate(uint64_t features)
+{
+	CC_WR(device_status, 0);
+	CC_WR(device_status, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	CC_WR(guest_feature_select, 0);
+	CC_WR(guest_feature, (uint32_t)features);
+	CC_WR(guest_feature_select, 1);
+	CC_WR(guest_feature, (uint32_t)(features >> 32));
+	CC_WR(device_status, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		VIRTIO_CONFIG_S_FEATURES_OK);
+	return status_rd();
+}
+
+/* Program and enable virtqueue q with rings at @ring_iova (its usual place if 0). */
+static uint16_t
+guest_queue_setup(uint16_t q, uint64_t ring_iova)
+{
+	uint8_t *ring = g.mem + RING_OFF(q);
+	struct gvq *v = &g.vq[q];
+
+	if (ring_iova == 0)
+		ring_iova = iova_of(ring);
+	memset(ring, 0, 0x4000);
+	memset(v, 0, sizeof(*v));
+	v->desc = (void *)ring;
+	v->avail = (void *)(ring + 0x1000);
+	v->used = (void *)(ring + 0x2000);
+	CC_WR(queue_select, q);
+	CC_WR(queue_size, QSIZE);
+	CC_WR(queue_msix_vector, q + 1);
+	CC_WR(queue_desc_lo, (uint32_t)ring_iova);
+	CC_WR(queue_desc_hi, (uint32_t)(ring_iova >> 32));
+	CC_WR(queue_avail_lo, (uint32_t)(ring_iova + 0x1000));
+	CC_WR(queue_avail_hi, (uint32_t)((ring_iova + 0x1000) >> 32));
+	CC_WR(queue_used_lo, (uint32_t)(ring_iova + 0x2000));
+	CC_WR(queue_used_hi, (uint32_t)((ring_iova + 0x2000) >> 32));
+	CC_WR(queue_enable, 1);
+	return (uint16_t)CC_RD(queue_enable);
+}
+
+/* Negotiate, set up @nr_vqs queues (the control queue too if CTRL_VQ), DRIVER_OK. */
+static int
+guest_init(uint64_t features, uint16_t nr_vqs)
+{
+	uint16_t q;
+	uint8_t st;
+
+	st = guest_negotiate(features);
+	TEST_ASSERT(st & VIRTIO_CONFIG_S_FEATURES_OK, "features refused (status 0x%x)", st);
+	CC_WR(msix_config, 0);
+	for (q = 0; q < nr_vqs; q++)
+		TEST_ASSERT_EQUAL(guest_queue_setup(q, 0), 1, "queue %u enabled", q);
+	if (features & F(VIRTIO_NET_F_CTRL_VQ))
+		TEST_ASSERT_EQUAL(guest_queue_setup(CTRL_VQ, 0), 1, "control queue enabled");
+	CC_WR(device_status, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	TEST_ASSERT_EQUAL(status_rd(), st | VIRTIO_CONFIG_S_DRIVER_OK, "DRIVER_OK kept");
+	return TEST_SUCCESS;
+}
+
+/* Post a chain of @n buffers (device-writable from index @first_wr on); returns its head. */
+static uint16_t
+gvq_post(uint16_t q, const uint64_t *iova, const uint32_t *len, unsigned int n,
+		unsigned int first_wr)
+{
+	struct gvq *v = &g.vq[q];
+	uint16_t head = v->next_desc % QSIZE, d;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		d = (head + i) % QSIZE;
+		v->desc[d].addr = iova[i];
+		v->desc[d].len = len[i];
+		v->desc[d].flags = (i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+			(i >= first_wr ? VRING_DESC_F_WRITE : 0);
+		v->desc[d].next = (d + 1) % QSIZE;
+	}
+	v->next_desc += n;
+	v->avail->ring[v->avail_idx % QSIZE] = head;
+	v->avail_idx++;
+	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
+	return head;
+}
+
+/* Next used entry of q: 0, or -1 when there is none. */
+static int
+gvq_used(uint16_t q, uint32_t *id, uint32_t *len)
+{
+	struct gvq *v = &g.vq[q];
+	struct vring_used_elem *e;
+
+	if (__atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE) == v->last_used)
+		return -1;
+	e = &v->used->ring[v->last_used % QSIZE];
+	*id = e->id;
+	*len = e->len;
+	v->last_used++;
+	return 0;
+}
+
+static uint8_t *
+buf_va(uint16_t q, unsigned int i)
+{
+	return g.mem + BUF_OFF(q) + (uint64_t)(i % 128) * BUF_SIZE;
+}
+
+/* A frame: destination, then a pattern from @seed. */
+static void
+make_frame(uint8_t *p, uint32_t len, const char *dst, uint32_t seed)
+{
+	struct rte_ether_addr a;
+
+	tdev_fill(p, len, seed);
+	rte_ether_unformat_addr(dst, &a);
+	memcpy(p, &a, RTE_ETHER_ADDR_LEN);
+}
+
+/* Guest transmit on pair @pair: header + frame split over @nseg descriptors. */
+static void
+guest_send(uint16_t pair, unsigned int slot, uint32_t frame_len, uint32_t seed,
+		unsigned int nseg)
+{
+	uint16_t q = 2 * pair + 1;
+	uint8_t *p = buf_va(q, slot);
+	uint64_t iova[4];
+	uint32_t len[4], total = HDR_LEN + frame_len, off = 0;
+	unsigned int i;
+
+	memset(p, 0, HDR_LEN);
+	make_frame(p + HDR_LEN, frame_len, "ff:ff:ff:ff:ff:ff", seed);
+	for (i = 0; i < nseg; i++) {
+		iova[i] = iova_of(p + off);
+		len[i] = i + 1 < nseg ? total / nseg : total - off;
+		off += len[i];
+	}
+	gvq_post(q, iova, len, nseg, nseg);
+}
+
+static struct rte_mbuf *
+port_frame(uint32_t len, const char *dst, uint32_t seed)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p;
+
+	if (m == NULL)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, len);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	make_frame(p, len, dst, seed);
+	return m;
+}
+
+/* Send one frame from the port on queue @qid; 1 when taken. */
+static uint16_t
+port_send(uint16_t qid, uint32_t len, const char *dst, uint32_t seed)
+{
+	struct rte_mbuf *m = port_frame(len, dst, seed);
+	uint16_t n;
+
+	if (m == NULL)
+		return 0;
+	n = rte_eth_tx_burst(port, qid, &m, 1);
+	if (n == 0)
+		rte_pktmbuf_free(m);
+	return n;
+}
+
+/* Guest posts @n single-descriptor receive buffers of @size on pair @pair. */
+static void
+guest_post_rx(uint16_t pair, unsigned int n, uint32_t size)
+{
+	uint16_t q = 2 * pair;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t iova = iova_of(buf_va(q, g.vq[q].next_desc));
+
+		gvq_post(q, &iova, &size, 1, 0);
+	}
+}
+
+static uint64_t
+xstat(const char *name)
+{
+	uint64_t id, v = UINT64_MAX;
+
+	if (rte_eth_xstats_get_id_by_name(port, name, &id) == 0)
+		rte_eth_xstats_get_by_id(port, &id, &v, 1);
+	return v;
+}
+
+static int
+link_is(int up)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == up;
+}
+
+static int
+wait_link(int up)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (!link_is(up))
+		if (now_ms() > end)
+			return -1;
+		else
+			usleep(1000);
+	return 0;
+}
+
+/* Send a control command (class, cmd, data) and return the ack, or -1. */
+static int
+guest_ctrl(uint8_t cls, uint8_t cmd, const void *data, uint32_t len)
+{
+	uint8_t *p = buf_va(CTRL_VQ, g.vq[CTRL_VQ].next_desc);
+	uint64_t iova[3] = { iova_of(p), iova_of(p + 2), iova_of(p + 512) };
+	uint32_t lens[3] = { 2, len, 1 };
+	uint32_t id, used_len;
+
+	p[0] = cls;
+	p[1] = cmd;
+	memcpy(p + 2, data, len);
+	p[512] = 0xaa;
+	gvq_post(CTRL_VQ, iova, lens, 3, 2);
+	/* The kick is a trapped write: the command is done when it returns. */
+	bar_wr(g.notify + CTRL_VQ * g.notify_mult, CTRL_VQ, 2);
+	if (gvq_used(CTRL_VQ, &id, &used_len) < 0 || used_len != 1)
+		return -1;
+	return p[512];
+}
+
+/*
+ * Test cases.
+ */
+
+static int
+test_identity(void)
+{
+	uint32_t v;
+	uint8_t mac[6];
+	struct rte_ether_addr want;
+	unsigned int i;
+
+	rte_vfio_user_region_read(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, 0, &v, 4);
+	TEST_ASSERT_EQUAL(v, 0x10411af4u, "vendor/device 0x%08x", v);
+	rte_vfio_user_region_read(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_CLASS_REVISION, &v, 4);
+	TEST_ASSERT_EQUAL(v, 0x02000001u, "class and revision 0x%08x", v);
+	TEST_ASSERT_EQUAL(CC_RD(num_queues), NR_VQS, "num_queues");
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)bar_rd(g.devcfg + i, 1);
+	rte_ether_unformat_addr(GUEST_MAC, &want);
+	TEST_ASSERT(memcmp(mac, &want, 6) == 0, "device config MAC from the devargs");
+	TEST_ASSERT_EQUAL(bar_rd(g.devcfg + offsetof(struct virtio_net_config,
+		max_virtqueue_pairs), 2), PAIRS, "max_virtqueue_pairs");
+	CC_WR(queue_select, 0);
+	TEST_ASSERT_EQUAL(CC_RD(queue_size), 256, "queue_size offered");
+	CC_WR(queue_select, NR_VQS);
+	TEST_ASSERT_EQUAL(CC_RD(queue_size), 0, "no queue past num_queues");
+	return TEST_SUCCESS;
+}
+
+static int
+test_features(void)
+{
+	uint64_t offered;
+	uint8_t st;
+
+	CC_WR(device_feature_select, 0);
+	offered = CC_RD(device_feature);
+	CC_WR(device_feature_select, 1);
+	offered |= (uint64_t)CC_RD(device_feature) << 32;
+	TEST_ASSERT_EQUAL(offered, ALL_FEATURES, "features offered 0x%" PRIx64, offered);
+	CC_WR(device_feature_select, 2);
+	TEST_ASSERT_EQUAL(CC_RD(device_feature), 0, "no feature word 2");
+
+	st = guest_negotiate(ALL_FEATURES | F(VIRTIO_NET_F_CSUM));
+	TEST_ASSERT(!(st & VIRTIO_CONFIG_S_FEATURES_OK), "unsupported bit refused");
+	st = guest_negotiate(F(VIRTIO_NET_F_MAC));
+	TEST_ASSERT(!(st & VIRTIO_CONFIG_S_FEATURES_OK), "no VERSION_1 refused");
+	st = guest_negotiate(F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_CTRL_RX));
+	TEST_ASSERT(!(st & VIRTIO_CONFIG_S_FEATURES_OK), "CTRL_RX without CTRL_VQ refused");
+	st = guest_negotiate(ALL_FEATURES);
+	TEST_ASSERT(st & VIRTIO_CONFIG_S_FEATURES_OK, "full set accepted");
+	/* Features are frozen once accepted. */
+	CC_WR(guest_feature_select, 0);
+	CC_WR(guest_feature, 0);
+	TEST_ASSERT_EQUAL(CC_RD(guest_feature), (uint32_t)ALL_FEATURES, "features frozen");
+	CC_WR(device_status, 0);
+	TEST_ASSERT_EQUAL(status_rd(), 0, "reset");
+	TEST_ASSERT_EQUAL(CC_RD(guest_feature), 0, "features cleared by reset");
+	return TEST_SUCCESS;
+}
+
+/* Receive @n frames on port queue @qid (seeds seed0..), checking each payload. */
+static int
+port_expect(uint16_t qid, unsigned int n, uint32_t len, uint32_t seed0)
+{
+	struct rte_mbuf *m[32];
+	uint8_t want[4096], got[4096];
+	unsigned int got_n = 0, i;
+	uint64_t end = now_ms() + WAIT_MS;
+	uint16_t k;
+
+	while (got_n < n && now_ms() < end) {
+		k = rte_eth_rx_burst(port, qid, m, RTE_MIN(n - got_n, RTE_DIM(m)));
+		for (i = 0; i < k; i++, got_n++) {
+			make_frame(want, len, "ff:ff:ff:ff:ff:ff", seed0 + got_n);
+			TEST_ASSERT_EQUAL(m[i]->pkt_len, len, "frame length");
+			rte_pktmbuf_read(m[i], 0, len, got);
+			TEST_ASSERT(memcmp(rte_pktmbuf_read(m[i], 0, len, got), want, len) == 0,
+				"payload of frame %u", got_n);
+			rte_pktmbuf_free(m[i]);
+		}
+	}
+	TEST_ASSERT_EQUAL(got_n, n, "frames received on queue %u", qid);
+	return TEST_SUCCESS;
+}
+
+/* One receive burst on port queue @qid, frames freed; how many came. */
+static uint16_t
+port_poll(uint16_t qid)
+{
+	struct rte_mbuf *m[32];
+	uint16_t n = rte_eth_rx_burst(port, qid, m, RTE_DIM(m));
+
+	rte_pktmbuf_free_bulk(m, n);
+	return n;
+}
+
+static int
+test_guest_to_port(void)
+{
+	uint32_t id, len;
+	unsigned int i;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	TEST_ASSERT_SUCCESS(wait_link(RTE_ETH_LINK_UP), "link up with DRIVER_OK");
+	/* Frames in one, two and three descriptors, and a 3000-byte one (two mbufs). */
+	for (i = 0; i < 6; i++)
+		guest_send(0, i, 60 + 100 * i, 100 + i, 1 + i % 3);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 60, 100), "first");
+	for (i = 1; i < 6; i++)
+		TEST_ASSERT_SUCCESS(port_expect(0, 1, 60 + 100 * i, 100 + i), "frame %u", i);
+	guest_send(0, 10, 3000, 77, 2);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 3000, 77), "big frame");
+	for (i = 0; i < 7; i++) {
+		TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "used entry %u", i);
+		TEST_ASSERT_EQUAL(len, 0, "transmit buffers come back with length 0");
+	}
+	TEST_ASSERT(efd_wait(g.efd[2], WAIT_MS) > 0, "transmit queue interrupt");
+	/* Interrupts suppressed by the guest. */
+	g.vq[1].avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	guest_send(0, 11, 64, 5, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 64, 5), "frame");
+	TEST_ASSERT_EQUAL(efd_wait(g.efd[2], 0), 0, "no interrupt when suppressed");
+	TEST_ASSERT_EQUAL(g.vq[1].used->flags, VRING_USED_F_NO_NOTIFY, "kicks suppressed");
+	return TEST_SUCCESS;
+}
+
+/* The next used entry of the guest receive queue q, checked against a frame. */
+static int
+guest_expect(uint16_t q, uint32_t flen, const char *dst, uint32_t seed, uint32_t bufsize)
+{
+	uint8_t want[4096], got[4096 + HDR_LEN];
+	uint32_t id, len, done = 0, nbufs = 1, b;
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+
+	make_frame(want, flen, dst, seed);
+	for (b = 0; b < nbufs; b++) {
+		TEST_ASSERT_SUCCESS(gvq_used(q, &id, &len), "used entry %u", b);
+		TEST_ASSERT(len <= bufsize && done + len <= sizeof(got), "used length %u", len);
+		memcpy(got + done, g.mem + (g.vq[q].desc[id].addr - IOVA_BASE), len);
+		done += len;
+		if (b == 0) {
+			memcpy(&hdr, got, sizeof(hdr));
+			nbufs = hdr.num_buffers;
+			TEST_ASSERT(nbufs >= 1, "num_buffers %u", nbufs);
+		}
+	}
+	TEST_ASSERT_EQUAL(done, HDR_LEN + flen, "bytes written");
+	TEST_ASSERT(memcmp(got + HDR_LEN, want, flen) == 0, "payload");
+	return TEST_SUCCESS;
+}
+
+static int
+test_port_to_guest(void)
+{
+	unsigned int i;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 1), 0, "no guest buffer: kept");
+	guest_post_rx(0, 4, BUF_SIZE);
+	for (i = 0; i < 4; i++)
+		TEST_ASSERT_EQUAL(port_send(0, 60 + 200 * i, GUEST_MAC, 10 + i), 1, "sent");
+	for (i = 0; i < 4; i++)
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60 + 200 * i, GUEST_MAC, 10 + i, BUF_SIZE),
+			"frame %u", i);
+	TEST_ASSERT(efd_wait(g.efd[1], WAIT_MS) > 0, "receive queue interrupt");
+	/* Mergeable buffers: a 1500-byte frame over 128-byte buffers takes 12. */
+	guest_post_rx(0, 20, 128);
+	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 42), 1, "sent");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 1500, GUEST_MAC, 42, 128), "merged frame");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 43), 1, "after a merged one");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 60, GUEST_MAC, 43, 128), "next frame");
+	/* Too big for the buffers left (7 x 128): stays with the caller. */
+	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 44), 0, "not enough buffers");
+	/* Without MRG_RXBUF a frame must fit one chain: a 2-descriptor chain does it. */
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MRG_RXBUF) &
+		~F(VIRTIO_NET_F_MQ), 2), "init");
+	{
+		uint8_t *p = buf_va(0, 0);
+		uint64_t iova[2] = { iova_of(p), iova_of(p + 1000) };
+		uint32_t len[2] = { 1000, 1000 };
+		uint32_t id, ulen;
+
+		gvq_post(0, iova, len, 2, 0);
+		TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 45), 1, "sent");
+		TEST_ASSERT_SUCCESS(gvq_used(0, &id, &ulen), "used");
+		TEST_ASSERT_EQUAL(ulen, HDR_LEN + 1500, "one chain of two descriptors");
+		make_frame(p + 2048, 1500, GUEST_MAC, 45);
+		TEST_ASSERT(memcmp(p + HDR_LEN, p + 2048, 1500) == 0, "payload over the split");
+	}
+	return TEST_SUCCESS;
+}
+
+static int
+test_ctrl_mq_filter(void)
+{
+	uint16_t pairs;
+	uint8_t on;
+	uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x22 };
+	uint64_t drops;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES, 4), "init");
+	guest_post_rx(1, 4, BUF_SIZE);
+	TEST_ASSERT_EQUAL(port_send(1, 60, GUEST_MAC, 1), 0, "pair 1 unused before MQ set");
+	pairs = 3;
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+		&pairs, 2), VIRTIO_NET_ERR, "more pairs than offered refused");
+	pairs = 2;
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+		&pairs, 2), VIRTIO_NET_OK, "2 pairs");
+	TEST_ASSERT_EQUAL(port_send(1, 60, GUEST_MAC, 2), 1, "pair 1 in use");
+	TEST_ASSERT_SUCCESS(guest_expect(2, 60, GUEST_MAC, 2, BUF_SIZE), "frame on pair 1");
+	guest_send(1, 0, 80, 9, 1);
+	TEST_ASSERT_SUCCESS(port_expect(1, 1, 80, 9), "guest transmit on pair 1");
+
+	/* Receive filter: promiscuous off, then all-multicast. */
+	guest_post_rx(0, 16, BUF_SIZE);
+	on = 0;
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1),
+		VIRTIO_NET_OK, "promisc off");
+	drops = xstat("tx_q0_dropped");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:99", 3), 1, "consumed");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "01:00:5e:00:00:01", 4), 1, "consumed");
+	TEST_ASSERT_EQUAL(xstat("tx_q0_dropped"), drops + 2, "filtered out");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "ff:ff:ff:ff:ff:ff", 5), 1, "broadcast");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 60, "ff:ff:ff:ff:ff:ff", 5, BUF_SIZE), "bcast");
+	on = 1;
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1),
+		VIRTIO_NET_OK, "allmulti on");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "01:00:5e:00:00:01", 6), 1, "multicast");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 60, "01:00:5e:00:00:01", 6, BUF_SIZE), "mcast");
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6),
+		VIRTIO_NET_OK, "new MAC");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:22", 7), 1, "to the new MAC");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 60, "02:00:00:00:00:22", 7, BUF_SIZE), "ucast");
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1),
+		VIRTIO_NET_ERR, "RX_EXTRA command refused");
+	TEST_ASSERT_EQUAL(guest_ctrl(9, 0, &on, 1), VIRTIO_NET_ERR, "unknown class refused");
+	return TEST_SUCCESS;
+}
+
+static int
+test_reset_mid_traffic(void)
+{
+	unsigned int ev, i;
+	struct rte_mbuf *m[8];
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	TEST_ASSERT_SUCCESS(wait_link(RTE_ETH_LINK_UP), "link up");
+	guest_post_rx(0, 8, BUF_SIZE);
+	for (i = 0; i < 8; i++)
+		guest_send(0, i, 100, i, 1);
+	TEST_ASSERT_EQUAL(rte_eth_rx_burst(port, 0, m, 3), 3, "some frames taken");
+	rte_pktmbuf_free_bulk(m, 3);
+	ev = __atomic_load_n(&lsc_events, __ATOMIC_RELAXED);
+	CC_WR(device_status, 0);
+	TEST_ASSERT(link_is(RTE_ETH_LINK_DOWN), "link down at reset");
+	TEST_ASSERT(__atomic_load_n(&lsc_events, __ATOMIC_RELAXED) > ev, "LSC event");
+	TEST_ASSERT_EQUAL(rte_eth_rx_burst(port, 0, m, 8), 0, "nothing after reset");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 1), 0, "nothing taken after reset");
+	/* Up again from scratch. */
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	guest_send(0, 0, 100, 50, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 50), "traffic after reset");
+	/* VFIO_USER_DEVICE_RESET too. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_reset(g.cid), "device reset");
+	TEST_ASSERT_EQUAL(status_rd(), 0, "status 0 after VFIO_USER_DEVICE_RESET");
+	TEST_ASSERT(link_is(RTE_ETH_LINK_DOWN), "link down");
+	return TEST_SUCCESS;
+}
+
+static int
+test_client_gone(void)
+{
+	struct rte_mbuf *m[8];
+	struct leak_snap before;
+	unsigned int i;
+
+	guest_detach();
+	leak_snap(&before);
+	TEST_ASSERT_SUCCESS(guest_attach(), "attach");
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	TEST_ASSERT_SUCCESS(wait_link(RTE_ETH_LINK_UP), "link up");
+	guest_post_rx(0, 4, BUF_SIZE);
+	for (i = 0; i < 8; i++)
+		guest_send(0, i, 100, i, 1);
+	guest_detach();
+	TEST_ASSERT_SUCCESS(wait_link(RTE_ETH_LINK_DOWN), "link down when the client goes");
+	TEST_ASSERT_EQUAL(rte_eth_rx_burst(port, 0, m, 8), 0, "nothing from a gone guest");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 1), 0, "nothing to a gone guest");
+	TEST_ASSERT(rte_eth_dev_is_valid_port(port), "port stays");
+	TEST_ASSERT_SUCCESS(leak_check(&before, WAIT_MS), "no descriptor or mapping leak");
+	TEST_ASSERT_SUCCESS(guest_attach(), "attach again");
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	guest_send(0, 0, 100, 60, 1);
+	return port_expect(0, 1, 100, 60);
+}
+
+static int
+test_queue_outside_map(void)
+{
+	uint8_t st;
+
+	st = guest_negotiate(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ));
+	TEST_ASSERT(st & VIRTIO_CONFIG_S_FEATURES_OK, "features");
+	TEST_ASSERT_EQUAL(guest_queue_setup(1, 0), 1, "queue 1 enabled");
+	TEST_ASSERT_EQUAL(guest_queue_setup(0, IOVA_BASE + MEM_SIZE), 0,
+		"queue 0 outside the map refused");
+	TEST_ASSERT(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
+	TEST_ASSERT_EQUAL(guest_queue_setup(2, IOVA_BASE + MEM_SIZE - 0x2000), 0,
+		"rings crossing the end of the map refused");
+	CC_WR(device_status, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	guest_send(0, 0, 100, 70, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 70), "the other queue still works");
+	return TEST_SUCCESS;
+}
+
+static int
+test_bad_chains(void)
+{
+	struct gvq *v = &g.vq[1];
+	uint64_t err0 = xstat("rx_q0_guest_errors");
+	uint32_t id, len;
+	uint16_t h;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	/* A loop: 0 -> 1 -> 0. */
+	guest_send(0, 0, 100, 1, 2);
+	h = (v->next_desc - 1) % QSIZE;
+	v->desc[h].flags |= VRING_DESC_F_NEXT;
+	v->desc[h].next = h - 1;
+	/* Next index past the queue. */
+	guest_send(0, 2, 100, 2, 2);
+	h = (v->next_desc - 2) % QSIZE;
+	v->desc[h].next = QSIZE;
+	/* A buffer running past the end of the window. */
+	guest_send(0, 4, 100, 3, 1);
+	h = (v->next_desc - 1) % QSIZE;
+	v->desc[h].addr = IOVA_BASE + MEM_SIZE - 50;
+	/* A device-writable buffer on a transmit queue, an indirect one. */
+	guest_send(0, 5, 100, 4, 1);
+	v->desc[(v->next_desc - 1) % QSIZE].flags = VRING_DESC_F_WRITE;
+	guest_send(0, 6, 100, 5, 1);
+	v->desc[(v->next_desc - 1) % QSIZE].flags = VRING_DESC_F_INDIRECT;
+	/* And a good one after them. */
+	guest_send(0, 7, 100, 6, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 6), "the good frame");
+	TEST_ASSERT_EQUAL(xstat("rx_q0_guest_errors"), err0 + 5, "bad chains counted");
+	for (h = 0; h < 6; h++)
+		TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "every chain given back (%u)", h);
+	TEST_ASSERT(!(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET), "bad buffers: no reset");
+	/* An available index a whole queue ahead: the ring is broken. */
+	v->avail->idx = v->avail_idx + QSIZE + 1;
+	TEST_ASSERT_EQUAL(port_poll(0), 0, "nothing from a broken ring");
+	TEST_ASSERT(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
+	return TEST_SUCCESS;
+}
+
+static int
+test_dma_remap(void)
+{
+	struct rte_vfio_user_mem_reg mr;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	guest_send(0, 0, 100, 80, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 80), "before");
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = g.mem;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(g.cid, &mr, 1), "unmap");
+	guest_send(0, 1, 100, 81, 1);
+	TEST_ASSERT_EQUAL(port_poll(0), 0, "nothing without memory");
+	TEST_ASSERT(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET, "rings lost: NEEDS_RESET");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(g.cid, &mr, &g.memfd, 1), "map again");
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	guest_send(0, 0, 100, 82, 1);
+	return port_expect(0, 1, 100, 82);
+}
+
+static int
+test_bad_devargs(void)
+{
+	static const char * const bad[] = {
+		"",
+		"queues=1",
+		"path=/tmp/x.sock,queues=0",
+		"path=/tmp/x.sock,queues=9",
+		"path=/tmp/x.sock,queues=1x",
+		"path=/tmp/x.sock,mac=01:00:00:00:00:01",
+		"path=/tmp/x.sock,mac=zz",
+		"path=/tmp/x.sock,bogus=1",
+		"path=/tmp/x.sock,path=/tmp/y.sock",
+	};
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(bad); i++)
+		TEST_ASSERT(rte_vdev_init("net_emu_virtio_bad", bad[i]) < 0, "refused: %s",
+			bad[i]);
+	return TEST_SUCCESS;
+}
+
+static int
+case_setup(void)
+{
+	if (g.cid < 0 && guest_attach() != TEST_SUCCESS)
+		return TEST_FAILED;
+	return CC_WR(device_status, 0) == 0 ? TEST_SUCCESS : TEST_FAILED;
+}
+
+static int
+suite_setup(void)
+{
+	struct rte_eth_conf conf;
+	char args[256];
+	uint16_t q;
+
+	strlcpy(sock_dir, "/tmp/emu_vnet_test.XXXXXX", sizeof(sock_dir));
+	if (mkdtemp(sock_dir) == NULL)
+		return TEST_FAILED;
+	snprintf(sock_path, sizeof(sock_path), "%s/vnet.sock", sock_dir);
+	snprintf(args, sizeof(args), "path=%s,queues=%d,mac=%s", sock_path, PAIRS, GUEST_MAC);
+	if (rte_vdev_init(vdev_name, args) < 0 ||
+			rte_eth_dev_get_port_by_name(vdev_name, &port) < 0)
+		return TEST_FAILED;
+	pool = rte_pktmbuf_pool_create("vnet_test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	if (pool == NULL)
+		return TEST_FAILED;
+	memset(&conf, 0, sizeof(conf));
+	conf.intr_conf.lsc = 1;
+	if (rte_eth_dev_configure(port, PAIRS, PAIRS, &conf) < 0)
+		return TEST_FAILED;
+	for (q = 0; q < PAIRS; q++)
+		if (rte_eth_rx_queue_setup(port, q, 256, SOCKET_ID_ANY, NULL, pool) < 0 ||
+				rte_eth_tx_queue_setup(port, q, 256, SOCKET_ID_ANY, NULL) < 0)
+			return TEST_FAILED;
+	rte_eth_dev_callback_register(port, RTE_ETH_EVENT_INTR_LSC, lsc_cb, NULL);
+	if (rte_eth_dev_start(port) < 0)
+		return TEST_FAILED;
+	return guest_attach() == TEST_SUCCESS ? TEST_SUCCESS : TEST_FAILED;
+}
+
+static void
+suite_teardown(void)
+{
+	guest_detach();
+	if (port != RTE_MAX_ETHPORTS) {
+		rte_eth_dev_callback_unregister(port, RTE_ETH_EVENT_INTR_LSC, lsc_cb, NULL);
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+		port = RTE_MAX_ETHPORTS;
+	}
+	rte_vdev_uninit(vdev_name);
+	rte_mempool_free(pool);
+	pool = NULL;
+	if (g.mem != NULL && g.mem != MAP_FAILED)
+		munmap(g.mem, MEM_SIZE);
+	g.mem = NULL;
+	if (g.memfd >= 0)
+		close(g.memfd);
+	g.memfd = -1;
+	close_fds(g.efd, NR_VQS + 1);
+	dir_remove(sock_dir);
+}
+
+static struct unit_test_suite emu_vnet_suite = {
+	.suite_name = "emulated virtio-net device",
+	.setup = suite_setup,
+	.teardown = suite_teardown,
+	.unit_test_cases = {
+		TEST_CASE_ST(case_setup, NULL, test_identity),
+		TEST_CASE_ST(case_setup, NULL, test_features),
+		TEST_CASE_ST(case_setup, NULL, test_guest_to_port),
+		TEST_CASE_ST(case_setup, NULL, test_port_to_guest),
+		TEST_CASE_ST(case_setup, NULL, test_ctrl_mq_filter),
+		TEST_CASE_ST(case_setup, NULL, test_reset_mid_traffic),
+		TEST_CASE_ST(case_setup, NULL, test_queue_outside_map),
+		TEST_CASE_ST(case_setup, NULL, test_bad_chains),
+		TEST_CASE_ST(case_setup, NULL, test_dma_remap),
+		TEST_CASE_ST(case_setup, NULL, test_client_gone),
+		TEST_CASE_ST(case_setup, NULL, test_bad_devargs),
+		TEST_CASES_END(),
+	},
+};
+
+static int
+test_emu_virtio_net(void)
+{
+	return unit_test_suite_runner(&emu_vnet_suite);
+}
+
+REGISTER_TEST_COMMAND(emu_virtio_net_autotest, test_emu_virtio_net);
