@@ -54,7 +54,7 @@ start_pair()
 	sock=$TP_WORK/vnet$RANDOM.sock
 	tp_start srv -l 0,1 "${eal[@]}" --vdev "net_emu_virtio0,path=$sock,queues=$queues" \
 		-- "${tp_args[@]}" --rxq="$queues" --txq="$queues" || return 1
-	tp_start cli -l 1,0 "${eal[@]}" -a "vfio_user:nic0,path=$sock" \
+	tp_start cli -l 0,1 --main-lcore 1 "${eal[@]}" -a "vfio_user:nic0,path=$sock" \
 		-- "${tp_args[@]}" --rxq="$queues" --txq="$queues"
 }
 

@@ -115,6 +115,7 @@ tp_start()
 {
 	local name=$1 fd
 	shift
+	rm -f "$TP_WORK/$name.in"
 	mkfifo "$TP_WORK/$name.in"
 	# Line-buffered: the statistics must reach the log when printed.
 	stdbuf -oL "$TP_TESTPMD" --file-prefix="$name-$$" -d "$TP_PLUGDIR" "$@" \
