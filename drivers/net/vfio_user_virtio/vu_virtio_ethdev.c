@@ -537,6 +537,56 @@ vuv_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xstats, unsigned i
 	return count;
 }
 
+static const struct {
+	unsigned int bit;
+	const char *name;
+} vuv_feature_names[] = {
+	{ VUV_F_VERSION_1, "VERSION_1" },
+	{ VUV_NET_F_MAC, "MAC" },
+	{ VUV_NET_F_STATUS, "STATUS" },
+	{ VUV_NET_F_MRG_RXBUF, "MRG_RXBUF" },
+	{ VUV_NET_F_CTRL_VQ, "CTRL_VQ" },
+	{ VUV_NET_F_CTRL_RX, "CTRL_RX" },
+	{ VUV_NET_F_MQ, "MQ" },
+	{ VUV_F_RING_EVENT_IDX, "EVENT_IDX" },
+};
+
+static void
+vuv_dump_features(FILE *f, const char *what, uint64_t features)
+{
+	unsigned int i;
+
+	fprintf(f, "  %s: 0x%" PRIx64, what, features);
+	for (i = 0; i < RTE_DIM(vuv_feature_names); i++)
+		if (features & VUV_BIT(vuv_feature_names[i].bit))
+			fprintf(f, " %s", vuv_feature_names[i].name);
+	fprintf(f, "\n");
+}
+
+static int
+vuv_priv_dump(struct rte_eth_dev *dev, FILE *f)
+{
+	struct vuv_hw *hw = dev->data->dev_private;
+	struct vuv_queue *vqs[2 * VUV_MAX_PAIRS + 1];
+	unsigned int i, n = vuv_queues(dev, vqs);
+
+	fprintf(f, "  vfio_user device: %s, socket %s%s\n", hw->vdev->device.name,
+			hw->vdev->path, vuv_removed(hw) ? " (removed)" : "");
+	vuv_dump_features(f, "offered", hw->host_features);
+	vuv_dump_features(f, "negotiated", hw->features);
+	fprintf(f, "  queue pairs: %u of %u, status 0x%x\n", hw->nb_pairs, hw->max_pairs,
+			vuv_removed(hw) ? 0 : vuv_get_status(hw));
+	fprintf(f, "  access: common %s, notify %s, device cfg %s\n",
+			hw->common.addr ? "mapped" : "messages",
+			hw->notify.addr ? "mapped" : "messages",
+			hw->device.addr ? "mapped" : "messages");
+	for (i = 0; i < n; i++)
+		fprintf(f, "  virtqueue %u: size %u, avail %u, used %u, free %u\n",
+				vqs[i]->index, vqs[i]->size, vqs[i]->avail_idx,
+				vqs[i]->used_idx, vqs[i]->num_free);
+	return 0;
+}
+
 static const struct eth_dev_ops vuv_ops = {
 	.dev_configure = vuv_dev_configure,
 	.dev_start = vuv_dev_start,
@@ -558,6 +608,7 @@ static const struct eth_dev_ops vuv_ops = {
 	.rx_queue_release = vuv_rx_queue_release,
 	.tx_queue_setup = vuv_tx_queue_setup,
 	.tx_queue_release = vuv_tx_queue_release,
+	.eth_dev_priv_dump = vuv_priv_dump,
 };
 
 /* MSI-X vector 0: the device's configuration changed (link status). */
