@@ -86,6 +86,8 @@ tp_kill()
 	[ -n "$pid" ] || return 0
 	eval "exec ${TP_FD[$name]}>&-" 2>/dev/null || true
 	if kill -0 "$pid" 2>/dev/null; then
+		# A stopped process (benchmark pause) acts on SIGTERM once continued.
+		kill -CONT "$pid" 2>/dev/null || true
 		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
 			kill -0 "$pid" 2>/dev/null || break
