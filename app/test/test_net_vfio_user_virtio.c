@@ -6,8 +6,9 @@
  * The net_vfio_user_virtio ethdev PMD through the vfio_user bus, against the
  * emulated virtio-net device (net_emu_virtio vdev) served by a child process
  * that echoes every frame back on the queue it came from: probe and feature
- * negotiation, link status across stop/start, frames of every size checked
- * byte by byte (mergeable Rx buffers into mbuf chains), promiscuous mode
+ * negotiation, link status across stop/start and its interrupt, frames of
+ * every size checked byte by byte (mergeable Rx buffers into mbuf chains),
+ * promiscuous mode
  * through the control queue, two queue pairs, reset with frames in flight
  * (no mbuf lost), and the server killed under traffic (removal event, link
  * down, no crash, the port closes).
@@ -49,6 +50,14 @@ static struct rte_mempool *g_pool;	/* 2 KiB mbufs */
 static struct rte_mempool *g_small;	/* 256-byte mbufs: chains for large frames */
 static uint16_t g_port = RTE_MAX_ETHPORTS;
 static volatile int g_rmv, g_lsc;
+/* In the child: SIGUSR1 asks for the port (and the guest's link) down, SIGUSR2 up. */
+static volatile sig_atomic_t g_want_link = -1;
+
+static void
+child_link_signal(int sig)
+{
+	g_want_link = sig == SIGUSR2;
+}
 
 /* The child: the emulated NIC, echoing frames back on their queue. */
 static int
@@ -76,8 +85,15 @@ child_vnet_server(void)
 			return TEST_FAILED;
 	if (rte_eth_dev_start(port) != 0)
 		return TEST_FAILED;
+	signal(SIGUSR1, child_link_signal);
+	signal(SIGUSR2, child_link_signal);
 	test_child_ready();
 	for (;;) {
+		if (g_want_link == 0)
+			rte_eth_dev_stop(port);
+		else if (g_want_link == 1)
+			rte_eth_dev_start(port);
+		g_want_link = -1;
 		for (q = 0; q < VNET_PAIRS; q++) {
 			n = rte_eth_rx_burst(port, q, pkts, VNET_BURST);
 			sent = rte_eth_tx_burst(port, q, pkts, n);
@@ -181,12 +197,18 @@ setup_port(uint16_t pairs, struct rte_mempool *pool, bool lsc)
 
 /* The port probed (once) and started with that many pairs and that pool. */
 static int
-ensure_port(uint16_t pairs, struct rte_mempool *pool)
+ensure_port_lsc(uint16_t pairs, struct rte_mempool *pool, bool lsc)
 {
 	if (g_port == RTE_MAX_ETHPORTS)
 		TEST_ASSERT_SUCCESS(probe_port("vnic0"), "probe");
 	TEST_ASSERT_SUCCESS(rte_eth_dev_stop(g_port), "stop");
-	return setup_port(pairs, pool, false);
+	return setup_port(pairs, pool, lsc);
+}
+
+static int
+ensure_port(uint16_t pairs, struct rte_mempool *pool)
+{
+	return ensure_port_lsc(pairs, pool, false);
 }
 
 /* Wait for the link to be up (or down); the device says when. */
@@ -396,6 +418,44 @@ test_link_stop_start(void)
 	return TEST_SUCCESS;
 }
 
+/* Wait until at least n link events came. */
+static int
+wait_lsc(int n)
+{
+	uint64_t end = now_ms() + VNET_TIMEOUT_MS;
+
+	while (__atomic_load_n(&g_lsc, __ATOMIC_ACQUIRE) < n)
+		TEST_ASSERT(now_ms() < end, "%d link events, waited for %d", g_lsc, n);
+	return TEST_SUCCESS;
+}
+
+/*
+ * Link interrupt: the server's port goes down and up again (the device's
+ * link follows it); each change comes as an RTE_ETH_EVENT_INTR_LSC.
+ */
+static int
+test_link_interrupt(void)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_link link;
+	static const uint32_t lens[] = { 64 };
+
+	TEST_ASSERT_SUCCESS(ensure_port_lsc(1, g_pool, true), "setup with lsc");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_info_get(g_port, &info), "info");
+	TEST_ASSERT(*info.dev_flags & RTE_ETH_DEV_INTR_LSC, "no link interrupt");
+	TEST_ASSERT_SUCCESS(wait_link(RTE_ETH_LINK_UP), "link up");
+	__atomic_store_n(&g_lsc, 0, __ATOMIC_RELEASE);
+	TEST_ASSERT_SUCCESS(kill(g_srv, SIGUSR1), "signal the server");
+	TEST_ASSERT_SUCCESS(wait_lsc(1), "link down event");
+	TEST_ASSERT_SUCCESS(rte_eth_link_get_nowait(g_port, &link), "link");
+	TEST_ASSERT_EQUAL(link.link_status, RTE_ETH_LINK_DOWN, "link up after the event");
+	TEST_ASSERT_SUCCESS(kill(g_srv, SIGUSR2), "signal the server");
+	TEST_ASSERT_SUCCESS(wait_lsc(2), "link up event");
+	TEST_ASSERT_SUCCESS(rte_eth_link_get_nowait(g_port, &link), "link");
+	TEST_ASSERT_EQUAL(link.link_status, RTE_ETH_LINK_UP, "link down after the event");
+	return echo(0, lens, RTE_DIM(lens), 3, NULL);
+}
+
 /* Every frame size, intact; with 256-byte mbufs, large frames come as chains. */
 static int
 test_frames(void)
@@ -580,6 +640,7 @@ static struct unit_test_suite net_vfio_user_virtio_suite = {
 	.unit_test_cases = {
 		TEST_CASE(test_probe_features),
 		TEST_CASE(test_link_stop_start),
+		TEST_CASE(test_link_interrupt),
 		TEST_CASE(test_frames),
 		TEST_CASE(test_promisc),
 		TEST_CASE(test_multiqueue),
