@@ -27,6 +27,8 @@
 #include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_string_fns.h>
 #include <rte_vfio_user.h>
@@ -832,6 +834,93 @@ test_dma_remap(void)
 	return port_expect(0, 1, 100, 82);
 }
 
+/* A worker lcore polls port queue 0 while the guest sends and the DMA table changes. */
+#define REMAP_FRAMES 2000
+static volatile bool remap_stop;
+static unsigned int remap_got, remap_bad;
+
+static int
+remap_worker(void *arg)
+{
+	uint8_t want[128], got[128];
+	struct rte_mbuf *m[32];
+	uint16_t n, i;
+
+	RTE_SET_USED(arg);
+	while (!remap_stop) {
+		n = rte_eth_rx_burst(port, 0, m, RTE_DIM(m));
+		for (i = 0; i < n; i++) {
+			make_frame(want, 100, "ff:ff:ff:ff:ff:ff", 1000 + remap_got);
+			if (m[i]->pkt_len != 100 ||
+					memcmp(rte_pktmbuf_read(m[i], 0, 100, got), want, 100) != 0)
+				remap_bad++;
+			__atomic_store_n(&remap_got, remap_got + 1, __ATOMIC_RELEASE);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	return 0;
+}
+
+static int
+test_remap_under_traffic(void)
+{
+	struct rte_vfio_user_mem_reg extra;
+	unsigned int lc = RTE_MAX_LCORE, i, l;
+	uint64_t end;
+	int xfd, ret = TEST_SUCCESS;
+	uint32_t id, len;
+
+	RTE_LCORE_FOREACH_WORKER(l) {
+		lc = l;
+		break;
+	}
+	if (lc == RTE_MAX_LCORE) {
+		printf("no worker lcore\n");
+		return TEST_SKIPPED;
+	}
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	xfd = memfd_create("vnet_extra", MFD_CLOEXEC);
+	TEST_ASSERT(xfd >= 0 && ftruncate(xfd, 0x10000) == 0, "extra memfd");
+	memset(&extra, 0, sizeof(extra));
+	extra.iova = IOVA_BASE + 2 * MEM_SIZE;
+	extra.size = 0x10000;
+	extra.prot = PROT_READ | PROT_WRITE;
+	remap_stop = false;
+	remap_got = 0;
+	remap_bad = 0;
+	TEST_ASSERT_SUCCESS(rte_eal_remote_launch(remap_worker, NULL, lc), "launch");
+	for (i = 0; i < REMAP_FRAMES && ret == TEST_SUCCESS; i++) {
+		/* Keep at most half a ring in flight: descriptors are reused in order. */
+		end = now_ms() + WAIT_MS;
+		while ((uint16_t)(g.vq[1].avail_idx - g.vq[1].last_used) >= QSIZE / 2) {
+			if (gvq_used(1, &id, &len) == 0)
+				continue;
+			if (now_ms() > end) {
+				printf("the worker stopped taking frames at %u\n", i);
+				ret = TEST_FAILED;
+				break;
+			}
+		}
+		guest_send(0, i, 100, 1000 + i, 1 + i % 2);
+		/* Every DMA_MAP and DMA_UNMAP goes through lock_dp(1)/(0). */
+		if (i % 20 == 10 && rte_vfio_user_dma_map(g.cid, &extra, &xfd, 1) != 0)
+			ret = TEST_FAILED;
+		if (i % 20 == 19 && rte_vfio_user_dma_unmap(g.cid, &extra, 1) != 0)
+			ret = TEST_FAILED;
+	}
+	end = now_ms() + WAIT_MS;
+	while (__atomic_load_n(&remap_got, __ATOMIC_ACQUIRE) < i && now_ms() < end)
+		usleep(1000);
+	remap_stop = true;
+	rte_eal_wait_lcore(lc);
+	close(xfd);
+	TEST_ASSERT_SUCCESS(ret, "guest side");
+	TEST_ASSERT_EQUAL(remap_got, REMAP_FRAMES, "every frame received");
+	TEST_ASSERT_EQUAL(remap_bad, 0, "payloads intact");
+	TEST_ASSERT(!(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET), "no guest error");
+	return TEST_SUCCESS;
+}
+
 static int
 test_bad_devargs(void)
 {
@@ -932,6 +1021,7 @@ static struct unit_test_suite emu_vnet_suite = {
 		TEST_CASE_ST(case_setup, NULL, test_queue_outside_map),
 		TEST_CASE_ST(case_setup, NULL, test_bad_chains),
 		TEST_CASE_ST(case_setup, NULL, test_dma_remap),
+		TEST_CASE_ST(case_setup, NULL, test_remap_under_traffic),
 		TEST_CASE_ST(case_setup, NULL, test_client_gone),
 		TEST_CASE_ST(case_setup, NULL, test_bad_devargs),
 		TEST_CASES_END(),
