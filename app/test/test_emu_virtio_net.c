@@ -752,6 +752,26 @@ test_client_gone(void)
 }
 
 static int
+test_nothing_before_driver_ok(void)
+{
+	uint8_t st;
+
+	st = guest_negotiate(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ));
+	TEST_ASSERT(st & VIRTIO_CONFIG_S_FEATURES_OK, "features");
+	TEST_ASSERT_EQUAL(guest_queue_setup(0, 0), 1, "queue 0 enabled");
+	TEST_ASSERT_EQUAL(guest_queue_setup(1, 0), 1, "queue 1 enabled");
+	guest_send(0, 0, 100, 90, 1);
+	guest_post_rx(0, 2, BUF_SIZE);
+	TEST_ASSERT_EQUAL(port_poll(0), 0, "no frame taken before DRIVER_OK");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 91), 0, "no buffer used before DRIVER_OK");
+	TEST_ASSERT(link_is(RTE_ETH_LINK_DOWN), "link down before DRIVER_OK");
+	CC_WR(device_status, st | VIRTIO_CONFIG_S_DRIVER_OK);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 90), "taken after DRIVER_OK");
+	TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 91), 1, "sent after DRIVER_OK");
+	return guest_expect(0, 60, GUEST_MAC, 91, BUF_SIZE);
+}
+
+static int
 test_queue_outside_map(void)
 {
 	uint8_t st;
@@ -1018,6 +1038,7 @@ static struct unit_test_suite emu_vnet_suite = {
 		TEST_CASE_ST(case_setup, NULL, test_port_to_guest),
 		TEST_CASE_ST(case_setup, NULL, test_ctrl_mq_filter),
 		TEST_CASE_ST(case_setup, NULL, test_reset_mid_traffic),
+		TEST_CASE_ST(case_setup, NULL, test_nothing_before_driver_ok),
 		TEST_CASE_ST(case_setup, NULL, test_queue_outside_map),
 		TEST_CASE_ST(case_setup, NULL, test_bad_chains),
 		TEST_CASE_ST(case_setup, NULL, test_dma_remap),

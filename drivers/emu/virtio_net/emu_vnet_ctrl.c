@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include <linux/virtio_config.h>
+
 #include <rte_byteorder.h>
 
 #include "emu_vnet_priv.h"
@@ -177,7 +179,8 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 
 	/* Only this thread uses the control queue; the lock keeps lock_dp(1) out. */
 	rte_spinlock_lock(&q->lock);
-	if (!q->ready || (q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
+	if (!q->ready || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+			(q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
 		rte_spinlock_unlock(&q->lock);
 		return;
 	}
