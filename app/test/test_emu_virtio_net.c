@@ -71,6 +71,7 @@ static struct {
 	uint8_t *mem;
 	int efd[NR_VQS + 1];	/* MSI-X: config vector 0, virtqueue q on q + 1 */
 	uint32_t common, isr, devcfg, notify, notify_mult; /* BAR0 offsets from the caps */
+	uint8_t pci_cfg;	/* config-space offset of the PCI_CFG access window */
 	struct gvq vq[NR_VQS];
 } g = { .cid = -1, .memfd = -1 };
 
@@ -161,6 +162,11 @@ find_caps(void)
 			g.devcfg = c->offset;
 			TEST_ASSERT(c->length >= 10, "device config holds max_virtqueue_pairs");
 			break;
+		case VIRTIO_PCI_CAP_PCI_CFG:
+			g.pci_cfg = p;
+			TEST_ASSERT(c->cap_len >= sizeof(struct virtio_pci_cfg_cap),
+				"PCI_CFG cap length");
+			break;
 		default:
 			continue;
 		}
@@ -168,7 +174,8 @@ find_caps(void)
 	}
 	TEST_ASSERT_EQUAL(found, (1u << VIRTIO_PCI_CAP_COMMON_CFG) |
 		(1u << VIRTIO_PCI_CAP_NOTIFY_CFG) | (1u << VIRTIO_PCI_CAP_ISR_CFG) |
-		(1u << VIRTIO_PCI_CAP_DEVICE_CFG), "virtio capabilities found: 0x%x", found);
+		(1u << VIRTIO_PCI_CAP_DEVICE_CFG) | (1u << VIRTIO_PCI_CAP_PCI_CFG),
+		"virtio capabilities found: 0x%x", found);
 	return TEST_SUCCESS;
 }
 
@@ -479,6 +486,59 @@ test_identity(void)
 	TEST_ASSERT_EQUAL(CC_RD(queue_size), 256, "queue_size offered");
 	CC_WR(queue_select, NR_VQS);
 	TEST_ASSERT_EQUAL(CC_RD(queue_size), 0, "no queue past num_queues");
+	return TEST_SUCCESS;
+}
+
+/* Program the PCI_CFG window; 0 or -1. */
+static int
+cfg_window(uint8_t bar, uint32_t off, uint32_t len)
+{
+	uint32_t base = g.pci_cfg;
+
+	if (rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, base + 4, &bar,
+			1) != 1 ||
+			rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, base + 8,
+			&off, 4) != 4 ||
+			rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, base + 12,
+			&len, 4) != 4)
+		return -1;
+	return 0;
+}
+
+static uint32_t
+cfg_window_data(void)
+{
+	uint32_t v = UINT32_MAX;
+
+	rte_vfio_user_region_read(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, g.pci_cfg + 16, &v, 4);
+	return v;
+}
+
+static int
+test_pci_cfg_window(void)
+{
+	uint32_t v, mac4;
+	struct rte_ether_addr want;
+
+	rte_ether_unformat_addr(GUEST_MAC, &want);
+	memcpy(&mac4, &want, 4);
+	TEST_ASSERT_SUCCESS(cfg_window(0, g.devcfg, 4), "window on the MAC");
+	TEST_ASSERT_EQUAL(cfg_window_data(), mac4, "MAC read through the window");
+	/* A write through the window reaches common config. */
+	TEST_ASSERT_SUCCESS(cfg_window(0, CC(device_status), 1), "window on the status");
+	v = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, g.pci_cfg + 16, &v, 4);
+	TEST_ASSERT_EQUAL(status_rd(), VIRTIO_CONFIG_S_ACKNOWLEDGE, "status written");
+	TEST_ASSERT_EQUAL(cfg_window_data() & 0xff, VIRTIO_CONFIG_S_ACKNOWLEDGE, "read back");
+	/* Invalid windows are ignored: length 3, misaligned, another BAR. */
+	v = 0;
+	TEST_ASSERT_SUCCESS(cfg_window(0, CC(device_status), 3), "length 3");
+	rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, g.pci_cfg + 16, &v, 4);
+	TEST_ASSERT_SUCCESS(cfg_window(0, CC(device_status) + 1, 2), "misaligned");
+	rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, g.pci_cfg + 16, &v, 4);
+	TEST_ASSERT_SUCCESS(cfg_window(2, CC(device_status), 1), "BAR2");
+	rte_vfio_user_region_write(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, g.pci_cfg + 16, &v, 4);
+	TEST_ASSERT_EQUAL(status_rd(), VIRTIO_CONFIG_S_ACKNOWLEDGE, "status untouched");
 	return TEST_SUCCESS;
 }
 
@@ -1033,6 +1093,7 @@ static struct unit_test_suite emu_vnet_suite = {
 	.teardown = suite_teardown,
 	.unit_test_cases = {
 		TEST_CASE_ST(case_setup, NULL, test_identity),
+		TEST_CASE_ST(case_setup, NULL, test_pci_cfg_window),
 		TEST_CASE_ST(case_setup, NULL, test_features),
 		TEST_CASE_ST(case_setup, NULL, test_guest_to_port),
 		TEST_CASE_ST(case_setup, NULL, test_port_to_guest),
