@@ -754,6 +754,33 @@ test_ctrl_mq_filter(void)
 	return TEST_SUCCESS;
 }
 
+static uint16_t
+devcfg_status(void)
+{
+	return (uint16_t)bar_rd(g.devcfg + offsetof(struct virtio_net_config, status), 2);
+}
+
+static int
+test_link_to_guest(void)
+{
+	uint8_t gen;
+
+	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	efd_wait(g.efd[0], 0);
+	TEST_ASSERT_EQUAL(devcfg_status(), VIRTIO_NET_S_LINK_UP, "link up: the port runs");
+	gen = (uint8_t)CC_RD(config_generation);
+	TEST_ASSERT_SUCCESS(rte_eth_dev_stop(port), "stop");
+	TEST_ASSERT_EQUAL(devcfg_status(), 0, "link down: the port is stopped");
+	TEST_ASSERT(efd_wait(g.efd[0], WAIT_MS) > 0, "configuration interrupt");
+	TEST_ASSERT(bar_rd(g.isr, 1) & VIRTIO_PCI_ISR_CONFIG, "ISR says configuration");
+	TEST_ASSERT_EQUAL(bar_rd(g.isr, 1), 0, "ISR cleared by the read");
+	TEST_ASSERT((uint8_t)CC_RD(config_generation) != gen, "config_generation moved");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_start(port), "start");
+	TEST_ASSERT_EQUAL(devcfg_status(), VIRTIO_NET_S_LINK_UP, "link up again");
+	TEST_ASSERT(efd_wait(g.efd[0], WAIT_MS) > 0, "configuration interrupt");
+	return TEST_SUCCESS;
+}
+
 static int
 test_reset_mid_traffic(void)
 {
@@ -897,6 +924,7 @@ test_dma_remap(void)
 	struct rte_vfio_user_mem_reg mr;
 
 	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	efd_wait(g.efd[0], 0);
 	guest_send(0, 0, 100, 80, 1);
 	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 80), "before");
 	memset(&mr, 0, sizeof(mr));
@@ -908,6 +936,7 @@ test_dma_remap(void)
 	guest_send(0, 1, 100, 81, 1);
 	TEST_ASSERT_EQUAL(port_poll(0), 0, "nothing without memory");
 	TEST_ASSERT(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET, "rings lost: NEEDS_RESET");
+	TEST_ASSERT(efd_wait(g.efd[0], WAIT_MS) > 0, "configuration interrupt for it");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(g.cid, &mr, &g.memfd, 1), "map again");
 	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
 	guest_send(0, 0, 100, 82, 1);
@@ -1098,6 +1127,7 @@ static struct unit_test_suite emu_vnet_suite = {
 		TEST_CASE_ST(case_setup, NULL, test_guest_to_port),
 		TEST_CASE_ST(case_setup, NULL, test_port_to_guest),
 		TEST_CASE_ST(case_setup, NULL, test_ctrl_mq_filter),
+		TEST_CASE_ST(case_setup, NULL, test_link_to_guest),
 		TEST_CASE_ST(case_setup, NULL, test_reset_mid_traffic),
 		TEST_CASE_ST(case_setup, NULL, test_nothing_before_driver_ok),
 		TEST_CASE_ST(case_setup, NULL, test_queue_outside_map),
