@@ -748,6 +748,32 @@ test_ctrl_mq_filter(void)
 		VIRTIO_NET_OK, "new MAC");
 	TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:22", 7), 1, "to the new MAC");
 	TEST_ASSERT_SUCCESS(guest_expect(0, 60, "02:00:00:00:00:22", 7, BUF_SIZE), "ucast");
+	/* MAC table: one unicast and one multicast address, all-multicast off. */
+	{
+		uint8_t tbl[20] = { 1, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x33,
+			1, 0, 0, 0, 0x01, 0x00, 0x5e, 0, 0, 0x02 };
+
+		on = 0;
+		TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI,
+			&on, 1), VIRTIO_NET_OK, "allmulti off");
+		TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+			tbl, sizeof(tbl)), VIRTIO_NET_OK, "MAC table");
+		drops = xstat("tx_q0_dropped");
+		TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:33", 8), 1, "table unicast");
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60, "02:00:00:00:00:33", 8, BUF_SIZE), "u");
+		TEST_ASSERT_EQUAL(port_send(0, 60, "01:00:5e:00:00:02", 9), 1, "table mcast");
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60, "01:00:5e:00:00:02", 9, BUF_SIZE), "m");
+		TEST_ASSERT_EQUAL(port_send(0, 60, "01:00:5e:00:00:03", 10), 1, "consumed");
+		TEST_ASSERT_EQUAL(xstat("tx_q0_dropped"), drops + 1, "not in the table");
+		/* A count larger than the addresses that follow. */
+		tbl[0] = 5;
+		TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+			tbl, sizeof(tbl)), VIRTIO_NET_ERR, "short table refused");
+		TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
+			tbl, 2), VIRTIO_NET_ERR, "no count refused");
+		TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:33", 11), 1, "table kept");
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60, "02:00:00:00:00:33", 11, BUF_SIZE), "u");
+	}
 	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1),
 		VIRTIO_NET_ERR, "RX_EXTRA command refused");
 	TEST_ASSERT_EQUAL(guest_ctrl(9, 0, &on, 1), VIRTIO_NET_ERR, "unknown class refused");
@@ -911,6 +937,18 @@ test_bad_chains(void)
 	for (h = 0; h < 6; h++)
 		TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "every chain given back (%u)", h);
 	TEST_ASSERT(!(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET), "bad buffers: no reset");
+	/* A receive ring broken in the middle of a burst: the frame taken is consumed. */
+	{
+		struct rte_mbuf *m[2] = { port_frame(60, GUEST_MAC, 1), port_frame(60, GUEST_MAC, 2) };
+
+		TEST_ASSERT(m[0] != NULL && m[1] != NULL, "mbufs");
+		guest_post_rx(0, 1, BUF_SIZE);
+		g.vq[0].avail->idx = g.vq[0].avail_idx + QSIZE + 1;
+		TEST_ASSERT_EQUAL(rte_eth_tx_burst(port, 0, m, 2), 1, "one consumed, one left");
+		rte_pktmbuf_free(m[1]);
+		TEST_ASSERT(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
+		TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
+	}
 	/* An available index a whole queue ahead: the ring is broken. */
 	v->avail->idx = v->avail_idx + QSIZE + 1;
 	TEST_ASSERT_EQUAL(port_poll(0), 0, "nothing from a broken ring");

@@ -85,7 +85,8 @@ emu_vnet_read_table(const struct emu_vnet_chain *c, uint32_t *off, struct rte_et
 {
 	uint32_t n, i;
 
-	if (emu_vnet_chain_read(c, *off, &n, 4) != 4)
+	/* Only the device-readable part is the command; the rest is the ack. */
+	if (*off + 4 > c->out_len || emu_vnet_chain_read(c, *off, &n, 4) != 4)
 		return -1;
 	n = rte_le_to_cpu_32(n);
 	*off += 4;

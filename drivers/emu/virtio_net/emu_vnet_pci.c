@@ -309,6 +309,7 @@ emu_vnet_common_write(struct emu_vnet_dev *dev, uint32_t off, const void *buf, u
 	if (TOUCHED(off, len, device_status))
 		emu_vnet_status_write(dev, c.device_status);
 
+	/* Queue fields written together with queue_select are ignored. */
 	q = emu_vnet_selected(dev);
 	if (q == NULL || TOUCHED(off, len, queue_select))
 		return;

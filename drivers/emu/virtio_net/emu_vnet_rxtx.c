@@ -261,8 +261,10 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 			q->stats.dropped++;
 		}
 		rte_pktmbuf_free(m);
-		if (!q->ready)
+		if (!q->ready) {
+			nb++; /* this one is consumed */
 			break;
+		}
 	}
 	emu_vnet_burst_end(q);
 	return nb;
