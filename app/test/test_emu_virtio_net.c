@@ -939,7 +939,9 @@ test_bad_chains(void)
 	TEST_ASSERT(!(status_rd() & VIRTIO_CONFIG_S_NEEDS_RESET), "bad buffers: no reset");
 	/* A receive ring broken in the middle of a burst: the frame taken is consumed. */
 	{
-		struct rte_mbuf *m[2] = { port_frame(60, GUEST_MAC, 1), port_frame(60, GUEST_MAC, 2) };
+		struct rte_mbuf *m[2] = {
+			port_frame(60, GUEST_MAC, 1), port_frame(60, GUEST_MAC, 2)
+		};
 
 		TEST_ASSERT(m[0] != NULL && m[1] != NULL, "mbufs");
 		guest_post_rx(0, 1, BUF_SIZE);
