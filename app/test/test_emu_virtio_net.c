@@ -476,6 +476,20 @@ test_identity(void)
 	rte_vfio_user_region_read(g.cid, VFIO_PCI_CONFIG_REGION_INDEX, PCI_CLASS_REVISION, &v, 4);
 	TEST_ASSERT_EQUAL(v, 0x02000001u, "class and revision 0x%08x", v);
 	TEST_ASSERT_EQUAL(CC_RD(num_queues), NR_VQS, "num_queues");
+	{
+		struct vfio_irq_info irq = { .argsz = sizeof(irq) };
+		static const uint32_t want[][2] = {
+			{ VFIO_PCI_INTX_IRQ_INDEX, 1 }, { VFIO_PCI_MSI_IRQ_INDEX, 0 },
+			{ VFIO_PCI_MSIX_IRQ_INDEX, NR_VQS + 1 }, { VFIO_PCI_ERR_IRQ_INDEX, 1 },
+			{ VFIO_PCI_REQ_IRQ_INDEX, 1 },
+		};
+
+		for (i = 0; i < RTE_DIM(want); i++) {
+			irq.index = want[i][0];
+			TEST_ASSERT_SUCCESS(rte_vfio_user_get_irq_info(g.cid, &irq), "irq info");
+			TEST_ASSERT_EQUAL(irq.count, want[i][1], "interrupts of index %u", irq.index);
+		}
+	}
 	for (i = 0; i < 6; i++)
 		mac[i] = (uint8_t)bar_rd(g.devcfg + i, 1);
 	rte_ether_unformat_addr(GUEST_MAC, &want);

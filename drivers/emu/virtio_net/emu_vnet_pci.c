@@ -512,7 +512,8 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 		.class_code = EMU_VNET_CLASS,
 		.revision = EMU_VNET_REVISION,
 		.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE,
-		.flags = RTE_VFIO_USER_PCI_F_RESET,
+		/* ERR and REQ eventfds let QEMU enable its error recovery. */
+		.flags = RTE_VFIO_USER_PCI_F_RESET | RTE_VFIO_USER_PCI_F_ERR_REQ_IRQS,
 		.caps = caps,
 		.nr_caps = RTE_DIM(caps),
 		.ops = { .config_write = emu_vnet_config_write },
