@@ -487,7 +487,8 @@ test_identity(void)
 		for (i = 0; i < RTE_DIM(want); i++) {
 			irq.index = want[i][0];
 			TEST_ASSERT_SUCCESS(rte_vfio_user_get_irq_info(g.cid, &irq), "irq info");
-			TEST_ASSERT_EQUAL(irq.count, want[i][1], "interrupts of index %u", irq.index);
+			TEST_ASSERT_EQUAL(irq.count, want[i][1], "interrupts of index %u",
+				irq.index);
 		}
 	}
 	for (i = 0; i < 6; i++)
