@@ -201,6 +201,7 @@ struct vuv_queue {
 	uint16_t free_head;
 	uint16_t num_free;
 	bool event_idx;
+	bool mrg_rxbuf;		/* Rx: frames may span buffers */
 	volatile uint16_t *notify;	/* mapped notify address, or NULL */
 	const volatile bool *removed;
 	struct vuv_hw *hw;

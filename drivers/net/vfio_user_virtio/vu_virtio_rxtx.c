@@ -65,6 +65,7 @@ vuv_queue_reset(struct vuv_queue *vq)
 	/* The driver polls: no interrupt wanted for used buffers. */
 	vq->avail->flags = rte_cpu_to_le_16(VUV_AVAIL_F_NO_INTERRUPT);
 	vq->event_idx = vuv_has(vq->hw, VUV_F_RING_EVENT_IDX);
+	vq->mrg_rxbuf = vuv_has(vq->hw, VUV_NET_F_MRG_RXBUF);
 	vq->hdr_size = vq->hw->hdr_size;
 }
 
@@ -279,8 +280,11 @@ vuv_recv_pkts(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 	struct vuv_queue *vq = rxq;
 	uint16_t pending = vuv_used_pending(vq);
 	uint16_t nb_rx = 0, hdr_size = vq->hdr_size;
-	bool mrg = vuv_has(vq->hw, VUV_NET_F_MRG_RXBUF);
+	bool mrg = vq->mrg_rxbuf;
 
+	/* The common case of a polling loop: nothing new, nothing to refill. */
+	if (pending == 0 && vq->num_free < VUV_RX_REFILL)
+		return 0;
 	while (nb_rx < nb_pkts && pending > 0) {
 		const struct vuv_net_hdr *hdr;
 		struct rte_mbuf *head, *prev, *m;
