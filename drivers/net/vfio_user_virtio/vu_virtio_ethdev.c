@@ -759,6 +759,9 @@ vuv_remove(struct rte_vfio_user_bus_device *vdev)
 
 	if (dev == NULL)
 		return 0; /* The application closed the port already. */
+	/* Ethdev closes stopped ports only. */
+	if (dev->data->dev_started)
+		rte_eth_dev_stop(dev->data->port_id);
 	return rte_eth_dev_close(dev->data->port_id);
 }
 
