@@ -16,7 +16,9 @@
 #     (128 packets in flight), nothing dropped on either side, the server
 #     receives all the client sent, the client sent 128 more than it received;
 #  4. 2 queue pairs, client txonly -> server rxonly: both queues carry
-#     packets on both sides, and their sum is what the client sent.
+#     packets on both sides, and their sum is what the client sent;
+#  5. the server killed while the client sends: the client's testpmd gets the
+#     removal event, detaches the port and quits normally.
 #
 # Usage: devtools/test-testpmd-vnet.sh <build-dir>
 # Exit status: 0 passed, 1 failed, 77 skipped (no testpmd, drivers not built).
@@ -26,7 +28,7 @@
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '5,25p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '5,27p' "$0" | sed 's/^# \{0,1\}//'
 	[ $# -ge 1 ] && exit 0
 	exit 1
 fi
@@ -60,8 +62,12 @@ start_pair()
 
 stop_pair()
 {
-	tp_quit cli || echo "client: bad exit"
-	tp_quit srv || echo "server: bad exit"
+	if [ -n "${TP_PID[cli]:-}" ]; then
+		tp_quit cli || echo "client: bad exit"
+	fi
+	if [ -n "${TP_PID[srv]:-}" ]; then
+		tp_quit srv || echo "server: bad exit"
+	fi
 }
 
 # Traffic for $secs seconds: the client stops first, the server drains.
@@ -191,13 +197,28 @@ case_multiqueue()
 	finish_case "2 queue pairs"
 }
 
+case_server_killed()
+{
+	case_ok=true
+	start_pair 1 || { case_ok=false; finish_case "server killed"; return; }
+	tp_cmd cli "set fwd txonly" 'testpmd> '
+	tp_cmd cli start 'testpmd> '
+	sleep 1
+	tp_kill srv
+	check "client detached the port" tp_wait cli 'Device is detached' "${TP_OFF[cli]}"
+	check "client saw the removal event" grep -q 'device removal event' <<<"$(tp_out cli)"
+	check "client quits normally" tp_quit cli
+	finish_case "server killed"
+}
+
 case_txonly_rxonly
 case_flowgen_macswap
 case_io_no_loss
 case_multiqueue
+case_server_killed
 
 if [ "$failed" -gt 0 ]; then
-	echo "FAIL: $failed case(s) of 4"
+	echo "FAIL: $failed case(s) of 5"
 	exit 1
 fi
-echo "PASS: 4 cases"
+echo "PASS: 5 cases"
