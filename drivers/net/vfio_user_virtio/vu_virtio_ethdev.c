@@ -705,6 +705,7 @@ vuv_probe(struct rte_vfio_user_bus_device *vdev)
 	dev->data->mac_addrs = rte_zmalloc("vuv_mac", RTE_ETHER_ADDR_LEN, 0);
 	if (hw == NULL || dev->data->mac_addrs == NULL) {
 		rte_free(hw);
+		hw = NULL;
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -743,7 +744,7 @@ vuv_probe(struct rte_vfio_user_bus_device *vdev)
 			hw->max_pairs, hw->intr_enabled ? ", link interrupt" : "");
 	return 0;
 fail:
-	if (hw != NULL && ret != -ENOMEM) {
+	if (hw != NULL) {
 		vuv_release_all(dev);
 		if (!vuv_removed(hw))
 			vuv_set_status(hw, VUV_STATUS_FAILED);
