@@ -295,6 +295,7 @@ test_guest_to_port(void)
 static int
 test_port_to_guest(void)
 {
+	uint64_t drops;
 	unsigned int i;
 
 	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
@@ -330,7 +331,13 @@ test_port_to_guest(void)
 		vg_make_frame(p + 2048, 1500, GUEST_MAC, 45);
 		TEST_ASSERT(memcmp(p + HDR_LEN, p + 2048, 1500) == 0, "payload over the split");
 	}
-	return TEST_SUCCESS;
+	/* Without MRG_RXBUF a frame longer than the next buffer is dropped, the buffer kept. */
+	drops = xstat("tx_q0_dropped");
+	guest_post_rx(0, 1, 200);
+	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 46), 1, "consumed");
+	TEST_ASSERT_EQUAL(xstat("tx_q0_dropped"), drops + 1, "dropped");
+	TEST_ASSERT_EQUAL(port_send(0, 100, GUEST_MAC, 47), 1, "a short one fits");
+	return guest_expect(0, 100, GUEST_MAC, 47, 200);
 }
 
 static int
