@@ -51,12 +51,12 @@ static struct rte_mempool *g_small;	/* 256-byte mbufs: chains for large frames *
 static uint16_t g_port = RTE_MAX_ETHPORTS;
 static volatile int g_rmv, g_lsc;
 /* In the child: SIGUSR1 asks for the port (and the guest's link) down, SIGUSR2 up. */
-static volatile sig_atomic_t g_want_link = -1;
+static int g_want_link = -1;
 
 static void
 child_link_signal(int sig)
 {
-	g_want_link = sig == SIGUSR2;
+	__atomic_store_n(&g_want_link, sig == SIGUSR2, __ATOMIC_RELAXED);
 }
 
 /* The child: the emulated NIC, echoing frames back on their queue. */
@@ -89,11 +89,13 @@ child_vnet_server(void)
 	signal(SIGUSR2, child_link_signal);
 	test_child_ready();
 	for (;;) {
-		if (g_want_link == 0)
+		/* Taken and cleared at once: a request arriving meanwhile is not lost. */
+		int want = __atomic_exchange_n(&g_want_link, -1, __ATOMIC_RELAXED);
+
+		if (want == 0)
 			rte_eth_dev_stop(port);
-		else if (g_want_link == 1)
+		else if (want == 1)
 			rte_eth_dev_start(port);
-		g_want_link = -1;
 		for (q = 0; q < VNET_PAIRS; q++) {
 			n = rte_eth_rx_burst(port, q, pkts, VNET_BURST);
 			sent = rte_eth_tx_burst(port, q, pkts, n);
