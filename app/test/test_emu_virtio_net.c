@@ -613,7 +613,7 @@ test_dma_remap(void)
 
 /* A worker lcore polls port queue 0 while the guest sends and the DMA table changes. */
 #define REMAP_FRAMES 2000
-static volatile bool remap_stop;
+static bool remap_stop;
 static unsigned int remap_got, remap_bad;
 
 static int
@@ -624,7 +624,7 @@ remap_worker(void *arg)
 	uint16_t n, i;
 
 	RTE_SET_USED(arg);
-	while (!remap_stop) {
+	while (!__atomic_load_n(&remap_stop, __ATOMIC_ACQUIRE)) {
 		n = rte_eth_rx_burst(port, 0, m, RTE_DIM(m));
 		for (i = 0; i < n; i++) {
 			vg_make_frame(want, 100, "ff:ff:ff:ff:ff:ff", 1000 + remap_got);
@@ -662,7 +662,7 @@ test_remap_under_traffic(void)
 	extra.iova = IOVA_BASE + 2 * MEM_SIZE;
 	extra.size = 0x10000;
 	extra.prot = PROT_READ | PROT_WRITE;
-	remap_stop = false;
+	__atomic_store_n(&remap_stop, false, __ATOMIC_RELAXED);
 	remap_got = 0;
 	remap_bad = 0;
 	TEST_ASSERT_SUCCESS(rte_eal_remote_launch(remap_worker, NULL, lc), "launch");
@@ -688,7 +688,7 @@ test_remap_under_traffic(void)
 	end = now_ms() + WAIT_MS;
 	while (__atomic_load_n(&remap_got, __ATOMIC_ACQUIRE) < i && now_ms() < end)
 		usleep(1000);
-	remap_stop = true;
+	__atomic_store_n(&remap_stop, true, __ATOMIC_RELEASE);
 	rte_eal_wait_lcore(lc);
 	close(xfd);
 	TEST_ASSERT_SUCCESS(ret, "guest side");

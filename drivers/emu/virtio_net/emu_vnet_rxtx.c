@@ -32,13 +32,13 @@
 static bool
 emu_vnet_burst_begin(struct emu_vnet_queue *q)
 {
-	if (!rte_spinlock_trylock(&q->lock))
+	if (!emu_vnet_q_trylock(q))
 		return false;
 	if (q->ready && (__atomic_load_n(&q->dev->status, __ATOMIC_RELAXED) &
 				VIRTIO_CONFIG_S_DRIVER_OK) &&
 			(q->mem_gen == q->dev->mem_gen || emu_vnet_queue_remap(q)))
 		return true;
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	return false;
 }
 
@@ -47,7 +47,7 @@ emu_vnet_burst_end(struct emu_vnet_queue *q)
 {
 	bool irq = emu_vnet_vq_publish(&q->vq);
 
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	if (irq)
 		emu_vnet_vq_irq(q);
 }
@@ -237,7 +237,7 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		return 0;
 	/* A pair the guest does not use (MQ) takes nothing. */
 	if (q->index / 2 >= dev->active_pairs) {
-		rte_spinlock_unlock(&q->lock);
+		emu_vnet_q_unlock(q);
 		return 0;
 	}
 	mrg = (dev->features & (UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF)) != 0;
