@@ -698,6 +698,51 @@ test_remap_under_traffic(void)
 	return TEST_SUCCESS;
 }
 
+/* A port closed, then its vdev removed, while a client is attached and has DMA mapped. */
+static int
+test_close_attached(void)
+{
+	const char *name = "net_emu_virtio_c";
+	struct rte_vfio_user_mem_reg mr;
+	struct rte_eth_conf conf;
+	struct leak_snap before;
+	char path[160], args[200];
+	uint16_t p2;
+	uint32_t v;
+	int cid;
+
+	leak_snap(&before);
+	snprintf(path, sizeof(path), "%s/close.sock", sock_dir);
+	snprintf(args, sizeof(args), "path=%s", path);
+	TEST_ASSERT_SUCCESS(rte_vdev_init(name, args), "second device");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_get_port_by_name(name, &p2), "its port");
+	memset(&conf, 0, sizeof(conf));
+	TEST_ASSERT_SUCCESS(rte_eth_dev_configure(p2, 1, 1, &conf), "configure");
+	TEST_ASSERT_SUCCESS(rte_eth_rx_queue_setup(p2, 0, 64, SOCKET_ID_ANY, NULL, pool), "rxq");
+	TEST_ASSERT_SUCCESS(rte_eth_tx_queue_setup(p2, 0, 64, SOCKET_ID_ANY, NULL), "txq");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_start(p2), "start");
+	cid = rte_vfio_user_attach_dev(path);
+	TEST_ASSERT(cid >= 0, "attach");
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = vg.mem;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, &mr, &vg.memfd, 1), "dma_map");
+	v = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	TEST_ASSERT_EQUAL(rte_vfio_user_region_write(cid, VFIO_PCI_BAR0_REGION_INDEX,
+		CC(device_status), &v, 1), 1, "status written");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_stop(p2), "stop");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_close(p2), "close with a client attached");
+	TEST_ASSERT(rte_vfio_user_region_read(cid, VFIO_PCI_BAR0_REGION_INDEX,
+		CC(device_status), &v, 1) < 0, "the client sees the device gone");
+	rte_vfio_user_detach_dev(cid);
+	TEST_ASSERT_SUCCESS(rte_vdev_uninit(name), "remove after close");
+	TEST_ASSERT(access(path, F_OK) != 0, "socket removed");
+	TEST_ASSERT(rte_eth_dev_is_valid_port(port), "the other port stays");
+	return leak_check(&before, WAIT_MS);
+}
+
 static int
 test_bad_devargs(void)
 {
@@ -803,6 +848,7 @@ static struct unit_test_suite emu_vnet_suite = {
 		TEST_CASE_ST(case_setup, NULL, test_dma_remap),
 		TEST_CASE_ST(case_setup, NULL, test_remap_under_traffic),
 		TEST_CASE_ST(case_setup, NULL, test_client_gone),
+		TEST_CASE_ST(case_setup, NULL, test_close_attached),
 		TEST_CASE_ST(case_setup, NULL, test_bad_devargs),
 		TEST_CASES_END(),
 	},
