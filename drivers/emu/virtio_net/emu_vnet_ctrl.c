@@ -203,10 +203,10 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 			break;
 		if (ret == 0 && c.len > c.out_len &&
 				emu_vnet_chain_write(&c, c.out_len, &ack, 1) == 1) {
-			emu_vnet_vq_push(&q->vq, c.head, 1);
+			emu_vnet_vq_push(&q->vq, &c, 1);
 		} else {
 			q->stats.guest_errors++;
-			emu_vnet_vq_push(&q->vq, c.head, 0);
+			emu_vnet_vq_push(&q->vq, &c, 0);
 		}
 		irq |= emu_vnet_vq_publish(&q->vq);
 	}

@@ -253,6 +253,7 @@ emu_vnet_queue_enable(struct emu_vnet_dev *dev, struct emu_vnet_queue *q)
 	int ret;
 
 	emu_vnet_q_lock(q);
+	q->vq.packed = (dev->features & (UINT64_C(1) << VIRTIO_F_RING_PACKED)) != 0;
 	ret = emu_vnet_vq_map(&q->vq, dev->mt);
 	if (ret == 0) {
 		/* Data queues are polled: the guest need not kick them. */

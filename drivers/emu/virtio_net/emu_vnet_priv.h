@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 #include <sys/un.h>
 
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
 #include <rte_common.h>
@@ -81,6 +82,7 @@ extern int emu_vnet_logtype;
 /** Features offered (see the guide for the choices). */
 #define EMU_VNET_FEATURES ( \
 	(UINT64_C(1) << VIRTIO_F_VERSION_1) | \
+	(UINT64_C(1) << VIRTIO_F_RING_PACKED) | \
 	(UINT64_C(1) << VIRTIO_NET_F_MAC) | \
 	(UINT64_C(1) << VIRTIO_NET_F_STATUS) | \
 	(UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF) | \
