@@ -307,6 +307,19 @@ test_port_to_guest(void)
 		TEST_ASSERT_SUCCESS(guest_expect(0, 60 + 200 * i, GUEST_MAC, 10 + i, BUF_SIZE),
 			"frame %u", i);
 	TEST_ASSERT(efd_wait(vg.efd[1], WAIT_MS) > 0, "receive queue interrupt");
+	/* A first buffer shorter than the header is given back empty and counted. */
+	{
+		uint64_t err = xstat("tx_q0_guest_errors");
+		uint32_t id, ulen;
+
+		guest_post_rx(0, 1, 4);
+		guest_post_rx(0, 1, BUF_SIZE);
+		TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 48), 1, "sent");
+		TEST_ASSERT_EQUAL(xstat("tx_q0_guest_errors"), err + 1, "short buffer counted");
+		TEST_ASSERT_SUCCESS(gvq_used(0, &id, &ulen), "short buffer back");
+		TEST_ASSERT_EQUAL(ulen, 0, "empty");
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60, GUEST_MAC, 48, BUF_SIZE), "frame");
+	}
 	/* Mergeable buffers: a 1500-byte frame over 128-byte buffers takes 12. */
 	guest_post_rx(0, 20, 128);
 	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 42), 1, "sent");

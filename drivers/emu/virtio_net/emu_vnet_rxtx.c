@@ -150,9 +150,10 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 /*
  * Take enough receive chains for @p need bytes: 1 without MRG_RXBUF (it
  * must hold the frame), up to EMU_VNET_MAX_BUFS with it. Bad chains met on
- * the way are given back empty. Returns the chains taken; 0 when the guest
- * has not posted enough (the frame stays with the caller); -1 when the
- * frame can never fit (dropped) or the ring broke. Chains taken and not
+ * the way, and a first one too short for the header, are given back empty.
+ * Returns the chains taken; 0 when the guest has not posted enough (the
+ * frame stays with the caller); -1 when the frame can never fit (dropped)
+ * or the ring broke. Chains taken and not
  * used go back to the available ring, or, once a bad chain was given back
  * (the ring cannot be rewound past it), to the used ring empty.
  */
@@ -165,13 +166,15 @@ emu_vnet_take_bufs(struct emu_vnet_queue *q, uint32_t need, bool mrg)
 	int n = 0, i, ret;
 
 	emu_vnet_vq_mark(&q->vq, &start);
-
 	while (room < need) {
 		if (n == (mrg ? EMU_VNET_MAX_BUFS : 1)) {
 			ret = -E2BIG;
 			goto give_back;
 		}
 		ret = emu_vnet_vq_pop(&q->vq, q->dev->mt, EMU_VNET_DEV_WRITES, &q->bufs[n]);
+		/* The header goes whole into the first buffer (section 5.1.6.3.1). */
+		if (ret == 0 && n == 0 && q->bufs[0].len < EMU_VNET_HDR_LEN)
+			ret = -EINVAL;
 		if (ret == -EINVAL) {
 			q->stats.guest_errors++;
 			emu_vnet_vq_push(&q->vq, &q->bufs[n], 0);
