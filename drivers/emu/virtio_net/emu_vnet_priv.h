@@ -47,7 +47,7 @@ extern int emu_vnet_logtype;
 #define EMU_VNET_MAX_PAIRS		8
 /** Virtqueues at most: receive and transmit per pair, then the control queue. */
 #define EMU_VNET_MAX_VQS		(2 * EMU_VNET_MAX_PAIRS + 1)
-/** Queue size offered (queue_size reset value); a guest may pick a smaller power of two. */
+/** Queue size offered (queue_size reset value); a guest may pick a smaller one. */
 #define EMU_VNET_QUEUE_SIZE		256
 /** Largest frame (without the virtio header) either way. */
 #define EMU_VNET_MAX_FRAME		9216

@@ -3,7 +3,8 @@
  */
 
 /*
- * Split virtqueue walking for the device side; see emu_vnet_vq.h. Kept free
+ * Virtqueue walking for the device side, split and packed rings; see
+ * emu_vnet_vq.h. Kept free
  * of the ethdev and of the library's state so that it can be fuzzed alone
  * (fuzz/fuzz_virtq.c).
  */
