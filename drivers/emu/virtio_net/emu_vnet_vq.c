@@ -4,9 +4,8 @@
 
 /*
  * Virtqueue walking for the device side, split and packed rings; see
- * emu_vnet_vq.h. Kept free
- * of the ethdev and of the library's state so that it can be fuzzed alone
- * (fuzz/fuzz_virtq.c).
+ * emu_vnet_vq.h. Kept free of the ethdev and of the library's state so that
+ * it can be fuzzed alone (fuzz/fuzz_virtq.c).
  */
 
 #include <errno.h>
