@@ -9,7 +9,7 @@
 # <builddir>/fuzz-artifacts/<target>/ and makes the exit status 1: copy it
 # to fuzz/regressions/<target>/ once fixed, the test suite replays it.
 #
-# Usage: devtools/fuzz.sh [--time SECONDS] [--target server|pci|client|all]
+# Usage: devtools/fuzz.sh [--time SECONDS] [--target server|pci|client|virtq|all]
 #                         [--builddir DIR] [--no-build]
 #   --time      total run time, split between the targets (default 60)
 #   --target    which target to run (default all)
@@ -35,8 +35,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $target in
-all) targets=(server pci client) ;;
-server|pci|client) targets=("$target") ;;
+all) targets=(server pci client virtq) ;;
+server|pci|client|virtq) targets=("$target") ;;
 *) die "unknown target: $target" ;;
 esac
 [[ $total =~ ^[0-9]+$ ]] && [ "$total" -ge ${#targets[@]} ] || die "bad --time: $total"

@@ -3,8 +3,9 @@
 # Copyright(c) 2026 The librte_vfio_user authors
 
 """Write the seed corpus of the fuzz targets: valid sessions in the input
-format of fuzz/fuzz_common.h. Run from anywhere; it rewrites
-fuzz/corpus/server and fuzz/corpus/client."""
+format of fuzz/fuzz_common.h, and guest memories in the format of
+fuzz/fuzz_virtq.c. Run from anywhere; it rewrites fuzz/corpus/server,
+fuzz/corpus/client and fuzz/corpus/virtq."""
 
 import os
 import struct
@@ -213,8 +214,68 @@ def client_seeds():
     return s
 
 
+# fuzz_virtq.c: window addresses, ring offsets, descriptor flags.
+VQ_RW, VQ_RO, VQ_NOFD = 0x10000, 0x40000, 0x80000
+VQ_AVAIL, VQ_USED = 0x400, 0x600
+D_NEXT, D_WRITE, D_INDIRECT = 1, 2, 4
+VQ_READS, VQ_WRITES, VQ_BOTH = 0, 1, 2
+
+
+def virtq(log2, mode, descs, heads, avail_idx=None):
+    """Header, then the read-write window: descriptors (addr, len, flags,
+    next), the available ring, buffers from 0x900 on (under 4 KiB in all)."""
+    mem = bytearray(0x900)
+    for i, (addr, length, flags, nxt) in enumerate(descs):
+        struct.pack_into('<QIHH', mem, 16 * i, addr, length, flags, nxt)
+    idx = len(heads) if avail_idx is None else avail_idx
+    struct.pack_into('<HH', mem, VQ_AVAIL, 0, idx)
+    for i, h in enumerate(heads):
+        struct.pack_into('<H', mem, VQ_AVAIL + 4 + 2 * i, h)
+    mem += bytes(range(256)) * 4
+    return bytes([log2, mode, 0]) + bytes(mem)
+
+
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+
+
+def virtq_packed(log2, mode, descs):
+    """A packed ring in the descriptors' place: (addr, len, id, flags) each,
+    the AVAIL bit of the first wrap added."""
+    mem = bytearray(0x900)
+    for i, (addr, length, bid, flags) in enumerate(descs):
+        struct.pack_into('<QIHH', mem, 16 * i, addr, length, bid, flags | P_AVAIL)
+    mem += bytes(range(256)) * 4
+    return bytes([log2, mode | 8, 0]) + bytes(mem)
+
+
+def virtq_seeds():
+    buf = VQ_RW + 0x900
+    return {
+        'tx_chain': virtq(3, VQ_READS, [(buf, 12, D_NEXT, 1), (buf + 12, 60, 0, 0)], [0]),
+        'rx_bufs': virtq(4, VQ_WRITES | 4, [(buf, 128, D_WRITE, 0),
+                                            (buf + 128, 128, D_WRITE, 0),
+                                            (buf + 256, 768, D_WRITE, 0)], [0, 1, 2]),
+        'ctrl_cmd': virtq(2, VQ_BOTH, [(buf, 2, D_NEXT, 1), (buf + 2, 1, D_NEXT, 2),
+                                       (buf + 1000, 1, D_WRITE, 0)], [0]),
+        'windows': virtq(3, VQ_WRITES, [(VQ_RO, 64, D_WRITE, 0),
+                                        (VQ_NOFD, 64, D_WRITE, 0),
+                                        (VQ_RW + 0xfff0, 32, D_WRITE, 0),
+                                        (buf, 64, D_WRITE | D_INDIRECT, 0),
+                                        (buf, 64, D_WRITE, 0)], [0, 1, 2, 3, 4]),
+        'loop': virtq(3, VQ_READS, [(buf, 8, D_NEXT, 1), (buf, 8, D_NEXT, 0)], [0, 9]),
+        'idx_ahead': virtq(1, VQ_READS, [(buf, 8, 0, 0)], [0], avail_idx=40),
+        'packed_tx': virtq_packed(3, VQ_READS | 4, [(buf, 12, 0, D_NEXT), (buf + 12, 60, 7, 0),
+                                                   (buf + 100, 80, 3, 0)]),
+        'packed_ctrl': virtq_packed(2, VQ_BOTH, [(buf, 2, 0, D_NEXT), (buf + 2, 1, 0, D_NEXT),
+                                                 (buf + 1000, 1, 5, D_WRITE),
+                                                 (VQ_NOFD, 8, 6, D_WRITE)]),
+        'packed_endless': virtq_packed(2, VQ_WRITES, [(buf, 8, 0, D_WRITE | D_NEXT)] * 4),
+    }
+
+
 def main():
-    for name, seeds in (('server', server_seeds()), ('client', client_seeds())):
+    for name, seeds in (('server', server_seeds()), ('client', client_seeds()),
+                        ('virtq', virtq_seeds())):
         out = os.path.join(HERE, 'corpus', name)
         os.makedirs(out, exist_ok=True)
         for f in os.listdir(out):
