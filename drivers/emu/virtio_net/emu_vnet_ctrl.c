@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include <linux/virtio_config.h>
+
 #include <rte_byteorder.h>
 
 #include "emu_vnet_priv.h"
@@ -83,7 +85,8 @@ emu_vnet_read_table(const struct emu_vnet_chain *c, uint32_t *off, struct rte_et
 {
 	uint32_t n, i;
 
-	if (emu_vnet_chain_read(c, *off, &n, 4) != 4)
+	/* Only the device-readable part is the command; the rest is the ack. */
+	if (*off + 4 > c->out_len || emu_vnet_chain_read(c, *off, &n, 4) != 4)
 		return -1;
 	n = rte_le_to_cpu_32(n);
 	*off += 4;
@@ -177,7 +180,8 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 
 	/* Only this thread uses the control queue; the lock keeps lock_dp(1) out. */
 	rte_spinlock_lock(&q->lock);
-	if (!q->ready || (q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
+	if (!q->ready || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+			(q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
 		rte_spinlock_unlock(&q->lock);
 		return;
 	}

@@ -309,6 +309,7 @@ emu_vnet_common_write(struct emu_vnet_dev *dev, uint32_t off, const void *buf, u
 	if (TOUCHED(off, len, device_status))
 		emu_vnet_status_write(dev, c.device_status);
 
+	/* Queue fields written together with queue_select are ignored. */
 	q = emu_vnet_selected(dev);
 	if (q == NULL || TOUCHED(off, len, queue_select))
 		return;
@@ -349,17 +350,15 @@ emu_vnet_devcfg_image(struct emu_vnet_dev *dev, struct virtio_net_config *c)
  * stay inside one page, and bytes past a structure read 0 and ignore writes.
  */
 static ssize_t
-emu_vnet_bar_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
-		uint64_t offset, bool is_write)
+emu_vnet_bar_rw(struct emu_vnet_dev *dev, char *buf, size_t count, uint64_t offset,
+		bool is_write)
 {
-	struct emu_vnet_dev *dev = reg->priv;
 	uint64_t page = offset & ~UINT64_C(0xfff), off = offset & 0xfff;
 	struct virtio_pci_common_cfg cc;
 	struct virtio_net_config nc;
 	const void *img = NULL;
 	uint32_t img_len = 0;
 
-	RTE_SET_USED(dev_id);
 	if (count == 0 || off + count > 0x1000)
 		return -EINVAL;
 	switch (page) {
@@ -407,6 +406,48 @@ emu_vnet_bar_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, s
 	return count;
 }
 
+static ssize_t
+emu_vnet_bar_access(int dev_id, struct rte_vfio_user_reg_info *reg, char *buf, size_t count,
+		uint64_t offset, bool is_write)
+{
+	RTE_SET_USED(dev_id);
+	return emu_vnet_bar_rw(reg->priv, buf, count, offset, is_write);
+}
+
+/*
+ * The VIRTIO_PCI_CAP_PCI_CFG window (section 4.1.4.9): a write to
+ * pci_cfg_data is written to BAR0 at cap.offset; pci_cfg_data then holds
+ * what BAR0 has there. The helper serves config reads from its copy and has
+ * no read hook, so that read is done after every write to the capability
+ * (window or data), not at the driver's read: a value the device changes
+ * later is seen once the driver writes the capability again.
+ */
+static void
+emu_vnet_config_write(struct rte_vfio_user_pci *pci, uint32_t offset, uint32_t count,
+		void *priv)
+{
+	struct emu_vnet_dev *dev = priv;
+	uint32_t cap = dev->pci_cfg_cap, boff, blen;
+	struct virtio_pci_cfg_cap c;
+	char data[4] = { 0 };
+
+	if (cap == 0 || offset >= cap + sizeof(c) || offset + count <= cap)
+		return;
+	if (rte_vfio_user_pci_cfg_read(pci, cap, &c, sizeof(c)) < 0)
+		return;
+	boff = rte_le_to_cpu_32(c.cap.offset);
+	blen = rte_le_to_cpu_32(c.cap.length);
+	/* Invalid windows are ignored: BAR0 only, 1, 2 or 4 bytes, aligned. */
+	if (c.cap.bar != EMU_VNET_BAR || (blen != 1 && blen != 2 && blen != 4) ||
+			(boff & (blen - 1)) != 0 || boff >= EMU_VNET_BAR_SIZE)
+		return;
+	if (offset + count > cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data))
+		emu_vnet_bar_rw(dev, (char *)c.pci_cfg_data, blen, boff, true);
+	if (emu_vnet_bar_rw(dev, data, blen, boff, false) == (ssize_t)blen)
+		rte_vfio_user_pci_cfg_write(pci, cap + offsetof(struct virtio_pci_cfg_cap,
+			pci_cfg_data), data, sizeof(data));
+}
+
 int
 emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 {
@@ -437,6 +478,15 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 		},
 		.notify_off_multiplier = rte_cpu_to_le_32(EMU_VNET_NOTIFY_MULT),
 	};
+	/* The window's bar, offset, length and data are the driver's. */
+	static const uint8_t pci_cfg_wmask[sizeof(struct virtio_pci_cfg_cap)] = {
+		[4] = 0xff,
+		[8] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		[16] = 0xff, 0xff, 0xff, 0xff,
+	};
+	struct virtio_pci_cfg_cap pci_cfg = {
+		.cap = { .cfg_type = VIRTIO_PCI_CAP_PCI_CFG },
+	};
 	const struct rte_vfio_user_pci_cap caps[] = {
 		{
 			.id = PCI_CAP_ID_MSIX,
@@ -451,6 +501,8 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 		{ .id = PCI_CAP_ID_VNDR, .len = sizeof(notify), .data = &notify },
 		{ .id = PCI_CAP_ID_VNDR, .len = sizeof(isr), .data = &isr },
 		{ .id = PCI_CAP_ID_VNDR, .len = sizeof(devcfg), .data = &devcfg },
+		{ .id = PCI_CAP_ID_VNDR, .len = sizeof(pci_cfg), .data = &pci_cfg,
+			.wmask = pci_cfg_wmask },
 	};
 	struct rte_vfio_user_pci_info info = {
 		.vendor_id = EMU_VNET_VENDOR_ID,
@@ -460,10 +512,14 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 		.class_code = EMU_VNET_CLASS,
 		.revision = EMU_VNET_REVISION,
 		.cfg_size = RTE_VFIO_USER_PCI_CFG_SIZE,
-		.flags = RTE_VFIO_USER_PCI_F_RESET,
+		/* ERR and REQ eventfds let QEMU enable its error recovery. */
+		.flags = RTE_VFIO_USER_PCI_F_RESET | RTE_VFIO_USER_PCI_F_ERR_REQ_IRQS,
 		.caps = caps,
 		.nr_caps = RTE_DIM(caps),
+		.ops = { .config_write = emu_vnet_config_write },
+		.priv = dev,
 	};
+	int off;
 
 	info.bars[EMU_VNET_BAR].size = EMU_VNET_BAR_SIZE;
 	info.bars[EMU_VNET_BAR].rw = emu_vnet_bar_access;
@@ -473,5 +529,10 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 	info.bars[EMU_VNET_MSIX_BAR].fd = -1;
 
 	dev->pci = rte_vfio_user_pci_create(dev->path, dev->dev_id, &info);
-	return dev->pci != NULL ? 0 : -rte_errno;
+	if (dev->pci == NULL)
+		return -rte_errno;
+	/* The last vendor capability is the window (declaration order). */
+	for (off = 0; (off = rte_vfio_user_pci_cap_find(dev->pci, PCI_CAP_ID_VNDR, off)) > 0; )
+		dev->pci_cfg_cap = (uint8_t)off;
+	return 0;
 }

@@ -141,6 +141,7 @@ struct emu_vnet_dev {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /**< Socket path. */
 	int dev_id;			/**< vfio-user server device id, -1 before register. */
 	struct rte_vfio_user_pci *pci;
+	uint8_t pci_cfg_cap;		/**< Offset of the VIRTIO_PCI_CAP_PCI_CFG capability. */
 	uint16_t port_id;
 	uint16_t nr_pairs;		/**< Queue pairs offered (max_virtqueue_pairs). */
 	uint16_t nr_vqs;		/**< 2 * nr_pairs + 1 (the control queue last). */
@@ -176,7 +177,7 @@ struct emu_vnet_dev {
 /** Describe the function to the PCI helper; 0 or a negative errno. */
 int emu_vnet_pci_describe(struct emu_vnet_dev *dev);
 
-/** Device reset (status 0, VFIO_USER_DEVICE_RESET, connect, disconnect): caller holds every queue lock. */
+/** Device reset (status 0, VFIO_USER_DEVICE_RESET, (dis)connection), under every queue lock. */
 void emu_vnet_reset_locked(struct emu_vnet_dev *dev);
 
 /** Take every queue lock unless lock_dp(1) holds them; true when taken here. */

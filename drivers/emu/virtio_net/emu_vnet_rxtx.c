@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <linux/virtio_config.h>
+
 #include <ethdev_driver.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -23,13 +25,18 @@
 /* Every frame carries struct virtio_net_hdr_mrg_rxbuf in 1.x (section 5.1.6). */
 #define EMU_VNET_HDR_LEN sizeof(struct virtio_net_hdr_mrg_rxbuf)
 
-/* Take the queue for a burst: locked, ready, rings mapped for the current DMA table. */
+/*
+ * Take the queue for a burst: locked, the driver running (no buffer is used
+ * before DRIVER_OK), the queue ready, its rings mapped for the current DMA table.
+ */
 static bool
 emu_vnet_burst_begin(struct emu_vnet_queue *q)
 {
 	if (!rte_spinlock_trylock(&q->lock))
 		return false;
-	if (q->ready && (q->mem_gen == q->dev->mem_gen || emu_vnet_queue_remap(q)))
+	if (q->ready && (__atomic_load_n(&q->dev->status, __ATOMIC_RELAXED) &
+				VIRTIO_CONFIG_S_DRIVER_OK) &&
+			(q->mem_gen == q->dev->mem_gen || emu_vnet_queue_remap(q)))
 		return true;
 	rte_spinlock_unlock(&q->lock);
 	return false;
@@ -254,8 +261,10 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 			q->stats.dropped++;
 		}
 		rte_pktmbuf_free(m);
-		if (!q->ready)
+		if (!q->ready) {
+			nb++; /* this one is consumed */
 			break;
+		}
 	}
 	emu_vnet_burst_end(q);
 	return nb;
