@@ -328,7 +328,7 @@ pmd_tx=0
 pmd_stats()
 {
 	local before
-	before=$(grep -c 'NIC statistics for port 0' "$run/testpmd.log" || true)
+	before=$(grep -c '^ *TX-packets:' "$run/testpmd.log" || true)
 	echo "show port stats 0" >&"$pmd_in"
 	for _ in $(seq 100); do
 		[ "$(grep -c '^ *TX-packets:' "$run/testpmd.log" || true)" -gt "$before" ] && break

@@ -102,13 +102,22 @@ check $resolved net.arp "who-has $PEER_IP: $(echo "$out" | grep -i -m 1 'reply f
 # Small frames, then full-sized ones (1514 bytes); -A sends the next request
 # as soon as the reply comes: the test takes no longer than the device needs.
 for size in 56 1472; do
-	out=$(ping -A -c "$pings" -s "$size" -w 60 "$PEER_IP" 2>&1)
+	out=$(ping -A -c "$pings" -s "$size" -w 30 "$PEER_IP" 2>&1)
 	got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
 	answered=false
 	[ "${got:-0}" -eq "$pings" ] && answered=true
 	check $answered "net.ping-$size" "${got:-0} of $pings echo requests of $size bytes" \
 		"answered by $PEER_IP"
 done
+
+# virtio_net takes one MSI-X vector per queue: the replies came through
+# QEMU's MSI-X path to the server (the eventfds of SET_IRQS).
+line=$(grep "${vdev##*/}-input.0" /proc/interrupts)
+count=$(echo "$line" | awk '{ n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i;
+	print n }')
+msix=false
+echo "$line" | grep -q 'MSI' && [ "${count:-0}" -gt 0 ] && msix=true
+check $msix net.msix "${line:-no ${vdev##*/}-input.0 line in /proc/interrupts}"
 
 echo "INTEROP INFO net: $(ip neigh show "$PEER_IP"); $ifc rx $(cat "$sys/statistics/rx_packets")" \
 	"tx $(cat "$sys/statistics/tx_packets") packets"
