@@ -4,15 +4,17 @@
 
 # Interop test: QEMU's vfio-user-pci client and a Linux guest use the devices
 # of dpdk-vfio-user-emu (and, when the build has drivers/emu/dma, of an
-# emu_dma vdev loaded into the same process).
+# emu_dma vdev loaded into the same process), and, when the build has
+# drivers/emu/virtio_net, a virtio-net NIC served by stock dpdk-testpmd.
 #
 # Once, into a cache folder: a Debian trixie chroot (debootstrap minbase) with
 # qemu-system-x86 from trixie-backports, trixie's kernel, busybox-static and
-# the uio modules. Every run: the guest program (devtools/interop/guest.c,
-# built static) goes into an initramfs; one dpdk-vfio-user-emu process serves
-# a device to the VM and a second one to dpdk-vfio-user-client, run in a loop
-# meanwhile; the VM boots twice against the same server, its console lines
-# "INTEROP PASS|FAIL <check>" are the results.
+# the uio and virtio_net modules. Every run: the guest programs
+# (devtools/interop/guest.c, built static, and net.sh) go into an initramfs;
+# one dpdk-vfio-user-emu process serves a device to the VM and a second one to
+# dpdk-vfio-user-client, run in a loop meanwhile; testpmd answers the guest's
+# pings (icmpecho); the VM boots twice against the same servers, its console
+# lines "INTEROP PASS|FAIL <check>" are the results.
 #
 # Usage: devtools/interop.sh [--builddir DIR] [--results FILE] [--setup-only]
 #   --builddir DIR  build with the examples (default $BUILD_DIR)
@@ -21,7 +23,8 @@
 # Environment: INTEROP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/
 # librte_vfio_user/interop), INTEROP_MIRROR (Debian mirror), INTEROP_KEEP=1
 # keeps the run folder (logs, console) under the cache, INTEROP_EMU_DMA=<.so>
-# names the emu_dma plugin (default: librte_emu_dma.so of the build).
+# names the emu_dma plugin (default: librte_emu_dma.so of the build),
+# INTEROP_TESTPMD the testpmd binary (default /usr/bin/dpdk-testpmd).
 # Prints "SKIP: <reason>" and exits 0 when the host cannot run it (not root
 # for the first set-up, archive unreachable); any failed check exits 1.
 
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--builddir) builddir=$(abspath "${2:?}"); shift ;;
 	--results) results=$(abspath "${2:?}"); shift ;;
 	--setup-only) setup_only=true ;;
-	-h|--help) sed -n '5,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 	shift
