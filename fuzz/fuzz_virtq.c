@@ -3,7 +3,7 @@
  */
 
 /*
- * Fuzz target of the device-side split virtqueue code of the emulated
+ * Fuzz target of the device-side virtqueue code (split and packed rings) of the emulated
  * virtio-net device (drivers/emu/virtio_net/emu_vnet_vq.c): descriptor
  * tables, available rings and indexes written by a hostile guest, in a fake
  * guest memory of three windows (read-write, read-only and really mapped
@@ -14,7 +14,9 @@
  *   u8  log2 of the queue size (mod 7: 1 to 64 entries, so that the rings
  *       sit in the first 4 KiB, which libFuzzer's default length reaches)
  *   u8  bits 0-1: chain direction (emu_vnet_dir, 3 is read as 0)
- *       bit 2: give chains back with unpop now and then
+ *       bit 2: give chains back with a rewind now and then
+ *       bit 3: packed ring (descriptor ring, driver and device event areas
+ *       where the split rings would be)
  *   u8  ring placement: bits 0-3 shift the rings by that many 16-byte steps
  *   ... the read-write window's contents, then the read-only window's
  */
@@ -94,7 +96,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum emu_vnet_dir dir;
 	uint32_t i, shift;
 	size_t n;
-	bool unpop;
+	struct emu_vnet_vq_pos pos;
+	bool rewind;
 	int ret;
 
 	if (size < 3)
@@ -102,7 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&vq, 0, sizeof(vq));
 	vq.size = (uint16_t)(1u << (data[0] % 7));
 	dir = (enum emu_vnet_dir)((data[1] & 3) % 3);
-	unpop = (data[1] & 4) != 0;
+	rewind = (data[1] & 4) != 0;
+	vq.packed = (data[1] & 8) != 0;
 	shift = (data[2] & 0xf) * 16u;
 	data += 3;
 	size -= 3;
@@ -122,20 +126,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq.used_iova = RW_IOVA + USED_OFF + shift;
 	if (emu_vnet_vq_map(&vq, &table) < 0)
 		return 0;
-	/* Keep the guest's flags and indexes: start() would zero the used ones only. */
+	/* Not start(): it would overwrite the guest's used index or event flags. */
 	vq.last_avail = 0;
+	vq.avail_wrap = true;
+	vq.used_wrap = true;
 	for (i = 0; i < 2u * vq.size + 2; i++) {
+		emu_vnet_vq_mark(&vq, &pos);
 		ret = emu_vnet_vq_pop(&vq, &table, dir, &c);
 		if (ret == -ENOENT || ret == -EIO)
 			break;
 		if (ret == 0) {
 			use_chain(&c);
-			if (unpop && (i % 3) == 2) {
-				emu_vnet_vq_unpop(&vq, 1);
+			if (rewind && (i % 3) == 2) {
+				emu_vnet_vq_rewind(&vq, &pos);
 				continue;
 			}
 		}
-		emu_vnet_vq_push(&vq, c.head, ret == 0 ? c.len - c.out_len : 0);
+		emu_vnet_vq_push(&vq, &c, ret == 0 ? c.len - c.out_len : 0);
 		if ((i % 8) == 7)
 			emu_vnet_vq_publish(&vq);
 	}

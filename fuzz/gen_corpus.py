@@ -167,6 +167,19 @@ def virtq(log2, mode, descs, heads, avail_idx=None):
     return bytes([log2, mode, 0]) + bytes(mem)
 
 
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+
+
+def virtq_packed(log2, mode, descs):
+    """A packed ring in the descriptors' place: (addr, len, id, flags) each,
+    the AVAIL bit of the first wrap added."""
+    mem = bytearray(0x900)
+    for i, (addr, length, bid, flags) in enumerate(descs):
+        struct.pack_into('<QIHH', mem, 16 * i, addr, length, bid, flags | P_AVAIL)
+    mem += bytes(range(256)) * 4
+    return bytes([log2, mode | 8, 0]) + bytes(mem)
+
+
 def virtq_seeds():
     buf = VQ_RW + 0x900
     return {
@@ -183,6 +196,12 @@ def virtq_seeds():
                                         (buf, 64, D_WRITE, 0)], [0, 1, 2, 3, 4]),
         'loop': virtq(3, VQ_READS, [(buf, 8, D_NEXT, 1), (buf, 8, D_NEXT, 0)], [0, 9]),
         'idx_ahead': virtq(1, VQ_READS, [(buf, 8, 0, 0)], [0], avail_idx=40),
+        'packed_tx': virtq_packed(3, VQ_READS | 4, [(buf, 12, 0, D_NEXT), (buf + 12, 60, 7, 0),
+                                                   (buf + 100, 80, 3, 0)]),
+        'packed_ctrl': virtq_packed(2, VQ_BOTH, [(buf, 2, 0, D_NEXT), (buf + 2, 1, 0, D_NEXT),
+                                                 (buf + 1000, 1, 5, D_WRITE),
+                                                 (VQ_NOFD, 8, 6, D_WRITE)]),
+        'packed_endless': virtq_packed(2, VQ_WRITES, [(buf, 8, 0, D_WRITE | D_NEXT)] * 4),
     }
 
 

@@ -204,7 +204,7 @@ test_features(void)
 	offered = CC_RD(device_feature);
 	CC_WR(device_feature_select, 1);
 	offered |= (uint64_t)CC_RD(device_feature) << 32;
-	TEST_ASSERT_EQUAL(offered, ALL_FEATURES, "features offered 0x%" PRIx64, offered);
+	TEST_ASSERT_EQUAL(offered, OFFERED_FEATURES, "features offered 0x%" PRIx64, offered);
 	CC_WR(device_feature_select, 2);
 	TEST_ASSERT_EQUAL(CC_RD(device_feature), 0, "no feature word 2");
 
@@ -307,6 +307,19 @@ test_port_to_guest(void)
 		TEST_ASSERT_SUCCESS(guest_expect(0, 60 + 200 * i, GUEST_MAC, 10 + i, BUF_SIZE),
 			"frame %u", i);
 	TEST_ASSERT(efd_wait(vg.efd[1], WAIT_MS) > 0, "receive queue interrupt");
+	/* A first buffer shorter than the header is given back empty and counted. */
+	{
+		uint64_t err = xstat("tx_q0_guest_errors");
+		uint32_t id, ulen;
+
+		guest_post_rx(0, 1, 4);
+		guest_post_rx(0, 1, BUF_SIZE);
+		TEST_ASSERT_EQUAL(port_send(0, 60, GUEST_MAC, 48), 1, "sent");
+		TEST_ASSERT_EQUAL(xstat("tx_q0_guest_errors"), err + 1, "short buffer counted");
+		TEST_ASSERT_SUCCESS(gvq_used(0, &id, &ulen), "short buffer back");
+		TEST_ASSERT_EQUAL(ulen, 0, "empty");
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60, GUEST_MAC, 48, BUF_SIZE), "frame");
+	}
 	/* Mergeable buffers: a 1500-byte frame over 128-byte buffers takes 12. */
 	guest_post_rx(0, 20, 128);
 	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 42), 1, "sent");
@@ -613,7 +626,7 @@ test_dma_remap(void)
 
 /* A worker lcore polls port queue 0 while the guest sends and the DMA table changes. */
 #define REMAP_FRAMES 2000
-static volatile bool remap_stop;
+static bool remap_stop;
 static unsigned int remap_got, remap_bad;
 
 static int
@@ -624,7 +637,7 @@ remap_worker(void *arg)
 	uint16_t n, i;
 
 	RTE_SET_USED(arg);
-	while (!remap_stop) {
+	while (!__atomic_load_n(&remap_stop, __ATOMIC_ACQUIRE)) {
 		n = rte_eth_rx_burst(port, 0, m, RTE_DIM(m));
 		for (i = 0; i < n; i++) {
 			vg_make_frame(want, 100, "ff:ff:ff:ff:ff:ff", 1000 + remap_got);
@@ -662,7 +675,7 @@ test_remap_under_traffic(void)
 	extra.iova = IOVA_BASE + 2 * MEM_SIZE;
 	extra.size = 0x10000;
 	extra.prot = PROT_READ | PROT_WRITE;
-	remap_stop = false;
+	__atomic_store_n(&remap_stop, false, __ATOMIC_RELAXED);
 	remap_got = 0;
 	remap_bad = 0;
 	TEST_ASSERT_SUCCESS(rte_eal_remote_launch(remap_worker, NULL, lc), "launch");
@@ -688,13 +701,125 @@ test_remap_under_traffic(void)
 	end = now_ms() + WAIT_MS;
 	while (__atomic_load_n(&remap_got, __ATOMIC_ACQUIRE) < i && now_ms() < end)
 		usleep(1000);
-	remap_stop = true;
+	__atomic_store_n(&remap_stop, true, __ATOMIC_RELEASE);
 	rte_eal_wait_lcore(lc);
 	close(xfd);
 	TEST_ASSERT_SUCCESS(ret, "guest side");
 	TEST_ASSERT_EQUAL(remap_got, REMAP_FRAMES, "every frame received");
 	TEST_ASSERT_EQUAL(remap_bad, 0, "payloads intact");
 	TEST_ASSERT(!(vg_status() & VIRTIO_CONFIG_S_NEEDS_RESET), "no guest error");
+	return TEST_SUCCESS;
+}
+
+/* A port closed, then its vdev removed, while a client is attached and has DMA mapped. */
+static int
+test_close_attached(void)
+{
+	const char *name = "net_emu_virtio_c";
+	struct rte_vfio_user_mem_reg mr;
+	struct rte_eth_conf conf;
+	struct leak_snap before;
+	char path[160], args[200];
+	uint16_t p2;
+	uint32_t v;
+	int cid;
+
+	leak_snap(&before);
+	snprintf(path, sizeof(path), "%s/close.sock", sock_dir);
+	snprintf(args, sizeof(args), "path=%s", path);
+	TEST_ASSERT_SUCCESS(rte_vdev_init(name, args), "second device");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_get_port_by_name(name, &p2), "its port");
+	memset(&conf, 0, sizeof(conf));
+	TEST_ASSERT_SUCCESS(rte_eth_dev_configure(p2, 1, 1, &conf), "configure");
+	TEST_ASSERT_SUCCESS(rte_eth_rx_queue_setup(p2, 0, 64, SOCKET_ID_ANY, NULL, pool), "rxq");
+	TEST_ASSERT_SUCCESS(rte_eth_tx_queue_setup(p2, 0, 64, SOCKET_ID_ANY, NULL), "txq");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_start(p2), "start");
+	cid = rte_vfio_user_attach_dev(path);
+	TEST_ASSERT(cid >= 0, "attach");
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = vg.mem;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, &mr, &vg.memfd, 1), "dma_map");
+	v = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	TEST_ASSERT_EQUAL(rte_vfio_user_region_write(cid, VFIO_PCI_BAR0_REGION_INDEX,
+		CC(device_status), &v, 1), 1, "status written");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_stop(p2), "stop");
+	TEST_ASSERT_SUCCESS(rte_eth_dev_close(p2), "close with a client attached");
+	TEST_ASSERT(rte_vfio_user_region_read(cid, VFIO_PCI_BAR0_REGION_INDEX,
+		CC(device_status), &v, 1) < 0, "the client sees the device gone");
+	rte_vfio_user_detach_dev(cid);
+	TEST_ASSERT_SUCCESS(rte_vdev_uninit(name), "remove after close");
+	TEST_ASSERT(access(path, F_OK) != 0, "socket removed");
+	TEST_ASSERT(rte_eth_dev_is_valid_port(port), "the other port stays");
+	return leak_check(&before, WAIT_MS);
+}
+
+/* Packed rings: both directions across several wraps, merged buffers, control queue, errors. */
+static int
+test_packed(void)
+{
+	const uint64_t feat = (ALL_FEATURES & ~F(VIRTIO_NET_F_MQ)) | F(VIRTIO_F_RING_PACKED);
+	struct vring_packed_desc_event *drv_ev, *dev_ev;
+	struct gvq *tx = &vg.vq[1];
+	uint64_t err0 = xstat("rx_q0_guest_errors");
+	uint32_t id, len;
+	unsigned int i;
+	uint8_t on = 0;
+
+	TEST_ASSERT_SUCCESS(guest_init(feat, 2), "init");
+	dev_ev = (void *)tx->used;
+	drv_ev = (void *)tx->avail;
+	TEST_ASSERT_EQUAL(dev_ev->flags, VRING_PACKED_EVENT_FLAG_DISABLE, "kicks suppressed");
+	/* 150 frames of 1 to 3 descriptors: the 64-entry ring wraps about 4 times. */
+	for (i = 0; i < 150; i++) {
+		guest_send(0, i, 60 + i, 2000 + i, 1 + i % 3);
+		TEST_ASSERT_SUCCESS(port_expect(0, 1, 60 + i, 2000 + i), "frame %u", i);
+		TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "used %u", i);
+		TEST_ASSERT_EQUAL(len, 0, "transmit buffers come back with length 0");
+	}
+	TEST_ASSERT(efd_wait(vg.efd[2], WAIT_MS) > 0, "transmit queue interrupt");
+	drv_ev->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+	guest_send(0, 0, 64, 7, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 64, 7), "frame");
+	TEST_ASSERT_EQUAL(efd_wait(vg.efd[2], 0), 0, "no interrupt when disabled");
+	TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "used");
+	/* Guest receive: merged buffers, then one frame per buffer across wraps. */
+	guest_post_rx(0, 14, 128);
+	TEST_ASSERT_EQUAL(port_send(0, 1500, GUEST_MAC, 42), 1, "sent");
+	TEST_ASSERT_SUCCESS(guest_expect(0, 1500, GUEST_MAC, 42, 128), "merged frame");
+	for (i = 0; i < 150; i++) {
+		guest_post_rx(0, 1, BUF_SIZE);
+		TEST_ASSERT_EQUAL(port_send(0, 60 + i, GUEST_MAC, 3000 + i), 1, "sent %u", i);
+		TEST_ASSERT_SUCCESS(guest_expect(0, 60 + i, GUEST_MAC, 3000 + i, BUF_SIZE),
+			"frame %u", i);
+	}
+	/* The control queue is packed too. */
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1),
+		VIRTIO_NET_OK, "promisc off");
+	TEST_ASSERT_EQUAL(port_send(0, 60, "02:00:00:00:00:99", 1), 1, "consumed");
+	/* A buffer past the window: given back empty and counted; the queue goes on. */
+	guest_send(0, 1, 100, 4, 2);
+	tx->pdesc[(tx->next_desc - 1) % QSIZE].addr = IOVA_BASE + MEM_SIZE - 10;
+	guest_send(0, 2, 100, 5, 1);
+	TEST_ASSERT_SUCCESS(port_expect(0, 1, 100, 5), "the good frame");
+	TEST_ASSERT_EQUAL(xstat("rx_q0_guest_errors"), err0 + 1, "bad chain counted");
+	TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "bad chain given back");
+	TEST_ASSERT_SUCCESS(gvq_used(1, &id, &len), "good chain given back");
+	TEST_ASSERT(!(vg_status() & VIRTIO_CONFIG_S_NEEDS_RESET), "no reset for a bad buffer");
+	/* A chain without end (NEXT everywhere): the ring is broken. */
+	for (i = 0; i < QSIZE; i++) {
+		uint16_t pos = tx->next_desc + i;
+		struct vring_packed_desc *d = &tx->pdesc[pos % QSIZE];
+
+		d->addr = vg_iova(vg_buf(1, 0));
+		d->len = 16;
+		d->flags = VRING_DESC_F_NEXT | (((pos / QSIZE) & 1) == 0 ?
+			1u << VRING_PACKED_DESC_F_AVAIL : 1u << VRING_PACKED_DESC_F_USED);
+	}
+	TEST_ASSERT_EQUAL(port_poll(0), 0, "nothing from an endless chain");
+	TEST_ASSERT(vg_status() & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
 	return TEST_SUCCESS;
 }
 
@@ -803,6 +928,8 @@ static struct unit_test_suite emu_vnet_suite = {
 		TEST_CASE_ST(case_setup, NULL, test_dma_remap),
 		TEST_CASE_ST(case_setup, NULL, test_remap_under_traffic),
 		TEST_CASE_ST(case_setup, NULL, test_client_gone),
+		TEST_CASE_ST(case_setup, NULL, test_packed),
+		TEST_CASE_ST(case_setup, NULL, test_close_attached),
 		TEST_CASE_ST(case_setup, NULL, test_bad_devargs),
 		TEST_CASES_END(),
 	},

@@ -34,15 +34,22 @@
 #define ALL_FEATURES (F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | \
 	F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | \
 	F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_MAC_ADDR))
+/* What the device offers: the above (split rings), and packed rings. */
+#define OFFERED_FEATURES (ALL_FEATURES | F(VIRTIO_F_RING_PACKED))
 
 /* One virtqueue as the guest driver sees it. */
 struct gvq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t next_desc;
+	uint16_t next_desc;	/* free-running descriptor position */
 	uint16_t avail_idx;
-	uint16_t last_used;
+	uint16_t last_used;	/* split: used index; packed: descriptor position */
+	bool packed;
+	struct vring_packed_desc *pdesc; /* packed: the ring (desc's place) */
+	uint16_t head_flags;
+	uint16_t chain_len[QSIZE];	/* by buffer id (the head slot) */
+	uint64_t id_addr[QSIZE];	/* first buffer of each id */
 };
 
 /* The fake guest. */
@@ -53,6 +60,7 @@ struct vnet_guest {
 	int efd[NR_VQS + 1];	/* MSI-X: config vector 0, virtqueue q on q + 1 */
 	uint32_t common, isr, devcfg, notify, notify_mult; /* BAR0 offsets from the caps */
 	uint8_t pci_cfg;	/* config-space offset of the PCI_CFG access window */
+	bool packed;		/* VIRTIO_F_RING_PACKED negotiated */
 	struct gvq vq[NR_VQS];
 };
 

@@ -156,6 +156,7 @@ guest_detach(void)
 uint8_t
 guest_negotiate(uint64_t features)
 {
+	vg.packed = (features & F(VIRTIO_F_RING_PACKED)) != 0;
 	CC_WR(device_status, 0);
 	CC_WR(device_status, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	CC_WR(guest_feature_select, 0);
@@ -181,6 +182,9 @@ guest_queue_setup(uint16_t q, uint64_t ring_iova)
 	v->desc = (void *)ring;
 	v->avail = (void *)(ring + 0x1000);
 	v->used = (void *)(ring + 0x2000);
+	/* Packed: the ring, then the driver and device event areas, at the same places. */
+	v->packed = vg.packed;
+	v->pdesc = (void *)ring;
 	CC_WR(queue_select, q);
 	CC_WR(queue_size, QSIZE);
 	CC_WR(queue_msix_vector, q + 1);
@@ -213,24 +217,58 @@ guest_init(uint64_t features, uint16_t nr_vqs)
 	return TEST_SUCCESS;
 }
 
-/* Post a chain of @n buffers (device-writable from index @first_wr on); returns its head. */
+/* The driver's wrap counter at free-running descriptor position @pos (packed). */
+static bool
+packed_wrap(uint16_t pos)
+{
+	return ((pos / QSIZE) & 1) == 0;
+}
+
+static uint16_t
+packed_flags(uint16_t pos)
+{
+	return packed_wrap(pos) ? 1u << VRING_PACKED_DESC_F_AVAIL :
+		1u << VRING_PACKED_DESC_F_USED;
+}
+
+/* Post a chain of @n buffers (device-writable from index @first_wr on); returns its id. */
 uint16_t
 gvq_post(uint16_t q, const uint64_t *iova, const uint32_t *len, unsigned int n,
 		unsigned int first_wr)
 {
 	struct gvq *v = &vg.vq[q];
-	uint16_t head = v->next_desc % QSIZE, d;
+	uint16_t head = v->next_desc % QSIZE, d, f;
 	unsigned int i;
 
+	v->id_addr[head] = iova[0];
+	v->chain_len[head] = n;
 	for (i = 0; i < n; i++) {
 		d = (head + i) % QSIZE;
+		f = (i + 1 < n ? VRING_DESC_F_NEXT : 0) | (i >= first_wr ? VRING_DESC_F_WRITE : 0);
+		if (v->packed) {
+			struct vring_packed_desc *pd = &v->pdesc[d];
+
+			pd->addr = iova[i];
+			pd->len = len[i];
+			pd->id = head;
+			f |= packed_flags(v->next_desc + i);
+			/* The head's flags last: they make the whole chain available. */
+			if (i != 0)
+				pd->flags = f;
+			else
+				v->head_flags = f;
+			continue;
+		}
 		v->desc[d].addr = iova[i];
 		v->desc[d].len = len[i];
-		v->desc[d].flags = (i + 1 < n ? VRING_DESC_F_NEXT : 0) |
-			(i >= first_wr ? VRING_DESC_F_WRITE : 0);
+		v->desc[d].flags = f;
 		v->desc[d].next = (d + 1) % QSIZE;
 	}
 	v->next_desc += n;
+	if (v->packed) {
+		__atomic_store_n(&v->pdesc[head].flags, v->head_flags, __ATOMIC_RELEASE);
+		return head;
+	}
 	v->avail->ring[v->avail_idx % QSIZE] = head;
 	v->avail_idx++;
 	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
@@ -244,6 +282,20 @@ gvq_used(uint16_t q, uint32_t *id, uint32_t *len)
 	struct gvq *v = &vg.vq[q];
 	struct vring_used_elem *e;
 
+	if (v->packed) {
+		struct vring_packed_desc *pd = &v->pdesc[v->last_used % QSIZE];
+		uint16_t f = __atomic_load_n(&pd->flags, __ATOMIC_ACQUIRE);
+		bool w = packed_wrap(v->last_used);
+		bool a = (f & (1u << VRING_PACKED_DESC_F_AVAIL)) != 0;
+		bool u = (f & (1u << VRING_PACKED_DESC_F_USED)) != 0;
+
+		if (a != w || u != w)
+			return -1;
+		*id = pd->id;
+		*len = pd->len;
+		v->last_used += v->chain_len[pd->id % QSIZE];
+		return 0;
+	}
 	if (__atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE) == v->last_used)
 		return -1;
 	e = &v->used->ring[v->last_used % QSIZE];
@@ -363,7 +415,7 @@ guest_expect(uint16_t q, uint32_t flen, const char *dst, uint32_t seed, uint32_t
 	for (b = 0; b < nbufs; b++) {
 		TEST_ASSERT_SUCCESS(gvq_used(q, &id, &len), "used entry %u", b);
 		TEST_ASSERT(len <= bufsize && done + len <= sizeof(got), "used length %u", len);
-		memcpy(got + done, vg.mem + (vg.vq[q].desc[id].addr - IOVA_BASE), len);
+		memcpy(got + done, vg.mem + (vg.vq[q].id_addr[id % QSIZE] - IOVA_BASE), len);
 		done += len;
 		if (b == 0) {
 			memcpy(&hdr, got, sizeof(hdr));

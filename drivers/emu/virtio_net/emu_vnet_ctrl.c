@@ -179,10 +179,10 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 	int ret;
 
 	/* Only this thread uses the control queue; the lock keeps lock_dp(1) out. */
-	rte_spinlock_lock(&q->lock);
+	emu_vnet_q_lock(q);
 	if (!q->ready || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
 			(q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
-		rte_spinlock_unlock(&q->lock);
+		emu_vnet_q_unlock(q);
 		return;
 	}
 	for (;;) {
@@ -191,26 +191,26 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 			break;
 		if (ret == -EIO) {
 			q->ready = false;
-			rte_spinlock_unlock(&q->lock);
+			emu_vnet_q_unlock(q);
 			emu_vnet_needs_reset(dev, "available ring corrupt", q->index);
 			return;
 		}
-		rte_spinlock_unlock(&q->lock);
+		emu_vnet_q_unlock(q);
 		/* A command changes state under every queue lock, this one included. */
 		ack = ret == 0 ? emu_vnet_ctrl_cmd(dev, &c) : VIRTIO_NET_ERR;
-		rte_spinlock_lock(&q->lock);
+		emu_vnet_q_lock(q);
 		if (!q->ready)
 			break;
 		if (ret == 0 && c.len > c.out_len &&
 				emu_vnet_chain_write(&c, c.out_len, &ack, 1) == 1) {
-			emu_vnet_vq_push(&q->vq, c.head, 1);
+			emu_vnet_vq_push(&q->vq, &c, 1);
 		} else {
 			q->stats.guest_errors++;
-			emu_vnet_vq_push(&q->vq, c.head, 0);
+			emu_vnet_vq_push(&q->vq, &c, 0);
 		}
 		irq |= emu_vnet_vq_publish(&q->vq);
 	}
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	if (irq)
 		emu_vnet_vq_irq(q);
 }

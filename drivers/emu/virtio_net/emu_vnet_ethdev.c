@@ -260,9 +260,9 @@ emu_vnet_rx_queue_setup(struct rte_eth_dev *eth, uint16_t qid, uint16_t nb_desc,
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket_id);
 	RTE_SET_USED(conf);
-	rte_spinlock_lock(&q->lock);
+	emu_vnet_q_lock(q);
 	q->mb_pool = mp;
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	eth->data->rx_queues[qid] = q;
 	return 0;
 }
@@ -564,7 +564,6 @@ emu_vnet_probe(struct rte_vdev_device *vdev)
 	else
 		rte_eth_random_addr(dev->mac.addr_bytes);
 	for (i = 0; i < EMU_VNET_MAX_VQS; i++) {
-		rte_spinlock_init(&dev->q[i].lock);
 		dev->q[i].dev = dev;
 		dev->q[i].index = i;
 		dev->q[i].port_id = dev->port_id;

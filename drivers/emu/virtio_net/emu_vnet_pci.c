@@ -37,7 +37,7 @@ emu_vnet_lock_all(struct emu_vnet_dev *dev)
 	if (dev->ctrl_locked)
 		return false;
 	for (i = 0; i < EMU_VNET_MAX_VQS; i++)
-		rte_spinlock_lock(&dev->q[i].lock);
+		emu_vnet_q_lock(&dev->q[i]);
 	return true;
 }
 
@@ -49,7 +49,7 @@ emu_vnet_unlock_all(struct emu_vnet_dev *dev, bool taken)
 	if (!taken)
 		return;
 	for (i = EMU_VNET_MAX_VQS; i-- > 0; )
-		rte_spinlock_unlock(&dev->q[i].lock);
+		emu_vnet_q_unlock(&dev->q[i]);
 }
 
 /*
@@ -112,20 +112,21 @@ emu_vnet_reset_locked(struct emu_vnet_dev *dev)
 {
 	uint16_t i;
 
-	dev->status = 0;
+	/* Also read by lcores and app threads outside the queue locks: atomics. */
+	__atomic_store_n(&dev->status, 0, __ATOMIC_RELAXED);
 	dev->dev_feature_sel = 0;
 	dev->drv_feature_sel = 0;
 	dev->drv_features = 0;
 	dev->features = 0;
-	dev->msix_config = VIRTIO_MSI_NO_VECTOR;
+	__atomic_store_n(&dev->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 	dev->queue_sel = 0;
 	dev->active_pairs = 1;
-	dev->isr = 0;
-	dev->needs_reset = false;
+	__atomic_store_n(&dev->isr, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->needs_reset, false, __ATOMIC_RELAXED);
 	for (i = 0; i < EMU_VNET_MAX_VQS; i++) {
 		struct emu_vnet_queue *q = &dev->q[i];
 
-		q->msix_vector = VIRTIO_MSI_NO_VECTOR;
+		__atomic_store_n(&q->msix_vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 		q->enabled = false;
 		q->ready = false;
 		memset(&q->vq, 0, sizeof(q->vq));
@@ -251,7 +252,8 @@ emu_vnet_queue_enable(struct emu_vnet_dev *dev, struct emu_vnet_queue *q)
 {
 	int ret;
 
-	rte_spinlock_lock(&q->lock);
+	emu_vnet_q_lock(q);
+	q->vq.packed = (dev->features & (UINT64_C(1) << VIRTIO_F_RING_PACKED)) != 0;
 	ret = emu_vnet_vq_map(&q->vq, dev->mt);
 	if (ret == 0) {
 		/* Data queues are polled: the guest need not kick them. */
@@ -260,7 +262,7 @@ emu_vnet_queue_enable(struct emu_vnet_dev *dev, struct emu_vnet_queue *q)
 		q->enabled = true;
 		q->ready = true;
 	}
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	if (ret < 0)
 		emu_vnet_needs_reset(dev, ret == -EINVAL ? "bad queue size or alignment" :
 			"rings outside the fd-backed DMA windows", q->index);
@@ -319,7 +321,7 @@ emu_vnet_common_write(struct emu_vnet_dev *dev, uint32_t off, const void *buf, u
 			__ATOMIC_RELAXED);
 	/* Size and addresses are frozen while the queue is enabled. */
 	if (!q->enabled) {
-		rte_spinlock_lock(&q->lock);
+		emu_vnet_q_lock(q);
 		if (TOUCHED(off, len, queue_size))
 			q->vq.size = rte_le_to_cpu_16(c.queue_size);
 		if (TOUCHED(off, len, queue_desc_lo) || TOUCHED(off, len, queue_desc_hi))
@@ -328,7 +330,7 @@ emu_vnet_common_write(struct emu_vnet_dev *dev, uint32_t off, const void *buf, u
 			emu_vnet_set_addr(&q->vq.avail_iova, c.queue_avail_lo, c.queue_avail_hi);
 		if (TOUCHED(off, len, queue_used_lo) || TOUCHED(off, len, queue_used_hi))
 			emu_vnet_set_addr(&q->vq.used_iova, c.queue_used_lo, c.queue_used_hi);
-		rte_spinlock_unlock(&q->lock);
+		emu_vnet_q_unlock(q);
 		/* Writing 0 is not allowed in 1.x (no VIRTIO_F_RING_RESET): ignored. */
 		if (TOUCHED(off, len, queue_enable) && rte_le_to_cpu_16(c.queue_enable) == 1)
 			emu_vnet_queue_enable(dev, q);
@@ -341,7 +343,8 @@ emu_vnet_devcfg_image(struct emu_vnet_dev *dev, struct virtio_net_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, dev->mac.addr_bytes, sizeof(c->mac));
-	c->status = rte_cpu_to_le_16(dev->port_started ? VIRTIO_NET_S_LINK_UP : 0);
+	c->status = rte_cpu_to_le_16(__atomic_load_n(&dev->port_started, __ATOMIC_RELAXED) ?
+		VIRTIO_NET_S_LINK_UP : 0);
 	c->max_virtqueue_pairs = rte_cpu_to_le_16(dev->nr_pairs);
 }
 

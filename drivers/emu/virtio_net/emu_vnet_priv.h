@@ -23,13 +23,14 @@
 #include <sys/queue.h>
 #include <sys/un.h>
 
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
-#include <rte_spinlock.h>
+#include <rte_pause.h>
 #include <rte_vfio_user.h>
 #include <rte_vfio_user_pci.h>
 
@@ -81,6 +82,7 @@ extern int emu_vnet_logtype;
 /** Features offered (see the guide for the choices). */
 #define EMU_VNET_FEATURES ( \
 	(UINT64_C(1) << VIRTIO_F_VERSION_1) | \
+	(UINT64_C(1) << VIRTIO_F_RING_PACKED) | \
 	(UINT64_C(1) << VIRTIO_NET_F_MAC) | \
 	(UINT64_C(1) << VIRTIO_NET_F_STATUS) | \
 	(UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF) | \
@@ -117,7 +119,7 @@ struct emu_vnet_dev;
 
 /** One virtqueue: a guest receive queue (our TX) or transmit queue (our RX). */
 struct emu_vnet_queue {
-	rte_spinlock_t lock;		/**< See the file comment. */
+	uint32_t lock;			/**< See the file comment and emu_vnet_q_lock(). */
 	struct emu_vnet_dev *dev;
 	uint16_t index;			/**< Virtqueue index. */
 	/* Guest-programmed (common config), control thread under the lock. */
@@ -171,6 +173,30 @@ struct emu_vnet_dev {
 
 	struct emu_vnet_queue q[EMU_VNET_MAX_VQS];
 };
+
+/*
+ * The queue lock: a spinlock on C11 atomics rather than rte_spinlock_t,
+ * whose x86 version is inline assembly that ThreadSanitizer cannot see.
+ */
+static inline bool
+emu_vnet_q_trylock(struct emu_vnet_queue *q)
+{
+	return __atomic_exchange_n(&q->lock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline void
+emu_vnet_q_lock(struct emu_vnet_queue *q)
+{
+	while (!emu_vnet_q_trylock(q))
+		while (__atomic_load_n(&q->lock, __ATOMIC_RELAXED) != 0)
+			rte_pause();
+}
+
+static inline void
+emu_vnet_q_unlock(struct emu_vnet_queue *q)
+{
+	__atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE);
+}
 
 /* emu_vnet_pci.c: the PCI function and the virtio transport (control thread). */
 

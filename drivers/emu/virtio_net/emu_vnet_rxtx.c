@@ -32,13 +32,13 @@
 static bool
 emu_vnet_burst_begin(struct emu_vnet_queue *q)
 {
-	if (!rte_spinlock_trylock(&q->lock))
+	if (!emu_vnet_q_trylock(q))
 		return false;
 	if (q->ready && (__atomic_load_n(&q->dev->status, __ATOMIC_RELAXED) &
 				VIRTIO_CONFIG_S_DRIVER_OK) &&
 			(q->mem_gen == q->dev->mem_gen || emu_vnet_queue_remap(q)))
 		return true;
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	return false;
 }
 
@@ -47,7 +47,7 @@ emu_vnet_burst_end(struct emu_vnet_queue *q)
 {
 	bool irq = emu_vnet_vq_publish(&q->vq);
 
-	rte_spinlock_unlock(&q->lock);
+	emu_vnet_q_unlock(q);
 	if (irq)
 		emu_vnet_vq_irq(q);
 }
@@ -99,6 +99,7 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
 	struct emu_vnet_queue *q = rxq;
 	struct emu_vnet_chain *c = &q->bufs[0];
+	struct emu_vnet_vq_pos pos;
 	struct rte_eth_dev *eth;
 	struct rte_mbuf *m;
 	uint16_t nb = 0;
@@ -108,6 +109,7 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 	if (!emu_vnet_burst_begin(q))
 		return 0;
 	while (nb < nb_pkts) {
+		emu_vnet_vq_mark(&q->vq, &pos);
 		ret = emu_vnet_vq_pop(&q->vq, q->dev->mt, EMU_VNET_DEV_READS, c);
 		if (ret == -ENOENT)
 			break;
@@ -117,26 +119,26 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		}
 		if (ret < 0) {
 			q->stats.guest_errors++;
-			emu_vnet_vq_push(&q->vq, c->head, 0);
+			emu_vnet_vq_push(&q->vq, c, 0);
 			continue;
 		}
 		frame = c->len - RTE_MIN(c->len, (uint32_t)EMU_VNET_HDR_LEN);
 		if (c->len < EMU_VNET_HDR_LEN || frame < RTE_ETHER_HDR_LEN ||
 				frame > EMU_VNET_MAX_FRAME) {
 			q->stats.dropped++;
-			emu_vnet_vq_push(&q->vq, c->head, 0);
+			emu_vnet_vq_push(&q->vq, c, 0);
 			continue;
 		}
 		m = emu_vnet_to_mbuf(q, c);
 		if (m == NULL) {
 			/* Left in the ring for a later burst. */
-			emu_vnet_vq_unpop(&q->vq, 1);
+			emu_vnet_vq_rewind(&q->vq, &pos);
 			eth = &rte_eth_devices[q->port_id];
 			eth->data->rx_mbuf_alloc_failed++;
 			break;
 		}
 		/* The guest's buffers are only read: the used length is 0. */
-		emu_vnet_vq_push(&q->vq, c->head, 0);
+		emu_vnet_vq_push(&q->vq, c, 0);
 		q->stats.packets++;
 		q->stats.bytes += frame;
 		pkts[nb++] = m;
@@ -148,29 +150,35 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 /*
  * Take enough receive chains for @p need bytes: 1 without MRG_RXBUF (it
  * must hold the frame), up to EMU_VNET_MAX_BUFS with it. Bad chains met on
- * the way are given back empty. Returns the chains taken; 0 when the guest
- * has not posted enough (the frame stays with the caller); -1 when the
- * frame can never fit (dropped) or the ring broke. Chains taken and not
+ * the way, and a first one too short for the header, are given back empty.
+ * Returns the chains taken; 0 when the guest has not posted enough (the
+ * frame stays with the caller); -1 when the frame can never fit (dropped)
+ * or the ring broke. Chains taken and not
  * used go back to the available ring, or, once a bad chain was given back
- * after them (the ring cannot be rewound past it), to the used ring empty.
+ * (the ring cannot be rewound past it), to the used ring empty.
  */
 static int
 emu_vnet_take_bufs(struct emu_vnet_queue *q, uint32_t need, bool mrg)
 {
+	struct emu_vnet_vq_pos start;
 	uint32_t room = 0;
 	bool pinned = false;
 	int n = 0, i, ret;
 
+	emu_vnet_vq_mark(&q->vq, &start);
 	while (room < need) {
 		if (n == (mrg ? EMU_VNET_MAX_BUFS : 1)) {
 			ret = -E2BIG;
 			goto give_back;
 		}
 		ret = emu_vnet_vq_pop(&q->vq, q->dev->mt, EMU_VNET_DEV_WRITES, &q->bufs[n]);
+		/* The header goes whole into the first buffer (section 5.1.6.3.1). */
+		if (ret == 0 && n == 0 && q->bufs[0].len < EMU_VNET_HDR_LEN)
+			ret = -EINVAL;
 		if (ret == -EINVAL) {
 			q->stats.guest_errors++;
-			emu_vnet_vq_push(&q->vq, q->bufs[n].head, 0);
-			pinned |= n > 0;
+			emu_vnet_vq_push(&q->vq, &q->bufs[n], 0);
+			pinned = true;
 			continue;
 		}
 		if (ret < 0)
@@ -182,9 +190,9 @@ emu_vnet_take_bufs(struct emu_vnet_queue *q, uint32_t need, bool mrg)
 give_back:
 	if (pinned)
 		for (i = 0; i < n; i++)
-			emu_vnet_vq_push(&q->vq, q->bufs[i].head, 0);
+			emu_vnet_vq_push(&q->vq, &q->bufs[i], 0);
 	else
-		emu_vnet_vq_unpop(&q->vq, n);
+		emu_vnet_vq_rewind(&q->vq, &start);
 	if (ret == -EIO)
 		emu_vnet_broken(q);
 	return ret == -ENOENT ? 0 : -1;
@@ -217,7 +225,7 @@ emu_vnet_from_mbuf(struct emu_vnet_queue *q, const struct rte_mbuf *m, int nbufs
 				seg_off = 0;
 			}
 		}
-		emu_vnet_vq_push(&q->vq, c->head, done);
+		emu_vnet_vq_push(&q->vq, c, done);
 		done = 0;
 	}
 }
@@ -237,7 +245,7 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		return 0;
 	/* A pair the guest does not use (MQ) takes nothing. */
 	if (q->index / 2 >= dev->active_pairs) {
-		rte_spinlock_unlock(&q->lock);
+		emu_vnet_q_unlock(q);
 		return 0;
 	}
 	mrg = (dev->features & (UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF)) != 0;

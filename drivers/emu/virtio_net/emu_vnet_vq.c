@@ -48,6 +48,32 @@ emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t
 	return (uint8_t *)r->vaddr + off;
 }
 
+/* Packed ring (section 2.8): descriptors 16-byte aligned, event areas 4-byte aligned. */
+static int
+emu_vnet_vq_map_packed(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt)
+{
+	uint64_t n = vq->size;
+
+	if ((vq->desc_iova & 15) != 0 || (vq->avail_iova & 3) != 0 || (vq->used_iova & 3) != 0)
+		return -EINVAL;
+	/* Used entries are written into the descriptor ring. */
+	vq->pdesc = emu_vnet_xlate(mt, vq->desc_iova, n * sizeof(struct vring_packed_desc),
+		PROT_READ | PROT_WRITE);
+	vq->driver_ev = emu_vnet_xlate(mt, vq->avail_iova,
+		sizeof(struct vring_packed_desc_event), PROT_READ);
+	vq->device_ev = emu_vnet_xlate(mt, vq->used_iova,
+		sizeof(struct vring_packed_desc_event), PROT_READ | PROT_WRITE);
+	if (vq->pdesc == NULL || vq->driver_ev == NULL || vq->device_ev == NULL ||
+			((uintptr_t)vq->pdesc & 15) != 0 || ((uintptr_t)vq->driver_ev & 3) != 0 ||
+			((uintptr_t)vq->device_ev & 3) != 0) {
+		vq->pdesc = NULL;
+		vq->driver_ev = NULL;
+		vq->device_ev = NULL;
+		return -EFAULT;
+	}
+	return 0;
+}
+
 int
 emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt)
 {
@@ -56,8 +82,14 @@ emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
-	if (n == 0 || n > EMU_VNET_VQ_MAX_SIZE || !rte_is_power_of_2(n))
+	vq->pdesc = NULL;
+	vq->driver_ev = NULL;
+	vq->device_ev = NULL;
+	/* A packed ring's size need not be a power of two (section 2.8). */
+	if (n == 0 || n > EMU_VNET_VQ_MAX_SIZE || (!vq->packed && !rte_is_power_of_2(n)))
 		return -EINVAL;
+	if (vq->packed)
+		return emu_vnet_vq_map_packed(vq, mt);
 	/* Alignments of virtio 1.x section 2.7 (split virtqueues). */
 	if ((vq->desc_iova & 15) != 0 || (vq->avail_iova & 1) != 0 || (vq->used_iova & 3) != 0)
 		return -EINVAL;
@@ -85,12 +117,22 @@ emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 	vq->last_avail = 0;
 	vq->used_idx = 0;
 	vq->used_pub = 0;
+	vq->nr_pushed = 0;
+	/* Both wrap counters start at 1 (section 2.8.1). */
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	if (vq->packed) {
+		__atomic_store_n(&vq->device_ev->flags, no_notify ?
+			VRING_PACKED_EVENT_FLAG_DISABLE : VRING_PACKED_EVENT_FLAG_ENABLE,
+			__ATOMIC_RELEASE);
+		return;
+	}
 	__atomic_store_n(&vq->used->flags, no_notify ? VRING_USED_F_NO_NOTIFY : 0,
 		__ATOMIC_RELAXED);
 	__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
 }
 
-int
+static int
 emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq)
 {
 	/* Ring entries and descriptors written before the index are seen after it. */
@@ -100,13 +142,89 @@ emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq)
 	return n > vq->size ? -EIO : n;
 }
 
-int
-emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
+/* Check one descriptor and add its buffer to the chain; false if it is bad. */
+static bool
+emu_vnet_chain_add(struct emu_vnet_chain *c, const struct rte_vfio_user_mem_table *mt,
+		enum emu_vnet_dir dir, uint64_t addr, uint32_t len, uint16_t flags, bool *seen_wr)
+{
+	bool wr = (flags & VRING_DESC_F_WRITE) != 0;
+	void *va;
+
+	if ((flags & VRING_DESC_F_INDIRECT) != 0 || (dir == EMU_VNET_DEV_READS && wr) ||
+			(dir == EMU_VNET_DEV_WRITES && !wr) || (!wr && *seen_wr))
+		return false;
+	*seen_wr |= wr;
+	if (len == 0)
+		return true;
+	if (c->nr_segs == EMU_VNET_VQ_MAX_SEGS || c->len + (uint64_t)len > UINT32_MAX)
+		return false;
+	va = emu_vnet_xlate(mt, addr, len, wr ? PROT_WRITE : PROT_READ);
+	if (va == NULL)
+		return false;
+	c->seg[c->nr_segs].va = va;
+	c->seg[c->nr_segs].len = len;
+	c->nr_segs++;
+	c->len += len;
+	if (!wr)
+		c->out_len += len;
+	return true;
+}
+
+/* Is a packed descriptor available in the driver's current wrap (section 2.8.1)? */
+static bool
+emu_vnet_packed_avail(uint16_t flags, bool wrap)
+{
+	bool avail = (flags & (1u << VRING_PACKED_DESC_F_AVAIL)) != 0;
+	bool used = (flags & (1u << VRING_PACKED_DESC_F_USED)) != 0;
+
+	return avail == wrap && used != wrap;
+}
+
+/*
+ * A packed chain is consecutive descriptors; its buffer id is in the last
+ * one. A bad descriptor does not end the walk: the id and length of the
+ * chain are needed to give it back.
+ */
+static int
+emu_vnet_vq_pop_packed(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
+		enum emu_vnet_dir dir, struct emu_vnet_chain *c)
+{
+	uint16_t idx = vq->last_avail, flags, i;
+	bool wrap = vq->avail_wrap, ok = true, seen_wr = false;
+	struct vring_packed_desc d;
+
+	c->nr_segs = 0;
+	c->len = 0;
+	c->out_len = 0;
+	for (i = 0; i < vq->size; i++) {
+		/* The driver makes the head available last: the rest is there once it is. */
+		flags = __atomic_load_n(&vq->pdesc[idx].flags, __ATOMIC_ACQUIRE);
+		if (!emu_vnet_packed_avail(flags, wrap))
+			return i == 0 ? -ENOENT : -EIO;
+		memcpy(&d, &vq->pdesc[idx], sizeof(d)); /* once: the guest may change it */
+		ok = ok && emu_vnet_chain_add(c, mt, dir, d.addr, d.len, flags, &seen_wr);
+		if (++idx == vq->size) {
+			idx = 0;
+			wrap = !wrap;
+		}
+		if ((flags & VRING_DESC_F_NEXT) == 0) {
+			c->head = d.id;
+			c->nr_desc = i + 1;
+			vq->last_avail = idx;
+			vq->avail_wrap = wrap;
+			return ok ? 0 : -EINVAL;
+		}
+	}
+	return -EIO; /* no end within the queue size */
+}
+
+static int
+emu_vnet_vq_pop_split(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
 		enum emu_vnet_dir dir, struct emu_vnet_chain *c)
 {
 	uint16_t mask = vq->size - 1;
 	uint32_t i, id;
-	bool wr, seen_wr = false;
+	bool seen_wr = false;
 	int n = emu_vnet_vq_avail_count(vq);
 
 	if (n <= 0)
@@ -119,33 +237,14 @@ emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	c->nr_segs = 0;
 	c->len = 0;
 	c->out_len = 0;
+	c->nr_desc = 0;
 	/* At most size descriptors: a chain that loops runs out here. */
 	for (i = 0; i < vq->size; i++) {
 		struct vring_desc d;
-		void *va;
 
 		memcpy(&d, &vq->desc[id], sizeof(d)); /* once: the guest may change it */
-		wr = (d.flags & VRING_DESC_F_WRITE) != 0;
-		if ((d.flags & VRING_DESC_F_INDIRECT) != 0 ||
-				(dir == EMU_VNET_DEV_READS && wr) ||
-				(dir == EMU_VNET_DEV_WRITES && !wr) ||
-				(!wr && seen_wr))
+		if (!emu_vnet_chain_add(c, mt, dir, d.addr, d.len, d.flags, &seen_wr))
 			return -EINVAL;
-		seen_wr |= wr;
-		if (d.len != 0) {
-			if (c->nr_segs == EMU_VNET_VQ_MAX_SEGS ||
-					c->len + (uint64_t)d.len > UINT32_MAX)
-				return -EINVAL;
-			va = emu_vnet_xlate(mt, d.addr, d.len, wr ? PROT_WRITE : PROT_READ);
-			if (va == NULL)
-				return -EINVAL;
-			c->seg[c->nr_segs].va = va;
-			c->seg[c->nr_segs].len = d.len;
-			c->nr_segs++;
-			c->len += d.len;
-			if (!wr)
-				c->out_len += d.len;
-		}
 		if ((d.flags & VRING_DESC_F_NEXT) == 0)
 			return 0;
 		if (d.next >= vq->size)
@@ -155,25 +254,53 @@ emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	return -EINVAL;
 }
 
-void
-emu_vnet_vq_unpop(struct emu_vnet_vq *vq, uint16_t n)
+int
+emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
+		enum emu_vnet_dir dir, struct emu_vnet_chain *c)
 {
-	vq->last_avail -= n;
+	return vq->packed ? emu_vnet_vq_pop_packed(vq, mt, dir, c) :
+		emu_vnet_vq_pop_split(vq, mt, dir, c);
 }
 
 void
-emu_vnet_vq_push(struct emu_vnet_vq *vq, uint16_t head, uint32_t len)
+emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	struct vring_packed_desc *p;
+	struct vring_used_elem *e;
 
-	e->id = head;
-	e->len = len;
-	vq->used_idx++;
+	if (!vq->packed) {
+		e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+		e->id = c->head;
+		e->len = len;
+		vq->used_idx++;
+		return;
+	}
+	/* One used entry in the chain's first slot; the flags, last, make it the device's. */
+	p = &vq->pdesc[vq->used_idx];
+	p->id = c->head;
+	p->len = len;
+	__atomic_store_n(&p->flags, vq->used_wrap ? (1u << VRING_PACKED_DESC_F_AVAIL) |
+		(1u << VRING_PACKED_DESC_F_USED) : 0, __ATOMIC_RELEASE);
+	vq->used_idx += c->nr_desc;
+	if (vq->used_idx >= vq->size) {
+		vq->used_idx -= vq->size;
+		vq->used_wrap = !vq->used_wrap;
+	}
+	vq->nr_pushed++;
 }
 
 bool
 emu_vnet_vq_publish(struct emu_vnet_vq *vq)
 {
+	if (vq->packed) {
+		if (vq->nr_pushed == 0)
+			return false;
+		vq->nr_pushed = 0;
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* Without EVENT_IDX, DESC is not the driver's to set: read as enabled. */
+		return __atomic_load_n(&vq->driver_ev->flags, __ATOMIC_RELAXED) !=
+			VRING_PACKED_EVENT_FLAG_DISABLE;
+	}
 	if (vq->used_idx == vq->used_pub)
 		return false;
 	/* Entries (and the data of their buffers) before the index. */

@@ -7,8 +7,9 @@
 
 /**
  * @file
- * Device side of a split virtqueue (virtio 1.x, section 2.7) whose rings and
- * buffers live in a vfio-user client's DMA memory.
+ * Device side of a virtqueue, split (virtio 1.x section 2.7) or packed
+ * (section 2.8), whose rings and buffers live in a vfio-user client's DMA
+ * memory.
  *
  * Everything the guest wrote is hostile: each descriptor is read once into a
  * local copy, chains are bounded by the queue size (a loop ends there),
@@ -17,9 +18,9 @@
  * Nothing here sends a message or takes a lock: the caller serialises the
  * use of one queue and keeps the DMA table stable while it runs.
  *
- * No feature of the ring is offered beyond the split layout itself: no
- * indirect descriptors, no EVENT_IDX (notifications are suppressed with the
- * ring flags), no packed ring.
+ * No ring feature is offered beyond the two layouts: no indirect
+ * descriptors, no EVENT_IDX (notifications are suppressed with the ring
+ * flags, or the packed event structures' ENABLE/DISABLE).
  */
 
 #include <stdbool.h>
@@ -29,7 +30,7 @@
 
 #include <rte_vfio_user.h>
 
-/** Largest queue a guest may configure (queue_size is a power of two up to it). */
+/** Largest queue a guest may configure (a power of two up to it for a split ring). */
 #define EMU_VNET_VQ_MAX_SIZE 1024
 /** Largest number of non-empty descriptors in one chain. */
 #define EMU_VNET_VQ_MAX_SEGS 64
@@ -53,21 +54,35 @@ struct emu_vnet_chain {
 	uint16_t nr_segs;	/**< Entries of @c seg. */
 	uint32_t len;		/**< Total bytes of the segments. */
 	uint32_t out_len;	/**< Bytes of the device-readable segments (they come first). */
+	uint16_t nr_desc;	/**< Descriptors of the chain, empty ones included (packed). */
 	struct emu_vnet_seg seg[EMU_VNET_VQ_MAX_SEGS];
 };
 
-/** Ring state of one split virtqueue. */
+/** Ring state of one virtqueue. */
 struct emu_vnet_vq {
-	uint16_t size;		/**< Entries (power of two), 0 when not set up. */
-	uint16_t last_avail;	/**< Next available-ring entry to take. */
-	uint16_t used_idx;	/**< Next used-ring entry to fill. */
-	uint16_t used_pub;	/**< used_idx last published to the guest. */
-	uint64_t desc_iova;	/**< Descriptor table address. */
-	uint64_t avail_iova;	/**< Available (driver) ring address. */
-	uint64_t used_iova;	/**< Used (device) ring address. */
-	struct vring_desc *desc;	/**< Translations, NULL when not mapped. */
+	uint16_t size;		/**< Entries, 0 when not set up. */
+	bool packed;		/**< Packed layout (VIRTIO_F_RING_PACKED), else split. */
+	bool avail_wrap;	/**< Packed: wrap counter of last_avail. */
+	bool used_wrap;		/**< Packed: wrap counter of used_idx. */
+	uint16_t last_avail;	/**< Next available entry (split) or descriptor (packed). */
+	uint16_t used_idx;	/**< Next used entry (split) or descriptor slot (packed). */
+	uint16_t used_pub;	/**< Split: used_idx last published to the guest. */
+	uint16_t nr_pushed;	/**< Packed: used entries written since the last publish. */
+	uint64_t desc_iova;	/**< Descriptor table (split) or ring (packed) address. */
+	uint64_t avail_iova;	/**< Available ring (split) or driver event area (packed). */
+	uint64_t used_iova;	/**< Used ring (split) or device event area (packed). */
+	struct vring_desc *desc;	/**< Split translations, NULL when not mapped. */
 	struct vring_avail *avail;
 	struct vring_used *used;
+	struct vring_packed_desc *pdesc;	/**< Packed translations. */
+	struct vring_packed_desc_event *driver_ev;
+	struct vring_packed_desc_event *device_ev;
+};
+
+/** Where taking chains started, to take them again (emu_vnet_vq_rewind()). */
+struct emu_vnet_vq_pos {
+	uint16_t last_avail;
+	bool avail_wrap;
 };
 
 /**
@@ -81,8 +96,8 @@ void *emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, ui
 		uint32_t prot);
 
 /**
- * Translate the three rings (size and addresses already set) and check their
- * alignment. The indexes are not touched.
+ * Translate the three rings or areas (size, layout and addresses already
+ * set) and check their alignment. The indexes are not touched.
  *
  * @return
  *   0, or -EINVAL (bad size or alignment), -EFAULT (a ring outside the
@@ -96,15 +111,6 @@ int emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table
 void emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify);
 
 /**
- * Available chains not taken yet.
- *
- * @return
- *   The count, or -EIO when the guest's index is more than a queue ahead
- *   (the ring is broken).
- */
-int emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq);
-
-/**
  * Take the next available chain.
  *
  * @param dir
@@ -114,17 +120,37 @@ int emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq);
  *   0 with @p c filled; -ENOENT when none is available; -EINVAL when the
  *   chain is bad (loop, too long, bad next, wrong direction, indirect,
  *   buffer outside the windows): it is taken and must be given back, with
- *   length 0, by emu_vnet_vq_push(c->head); -EIO when the ring itself is
- *   broken (head out of range or index too far ahead): nothing is taken.
+ *   length 0, by emu_vnet_vq_push(); -EIO when the ring itself is broken
+ *   (split: head out of range or index too far ahead; packed: a chain
+ *   without end within the queue size): nothing is taken.
  */
 int emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
 		enum emu_vnet_dir dir, struct emu_vnet_chain *c);
 
-/** Give back the last @p n chains taken and not pushed (to take them again later). */
-void emu_vnet_vq_unpop(struct emu_vnet_vq *vq, uint16_t n);
+/** Note where the next chain would be taken from. */
+static inline void
+emu_vnet_vq_mark(const struct emu_vnet_vq *vq, struct emu_vnet_vq_pos *pos)
+{
+	pos->last_avail = vq->last_avail;
+	pos->avail_wrap = vq->avail_wrap;
+}
 
-/** Fill the next used-ring entry (seen by the guest at emu_vnet_vq_publish()). */
-void emu_vnet_vq_push(struct emu_vnet_vq *vq, uint16_t head, uint32_t len);
+/**
+ * Give back the chains taken since @p pos (to take them again later). None
+ * may have been pushed since: a packed used entry overwrites descriptors.
+ */
+static inline void
+emu_vnet_vq_rewind(struct emu_vnet_vq *vq, const struct emu_vnet_vq_pos *pos)
+{
+	vq->last_avail = pos->last_avail;
+	vq->avail_wrap = pos->avail_wrap;
+}
+
+/**
+ * Fill the next used entry for chain @p c: seen by the guest at
+ * emu_vnet_vq_publish() (split) or at once (packed).
+ */
+void emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len);
 
 /**
  * Make the used entries filled so far visible to the guest.
