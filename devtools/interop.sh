@@ -4,15 +4,17 @@
 
 # Interop test: QEMU's vfio-user-pci client and a Linux guest use the devices
 # of dpdk-vfio-user-emu (and, when the build has drivers/emu/dma, of an
-# emu_dma vdev loaded into the same process).
+# emu_dma vdev loaded into the same process), and, when the build has
+# drivers/emu/virtio_net, a virtio-net NIC served by stock dpdk-testpmd.
 #
 # Once, into a cache folder: a Debian trixie chroot (debootstrap minbase) with
 # qemu-system-x86 from trixie-backports, trixie's kernel, busybox-static and
-# the uio modules. Every run: the guest program (devtools/interop/guest.c,
-# built static) goes into an initramfs; one dpdk-vfio-user-emu process serves
-# a device to the VM and a second one to dpdk-vfio-user-client, run in a loop
-# meanwhile; the VM boots twice against the same server, its console lines
-# "INTEROP PASS|FAIL <check>" are the results.
+# the uio and virtio_net modules. Every run: the guest programs
+# (devtools/interop/guest.c, built static, and net.sh) go into an initramfs;
+# one dpdk-vfio-user-emu process serves a device to the VM and a second one to
+# dpdk-vfio-user-client, run in a loop meanwhile; testpmd answers the guest's
+# pings (icmpecho); the VM boots twice against the same servers, its console
+# lines "INTEROP PASS|FAIL <check>" are the results.
 #
 # Usage: devtools/interop.sh [--builddir DIR] [--results FILE] [--setup-only]
 #   --builddir DIR  build with the examples (default $BUILD_DIR)
@@ -21,7 +23,8 @@
 # Environment: INTEROP_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/
 # librte_vfio_user/interop), INTEROP_MIRROR (Debian mirror), INTEROP_KEEP=1
 # keeps the run folder (logs, console) under the cache, INTEROP_EMU_DMA=<.so>
-# names the emu_dma plugin (default: librte_emu_dma.so of the build).
+# names the emu_dma plugin (default: librte_emu_dma.so of the build),
+# INTEROP_TESTPMD the testpmd binary (default /usr/bin/dpdk-testpmd).
 # Prints "SKIP: <reason>" and exits 0 when the host cannot run it (not root
 # for the first set-up, archive unreachable); any failed check exits 1.
 
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--builddir) builddir=$(abspath "${2:?}"); shift ;;
 	--results) results=$(abspath "${2:?}"); shift ;;
 	--setup-only) setup_only=true ;;
-	-h|--help) sed -n '5,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 	shift
@@ -47,11 +50,21 @@ CACHE=${INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/librte_vfio_user/interop}
 MIRROR=${INTEROP_MIRROR:-http://deb.debian.org/debian}
 SUITE=trixie
 BOOTS=2
+# The NIC's MAC (devargs), and how many pings of each size the guest sends.
+NET_MAC=02:00:5e:10:00:01
+NET_PINGS=5
 GUEST_MEM=256M
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-240}
 # Bump when the cache layout changes.
 STAMP=$CACHE/ready-1
 CHROOT=$CACHE/chroot
+# The guest's kernel modules, in load order: uio for the engines, virtio-net
+# and what it needs for our NIC. Those the kernel has built in are not found
+# in its package and left out (trixie builds in virtio_pci). Bump the stamp
+# when the list changes: the next run adds them to the cache.
+GUEST_MODULES="uio uio_pci_generic virtio virtio_ring virtio_pci_legacy_dev
+	virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
+MODULES_STAMP=$CACHE/guest/modules-2
 
 [ -z "$results" ] || : >"$results"
 passed=0
@@ -86,6 +99,50 @@ qemu_cmd()
 		"$CHROOT/lib64/ld-linux-x86-64.so.2" --library-path "$libs" \
 		"$CHROOT/usr/bin/qemu-system-x86_64" \
 		-L "$CHROOT/usr/share/qemu" -L "$CHROOT/usr/share/seabios" "$@"
+}
+
+# The modules of GUEST_MODULES found in the unpacked kernel package $1, and
+# their load order in guest/modules/order.
+extract_modules()
+{
+	local m ko
+	rm -rf "$CACHE/guest/modules"
+	mkdir -p "$CACHE/guest/modules"
+	for m in $GUEST_MODULES; do
+		ko=$(find "$1" -name "$m.ko.xz" | head -n 1)
+		[ -n "$ko" ] || continue
+		xz -dc "$ko" >"$CACHE/guest/modules/$m.ko"
+		echo "$m" >>"$CACHE/guest/modules/order"
+	done
+	[ -f "$CACHE/guest/modules/uio.ko" ] || die "no uio module in $(ls "$1"/boot)"
+	touch "$MODULES_STAMP"
+}
+
+# A cache built with an older module list: fetch the kernel package it was
+# built with again; when the archive no longer has that version, build the
+# whole cache anew (kernel and modules must match).
+update_modules()
+{
+	local kpkg pkg ver tmp=$CACHE/modules.tmp
+	[ "$(id -u)" -eq 0 ] || skip_all "adding kernel modules to the cache needs root (chroot)"
+	kpkg=$(cat "$CACHE/guest/kernel-package")
+	pkg=${kpkg%%_*}
+	ver=${kpkg#*_}
+	ver=${ver%_*}
+	log "interop: adding kernel modules from $pkg $ver to the cache"
+	rm -rf "$tmp" "$CHROOT/tmp/kernel-dl"
+	mkdir -p "$tmp" "$CHROOT/tmp/kernel-dl"
+	if chroot "$CHROOT" sh -c "cd /tmp/kernel-dl && apt-get download $pkg=$ver" \
+			>"$tmp/log" 2>&1; then
+		dpkg-deb -x "$CHROOT"/tmp/kernel-dl/*.deb "$tmp/kernel"
+		extract_modules "$tmp/kernel"
+		rm -rf "$tmp" "$CHROOT/tmp/kernel-dl"
+	else
+		log "interop: $pkg $ver no longer downloadable: building the cache anew"
+		rm -rf "$tmp" "$CHROOT/tmp/kernel-dl"
+		rm -f "$STAMP"
+		setup_cache
+	fi
 }
 
 setup_cache()
@@ -123,13 +180,11 @@ setup_cache()
 	bdeb=$(ls "$tmp"/chroot/tmp/busybox-static_*.deb)
 	dpkg-deb -x "$kdeb" "$tmp/kernel"
 	dpkg-deb -x "$bdeb" "$tmp/busybox"
-	mkdir -p "$CACHE/guest/modules"
+	mkdir -p "$CACHE/guest"
 	cp "$tmp"/kernel/boot/vmlinuz-* "$CACHE/guest/vmlinuz"
 	cp "$tmp/busybox/usr/bin/busybox" "$CACHE/guest/busybox"
-	for m in uio uio_pci_generic; do
-		xz -dc "$(find "$tmp/kernel" -name "$m.ko.xz")" >"$CACHE/guest/modules/$m.ko"
-	done
 	basename "$kdeb" >"$CACHE/guest/kernel-package"
+	extract_modules "$tmp/kernel"
 	rm -f "$tmp"/chroot/tmp/*.deb
 	chroot "$tmp/chroot" apt-get clean
 	mv "$tmp/chroot" "$CHROOT"
@@ -142,6 +197,7 @@ setup_cache()
 t0=$(date +%s)
 mkdir -p "$CACHE" 2>/dev/null || skip_all "cannot create the cache folder $CACHE"
 [ -f "$STAMP" ] || setup_cache
+[ -f "$MODULES_STAMP" ] || update_modules
 log "interop: $(cat "$CACHE/guest/qemu-version"), kernel $(cat "$CACHE/guest/kernel-package")" \
 	"(cache ready in $(($(date +%s) - t0)) s)"
 $setup_only && exit 0
@@ -157,15 +213,22 @@ emu=$(find_binary dpdk-vfio-user-emu)
 client=$(find_binary dpdk-vfio-user-client)
 # The emulated DMA engine, a plugin of the same server process when built.
 emu_dma=${INTEROP_EMU_DMA:-$(find "$builddir" -name librte_emu_dma.so 2>/dev/null | head -n 1)}
+# The virtio-net NIC: stock testpmd with our drivers, when they are built.
+testpmd=${INTEROP_TESTPMD:-/usr/bin/dpdk-testpmd}
+net_drv=$builddir/drivers/librte_emu_virtio_net.so
 command -v gcc >/dev/null || die "gcc is needed for the guest program"
 
 run=$(mktemp -d "$CACHE/run.XXXXXX")
 server_pid=
+pmd_pid=
 cleanup()
 {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -KILL "$server_pid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in $server_pid $pmd_pid; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
 	if [ "${INTEROP_KEEP:-0}" = 1 ]; then
 		echo "interop: logs kept in $run"
 	else
@@ -174,15 +237,16 @@ cleanup()
 }
 trap cleanup EXIT
 
-# The initramfs: busybox, the uio modules, the guest program and /init.
+# The initramfs: busybox, the modules, the guest programs and /init.
 log "interop: building the guest program and initramfs"
 mkdir -p "$run/root/bin" "$run/root/lib/modules"
 gcc -static -O2 -Wall -Wextra -Werror -I"$ROOT/examples/vfio_user_emu" \
 	-I"$ROOT/drivers/common/emu_dma" -o "$run/root/bin/interop-guest" \
 	"$ROOT/devtools/interop/guest.c"
 cp "$CACHE/guest/busybox" "$run/root/bin/busybox"
-cp "$CACHE"/guest/modules/*.ko "$run/root/lib/modules/"
+cp "$CACHE"/guest/modules/* "$run/root/lib/modules/"
 install -m 0755 "$ROOT/devtools/interop/init.sh" "$run/root/init"
+install -m 0755 "$ROOT/devtools/interop/net.sh" "$run/root/bin/interop-net"
 (cd "$run/root" && find . | "$CACHE/guest/busybox" cpio -o -H newc 2>/dev/null) |
 	gzip -1 >"$run/initrd.gz"
 
@@ -219,19 +283,112 @@ if ! socks_ready; then
 	exit 1
 fi
 
+# The NIC's server: stock testpmd, our drivers loaded with -d, whose icmpecho
+# forwarding answers the guest's ARP requests and pings. Its stdin is a FIFO
+# this script holds open: it asks for the port statistics after each boot.
+net_sock=$run/net.sock
+if [ ! -f "$net_drv" ]; then
+	net_sock=
+	result SKIP "net: $(basename "$net_drv") not in $builddir/drivers (not built)"
+elif [ ! -x "$testpmd" ]; then
+	net_sock=
+	result SKIP "net: $testpmd not installed"
+else
+	# Plugins of a sanitizer build need the runtimes loaded first in the stock
+	# binary; its own allocations at exit are not ours to check.
+	preload=
+	for rt in libasan.so libubsan.so; do
+		if readelf -d "$net_drv" | grep -q "NEEDED.*${rt%.so}"; then
+			preload+="$(${CC:-cc} -print-file-name="$rt") "
+		fi
+	done
+	mkfifo "$run/testpmd.in"
+	exec {pmd_in}<>"$run/testpmd.in"
+	# shellcheck disable=SC2086
+	LD_PRELOAD="$preload${LD_PRELOAD:-}" \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		stdbuf -oL "$testpmd" -l 0-1 $EAL_ARGS --file-prefix "interop-net-$$" \
+		-d "$builddir/drivers" --vdev "net_emu_virtio0,path=$net_sock,mac=$NET_MAC" -- \
+		-i --forward-mode=icmpecho --auto-start --total-num-mbufs=2048 \
+		<&"$pmd_in" >"$run/testpmd.log" 2>&1 &
+	pmd_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$net_sock" ] && grep -q '^testpmd> ' "$run/testpmd.log" && break
+		kill -0 "$pmd_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if ! [ -S "$net_sock" ]; then
+		tail -n 30 "$run/testpmd.log" | sed 's/^/  testpmd: /'
+		result FAIL "net: testpmd start with net_emu_virtio0"
+		echo "interop: $passed passed, $failed failed"
+		exit 1
+	fi
+fi
+pmd_rx=0
+pmd_tx=0
+
+# Port 0's RX-packets and TX-packets as testpmd shows them now.
+pmd_stats()
+{
+	local before
+	before=$(grep -c '^ *TX-packets:' "$run/testpmd.log" || true)
+	echo "show port stats 0" >&"$pmd_in"
+	for _ in $(seq 100); do
+		[ "$(grep -c '^ *TX-packets:' "$run/testpmd.log" || true)" -gt "$before" ] && break
+		sleep 0.2
+	done
+	# Both lines of the last block.
+	printf '%s %s\n' \
+		"$(sed -n 's/^ *RX-packets: *\([0-9]*\).*/\1/p' "$run/testpmd.log" | tail -n 1)" \
+		"$(sed -n 's/^ *TX-packets: *\([0-9]*\).*/\1/p' "$run/testpmd.log" | tail -n 1)"
+}
+
 # QEMU's vfio-user-pci device: only the JSON form takes the socket address.
 vfio_user_dev()
 {
 	printf '{"driver":"vfio-user-pci","socket":{"type":"unix","path":"%s"}}' "$1"
 }
 
+# What the NIC's boot left: the guest's net checks ran to their end, and
+# testpmd counted at least the frames they need: per ping size NET_PINGS echo
+# requests in and replies out, plus one ARP request and reply for arping.
+net_checks()
+{
+	local n=$1 rx tx want=$((2 * NET_PINGS + 1))
+	if grep -q 'INTEROP NET-DONE' "$run/console-$n.log" 2>/dev/null; then
+		result PASS "boot $n: guest net checks ran to the end"
+	else
+		result FAIL "boot $n: no INTEROP NET-DONE line on the console"
+	fi
+	read -r rx tx < <(pmd_stats)
+	if [ $((rx - pmd_rx)) -ge "$want" ] && [ $((tx - pmd_tx)) -ge "$want" ]; then
+		result PASS "boot $n: testpmd port 0 received $((rx - pmd_rx)) and sent" \
+			"$((tx - pmd_tx)) packets (icmpecho)"
+	else
+		result FAIL "boot $n: testpmd port 0 received $((rx - pmd_rx)) and sent" \
+			"$((tx - pmd_tx)) packets, expected $want or more each"
+	fi
+	pmd_rx=${rx:-0}
+	pmd_tx=${tx:-0}
+	if kill -0 "$pmd_pid" 2>/dev/null; then
+		result PASS "boot $n: testpmd alive after QEMU disconnected"
+	else
+		result FAIL "boot $n: testpmd died"
+		tail -n 30 "$run/testpmd.log" | sed 's/^/  testpmd: /'
+	fi
+}
+
 boot()
 {
-	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1 devs=() cmdline maps unmasks
+	local n=$1 qrc=0 qpid cpass=0 cfail=0 crc line t1 devs=() cmdline maps unmasks rx tx
 	t1=$(date +%s)
 	devs=(-device "$(vfio_user_dev "$vm_sock")")
 	cmdline="interop.emu_dma=${emu_dma:+1}"
 	[ -z "$emu_dma" ] || devs+=(-device "$(vfio_user_dev "$dma_sock")")
+	if [ -n "$net_sock" ]; then
+		devs+=(-device "$(vfio_user_dev "$net_sock")")
+		cmdline+=" interop.net_mac=$NET_MAC interop.net_pings=$NET_PINGS"
+	fi
 	log "interop: boot $n"
 	qemu_cmd -machine q35,memory-backend=mem -m "$GUEST_MEM" \
 		-object memory-backend-memfd,id=mem,size="$GUEST_MEM",share=on \
@@ -287,7 +444,7 @@ boot()
 	else
 		result FAIL "boot $n: QEMU unmasked INTx $unmasks times, expected 2 or more"
 	fi
-	sed -n 's/^.*\(INTEROP \(INFO\|BEGIN\|SKIP\|DONE\|EXIT\) \)/  guest: \1/p' \
+	sed -n 's/^.*\(INTEROP \(INFO\|BEGIN\|SKIP\|DONE\|EXIT\|NET-DONE\)\b\)/  guest: \1/p' \
 		"$run/console-$n.log" 2>/dev/null || true
 	while IFS= read -r line; do
 		case $line in
@@ -300,6 +457,9 @@ boot()
 	else
 		result FAIL "boot $n: no INTEROP DONE line on the console"
 		tail -n 30 "$run/console-$n.log" 2>/dev/null | sed 's/^/  console: /' || true
+	fi
+	if [ -n "$net_sock" ]; then
+		net_checks "$n"
 	fi
 	if [ "$cpass" -ge 1 ] && [ "$cfail" -eq 0 ]; then
 		result PASS "boot $n: side device served meanwhile ($cpass client runs passed)"
@@ -345,6 +505,26 @@ if [ "$src" -eq 0 ] && ! [ -e "$vm_sock" ] && ! [ -e "$side_sock" ] &&
 else
 	result FAIL "server exit status $src after SIGTERM"
 	tail -n 30 "$run/server.log" | sed 's/^/  server: /'
+fi
+if [ -n "$net_sock" ]; then
+	# testpmd stops forwarding, prints its totals and closes the port.
+	echo quit >&"$pmd_in"
+	prc=0
+	for _ in $(seq 100); do
+		kill -0 "$pmd_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	wait "$pmd_pid" || prc=$?
+	pmd_pid=
+	total=$(sed -n '/Forward statistics for port 0/,/TX-packets/{
+		s/^ *RX-packets: *\([0-9]*\).*/\1/p }' "$run/testpmd.log")
+	if [ "$prc" -eq 0 ] && ! [ -e "$net_sock" ] && [ "${total:-0}" -ge "$pmd_rx" ] &&
+			[ "$pmd_rx" -gt 0 ]; then
+		result PASS "testpmd quit cleanly after $BOOTS boots (${total:-0} packets received)"
+	else
+		result FAIL "testpmd exit status $prc, forward statistics RX ${total:-none}"
+		tail -n 30 "$run/testpmd.log" | sed 's/^/  testpmd: /'
+	fi
 fi
 [ "$failed" -eq 0 ] || INTEROP_KEEP=1
 echo "interop: $passed passed, $failed failed ($(($(date +%s) - t0)) s)"
