@@ -331,7 +331,9 @@ info_body(struct fix *f)
 			strcmp(j_str(o, "version"), "0.0") != 0 ||
 			j_int(o, "client_pid") != getpid() || j_int(o, "client_uid") != getuid() ||
 			j_int(o, "max_data_xfer_size") <= 0 ||
-			j_int(o, "regions") != VFIO_PCI_NUM_REGIONS) {
+			j_int(o, "regions") != VFIO_PCI_NUM_REGIONS ||
+			strcmp(j_str(o, "migration"), "unsupported") != 0 ||
+			j_int(o, "dma_logging_pgsize") != 0) {
 		printf("server info: %s\n", json_object_to_json_string(o));
 		json_object_put(o);
 		return TEST_FAILED;
@@ -453,6 +455,67 @@ test_tel_params(void)
 	return TEST_SUCCESS;
 }
 
+/* Server info "migration" and "dma_logging_pgsize" of sid are want and pgsize. */
+static int
+tel_mig_is(int sid, const char *want, int64_t pgsize)
+{
+	struct json_object *o = tel_dev("server/info", sid);
+	int ret = TEST_SUCCESS;
+
+	TEST_ASSERT_NOT_NULL(o, "server info");
+	if (strcmp(j_str(o, "migration"), want) != 0 ||
+			j_int(o, "dma_logging_pgsize") != pgsize ||
+			j_int(o, "dma_logging_ranges") != (pgsize != 0 ? 1 : 0)) {
+		printf("server info: %s, want migration %s, logging page %" PRId64 "\n",
+			json_object_to_json_string(o), want, pgsize);
+		ret = TEST_FAILED;
+	}
+	json_object_put(o);
+	return ret;
+}
+
+/* A migratable device shows its migration state and its DMA logging. */
+static int
+mig_body(struct fix *f)
+{
+	const uint64_t iova = 0x400000, len = 16 * 4096;
+	const struct rte_vfio_user_dirty_range range = { iova, len };
+	struct rte_vfio_user_mem_reg m;
+	enum rte_vfio_user_mig_state cur;
+	uint64_t pgsz = 0;
+	uint8_t *mem;
+	int mfd, sid = f->dev.id, ret = TEST_FAILED;
+
+	TEST_ASSERT_SUCCESS(tel_mig_is(sid, "RUNNING", 0), "running");
+	TEST_ASSERT_SUCCESS(memfd_buf(len, &mfd, &mem), "memfd");
+	m = win(iova, len, 0, PROT_READ | PROT_WRITE, mem);
+	if (rte_vfio_user_dma_map(f->cid, &m, &mfd, 1) < 0 ||
+			rte_vfio_user_dirty_start(f->cid, &range, 1, &pgsz) < 0 ||
+			tel_mig_is(sid, "RUNNING", (int64_t)pgsz) != TEST_SUCCESS ||
+			rte_vfio_user_mig_set_state(f->cid, RTE_VFIO_USER_MIG_STOP, &cur) < 0 ||
+			tel_mig_is(sid, "STOP", (int64_t)pgsz) != TEST_SUCCESS ||
+			rte_vfio_user_dirty_stop(f->cid) < 0 ||
+			rte_vfio_user_mig_set_state(f->cid, RTE_VFIO_USER_MIG_RUNNING, &cur) < 0 ||
+			tel_mig_is(sid, "RUNNING", 0) != TEST_SUCCESS) {
+		printf("migration steps failed (logging page %" PRIu64 ")\n", pgsz);
+		goto out;
+	}
+	ret = TEST_SUCCESS;
+out:
+	rte_vfio_user_dma_unmap(f->cid, &m, 1);
+	munmap(mem, len);
+	close(mfd);
+	return ret;
+}
+
+static int
+test_tel_migration(void)
+{
+	static const struct tdev_cfg cfg = { .mig_flags = RTE_VFIO_USER_MIG_F_STOP_COPY };
+
+	return run_fix(mig_body, &cfg);
+}
+
 /* Client info "state" and "reconnects" of cid, into state (64 bytes): 0 or -1. */
 static int
 tel_cli_state(int cid, char *state, int64_t *reconnects)
@@ -529,6 +592,7 @@ static struct unit_test_suite vfio_user_telemetry_suite = {
 		TEST_CASE(test_tel_stats),
 		TEST_CASE(test_tel_reconnect),
 		TEST_CASE(test_tel_info),
+		TEST_CASE(test_tel_migration),
 		TEST_CASE(test_tel_params),
 		TEST_CASES_END()
 	},

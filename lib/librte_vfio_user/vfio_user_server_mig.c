@@ -23,8 +23,8 @@
 
 #define FEATURE_OPS (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)
 
-static const char *
-mig_state_name(enum rte_vfio_user_mig_state st)
+const char *
+srv_mig_state_name(enum rte_vfio_user_mig_state st)
 {
 	switch (st) {
 	case RTE_VFIO_USER_MIG_ERROR: return "ERROR";
@@ -92,12 +92,12 @@ mig_walk(struct vfio_user_server *srv, enum rte_vfio_user_mig_state target)
 		ret = srv->mig_ops.transition(srv->dev_id, srv->mig_state, next);
 		if (ret < 0) {
 			VFIO_USER_SRV_LOG(INFO, srv->path, "migration arc %s -> %s failed (%d)",
-					mig_state_name(srv->mig_state), mig_state_name(next), ret);
+				srv_mig_state_name(srv->mig_state), srv_mig_state_name(next), ret);
 			srv->mig_state = RTE_VFIO_USER_MIG_ERROR;
 			return srv_cb_err(ret);
 		}
 		VFIO_USER_SRV_LOG(DEBUG, srv->path, "migration arc %s -> %s",
-				mig_state_name(srv->mig_state), mig_state_name(next));
+				srv_mig_state_name(srv->mig_state), srv_mig_state_name(next));
 		srv->mig_state = next;
 	}
 	return 0;
@@ -120,7 +120,7 @@ srv_mig_client_gone(struct vfio_user_server *srv)
 	if (!srv->migratable || srv->mig_state == RTE_VFIO_USER_MIG_RUNNING)
 		return;
 	VFIO_USER_SRV_LOG(INFO, srv->path, "client gone in migration state %s",
-			mig_state_name(srv->mig_state));
+			srv_mig_state_name(srv->mig_state));
 	if (srv->mig_state == RTE_VFIO_USER_MIG_ERROR ||
 			mig_walk(srv, RTE_VFIO_USER_MIG_RUNNING) < 0) {
 		if (srv->ops.reset_device != NULL)

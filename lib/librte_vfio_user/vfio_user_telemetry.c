@@ -257,8 +257,13 @@ tel_srv_info_fill(struct vfio_user_server *srv, void *arg)
 	rte_tel_data_add_dict_string(d, "state", tel_srv_state(srv));
 	rte_tel_data_add_dict_u64(d, "regions", srv->nr_regs);
 	rte_tel_data_add_dict_u64(d, "irqs", srv->nr_irqs);
+	rte_tel_data_add_dict_string(d, "migration",
+		srv->migratable ? srv_mig_state_name(srv->mig_state) : "unsupported");
 	if (s == NULL)
 		return;
+	/* Both created and freed on the control thread, where this runs. */
+	rte_tel_data_add_dict_u64(d, "dma_logging_pgsize", s->dirty != NULL ? s->dirty->pgsize : 0);
+	rte_tel_data_add_dict_u64(d, "dma_logging_ranges", s->dirty != NULL ? s->dirty->nr : 0);
 	if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
 			len == sizeof(cred)) {
 		rte_tel_data_add_dict_int(d, "client_pid", cred.pid);
