@@ -40,6 +40,7 @@
 struct rc_rec {
 	int lost;
 	int reset;
+	int restored;
 	int gone;
 };
 
@@ -47,10 +48,14 @@ static void
 rc_conn_cb(int dev_id, enum rte_vfio_user_conn_event ev, void *arg)
 {
 	struct rc_rec *r = arg;
+	int *counter = &r->reset;
 
 	RTE_SET_USED(dev_id);
-	__atomic_fetch_add(ev == RTE_VFIO_USER_CONN_LOST ? &r->lost : &r->reset, 1,
-		__ATOMIC_RELEASE);
+	if (ev == RTE_VFIO_USER_CONN_LOST)
+		counter = &r->lost;
+	else if (ev == RTE_VFIO_USER_CONN_RESTORED)
+		counter = &r->restored;
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -574,6 +579,133 @@ test_reconnect_off(void)
 	return leak_check(&before, LEAK_TIMEOUT_MS);
 }
 
+/* A migratable test device: its state is BAR1 and config space. */
+static const struct tdev_cfg rc_mig_cfg = { .mig_flags = RTE_VFIO_USER_MIG_F_STOP_COPY };
+
+/* Kill the server, wait for the loss, start the next one (not yet listening if !start). */
+static int
+rc_restart(const char *path, struct tdev **d, struct rc_rec *r, bool start)
+{
+	int lost = __atomic_load_n(&r->lost, __ATOMIC_ACQUIRE);
+
+	rc_server_kill(d);
+	TEST_ASSERT_SUCCESS(rc_wait(&r->lost, lost + 1), "no LOST");
+	*d = calloc(1, sizeof(**d));
+	TEST_ASSERT_NOT_NULL(*d, "alloc");
+	if (tdev_create(*d, path, &rc_mig_cfg, start) < 0) {
+		free(*d);
+		*d = NULL;
+		TEST_ASSERT(false, "server");
+	}
+	return TEST_SUCCESS;
+}
+
+static int
+rc_restore_body(const char *path, struct tdev **d, struct rc_rec *r, int *cid)
+{
+	enum rte_vfio_user_mig_state st;
+	uint64_t want;
+	size_t size;
+
+	*d = rc_server(path, &rc_mig_cfg);
+	TEST_ASSERT_NOT_NULL(*d, "server");
+	size = (*d)->cfg.base_size;
+	*cid = rc_attach(path, r);
+	TEST_ASSERT(*cid >= 0, "attach: %d", *cid);
+
+	/* Taken back by the application: the held state is dropped. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(*cid), "save");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_get_state(*cid, &st), "state");
+	TEST_ASSERT_EQUAL(st, RTE_VFIO_USER_MIG_STOP, "device not stopped: %d", st);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(*cid, RTE_VFIO_USER_MIG_RUNNING, NULL),
+		"run again");
+	TEST_ASSERT_SUCCESS(rc_restart(path, d, r, true), "restart 1");
+	TEST_ASSERT_SUCCESS(rc_wait(&r->reset, 1), "no RESET after a dropped state");
+
+	/* Held across a restart: the next server continues where this one stopped. */
+	tdev_fill((*d)->base_mem, size, 11);
+	(*d)->cfg_space[0x40] = 0x5a;
+	want = tdev_hash((*d)->base_mem, size);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(*cid), "save 2");
+	TEST_ASSERT_SUCCESS(rc_restart(path, d, r, true), "restart 2");
+	TEST_ASSERT_SUCCESS(rc_wait(&r->restored, 1), "no RESTORED");
+	TEST_ASSERT_EQUAL(__atomic_load_n(&r->reset, __ATOMIC_ACQUIRE), 1, "RESET when restored");
+	TEST_ASSERT_EQUAL(tdev_hash((*d)->base_mem, size), want, "BAR1 not restored");
+	TEST_ASSERT_EQUAL((*d)->cfg_space[0x40], 0x5a, "config space not restored");
+	TEST_ASSERT_EQUAL(tdev_ev_count(*d, TDEV_EV_RESET, -1), 0, "restored device was reset");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_get_state(*cid, &st), "state 2");
+	TEST_ASSERT_EQUAL(st, RTE_VFIO_USER_MIG_RUNNING, "restored device not running: %d", st);
+
+	/* A server that refuses the state resets the device instead. */
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(*cid), "save 3");
+	TEST_ASSERT_SUCCESS(rc_restart(path, d, r, false), "restart 3");
+	(*d)->mig_fail_arc = TDEV_ARC(RTE_VFIO_USER_MIG_STOP, RTE_VFIO_USER_MIG_RESUMING);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_start(path), "start");
+	TEST_ASSERT_SUCCESS(rc_wait(&r->reset, 2), "no RESET after a refused state");
+	TEST_ASSERT_EQUAL(r->restored, 1, "RESTORED from a refused state");
+	TEST_ASSERT_EQUAL(tdev_ev_count(*d, TDEV_EV_RESET, -1), 1, "refusing device not reset");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_get_state(*cid, &st), "state 3");
+	TEST_ASSERT_EQUAL(st, RTE_VFIO_USER_MIG_RUNNING, "reset device not running: %d", st);
+	TEST_ASSERT_EQUAL(r->gone, 0, "device given up");
+	return TEST_SUCCESS;
+}
+
+/* A planned restart carries the device's state: RESTORED, or RESET when refused. */
+static int
+test_reconnect_restore(void)
+{
+	struct leak_snap before;
+	struct rc_rec r = { 0 };
+	struct tdev *d = NULL;
+	char path[256];
+	int cid = -1, ret;
+
+	rc_warm(&before);
+	mkpath(path, sizeof(path), "rcm");
+	ret = rc_restore_body(path, &d, &r, &cid);
+	if (cid >= 0)
+		rte_vfio_user_detach_dev(cid);
+	rc_server_kill(&d);
+	if (ret != TEST_SUCCESS)
+		return ret;
+	return leak_check(&before, LEAK_TIMEOUT_MS);
+}
+
+/* Without reconnection, or without migration, there is nothing to hold. */
+static int
+test_reconnect_restore_refused(void)
+{
+	struct rc_rec r = { 0 };
+	struct tdev *d;
+	char path[256];
+	int cid;
+
+	mkpath(path, sizeof(path), "rcn");
+	d = rc_server(path, &rc_mig_cfg);
+	TEST_ASSERT_NOT_NULL(d, "server");
+	cid = rte_vfio_user_attach_dev(path);
+	if (cid >= 0) {
+		TEST_ASSERT_EQUAL(rte_vfio_user_mig_save_for_restart(cid), -ENOTSUP,
+			"without reconnection");
+		rte_vfio_user_detach_dev(cid);
+	}
+	rc_server_kill(&d);
+	TEST_ASSERT(cid >= 0, "attach");
+	TEST_ASSERT_EQUAL(rte_vfio_user_mig_save_for_restart(cid), -ENODEV, "detached device");
+
+	d = rc_server(path, NULL);
+	TEST_ASSERT_NOT_NULL(d, "server 2");
+	cid = rc_attach(path, &r);
+	if (cid >= 0) {
+		TEST_ASSERT_EQUAL(rte_vfio_user_mig_save_for_restart(cid), -ENOTTY,
+			"without migration");
+		rte_vfio_user_detach_dev(cid);
+	}
+	rc_server_kill(&d);
+	TEST_ASSERT(cid >= 0, "attach 2");
+	return TEST_SUCCESS;
+}
+
 static struct unit_test_suite vfio_user_reconnect_suite = {
 	.suite_name = "vfio-user client reconnection",
 	.setup = vfu_suite_setup,
@@ -586,6 +718,8 @@ static struct unit_test_suite vfio_user_reconnect_suite = {
 		TEST_CASE(test_reconnect_detach),
 		TEST_CASE(test_reconnect_detach_hung),
 		TEST_CASE(test_reconnect_off),
+		TEST_CASE(test_reconnect_restore),
+		TEST_CASE(test_reconnect_restore_refused),
 		TEST_CASES_END()
 	},
 };

@@ -85,10 +85,14 @@ enum rte_vfio_user_conn_event {
 	 * interrupt eventfds of the last SET_IRQS per interrupt index, and the
 	 * region mappings, at the same addresses. The device itself was reset:
 	 * its registers and queues are lost, and the driver programs it again.
-	 * (A server that could restore the device's state, through migration
-	 * data, would be announced by an event of its own; there is none yet.)
 	 */
 	RTE_VFIO_USER_CONN_RESET,
+	/**
+	 * As RTE_VFIO_USER_CONN_RESET, but the device is not reset: the state
+	 * rte_vfio_user_mig_save_for_restart() took from the previous server
+	 * was loaded into this one, and the device runs again where it stopped.
+	 */
+	RTE_VFIO_USER_CONN_RESTORED,
 };
 
 /**
@@ -97,9 +101,10 @@ enum rte_vfio_user_conn_event {
  * rte_vfio_user_disconnect_cb_t apply: return quickly, do not detach the
  * device (-EDEADLK), do not wait for a thread that does. Calls on the
  * device made from the callback fail with -ENOTCONN for
- * RTE_VFIO_USER_CONN_LOST; for RTE_VFIO_USER_CONN_RESET they are allowed
- * but block EAL's interrupt thread meanwhile. A loss right after a return
- * may make a call of the RTE_VFIO_USER_CONN_RESET callback fail with -ENOTCONN.
+ * RTE_VFIO_USER_CONN_LOST; after a return (RTE_VFIO_USER_CONN_RESET,
+ * RTE_VFIO_USER_CONN_RESTORED) they are allowed but block EAL's interrupt
+ * thread meanwhile. A loss right after a return may make such a call fail
+ * with -ENOTCONN.
  *
  * @param dev_id
  *   Client device id.
@@ -605,6 +610,37 @@ rte_vfio_user_mig_read(int dev_id, void *buf, size_t len);
 __rte_experimental
 int
 rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
+ * Prepare a planned restart of the server (an upgrade) of a device attached
+ * with reconnection: stop the device and keep its state in the library, so
+ * that the server that comes back on the path continues where this one
+ * stopped. The device goes to STOP_COPY, its whole save stream is read into
+ * process memory, and it is left in STOP. When the server is back, after the
+ * replay of rte_vfio_user_attach_dev_opts(), the library loads the stream
+ * (RESUMING, MIG_DATA_WRITE, RUNNING) and tells RTE_VFIO_USER_CONN_RESTORED;
+ * a server that refuses the stream gets a device reset instead, and the
+ * event is RTE_VFIO_USER_CONN_RESET. The held state is dropped once loaded or
+ * refused, by a new call, by rte_vfio_user_mig_set_state() (the application
+ * takes the device back, e.g. to run it again on the same server) and at
+ * detach.
+ *
+ * @param dev_id
+ *   Client device id, attached with a non-zero
+ *   rte_vfio_user_attach_opts::reconnect_ms.
+ * @return
+ *   0 on success, the device stopped; -ENOTSUP without reconnection;
+ *   -EFBIG for a state above 1 GiB; -ENOMEM; otherwise as
+ *   rte_vfio_user_mig_set_state() and rte_vfio_user_mig_read() (-ENOTTY for
+ *   a device without migration). After a failure the library tries to put
+ *   the device back in RUNNING.
+ */
+__rte_experimental
+int
+rte_vfio_user_mig_save_for_restart(int dev_id);
 
 /**
  * @warning

@@ -640,6 +640,8 @@ cli_free(struct vfio_user_client *cli)
 	pthread_rwlock_destroy(&cli->dma_lock);
 	pthread_rwlock_destroy(&cli->conn_lock);
 	pthread_mutex_destroy(&cli->replay_fd_lock);
+	free(cli->held_state);
+	pthread_mutex_destroy(&cli->held_lock);
 	pthread_mutex_destroy(&cli->map_lock);
 	pthread_mutex_destroy(&cli->disc_lock);
 	free(cli);
@@ -760,6 +762,7 @@ rte_vfio_user_attach_dev_opts(const char *sock_addr, const struct rte_vfio_user_
 	pthread_rwlock_init(&cli->conn_lock, NULL);
 	pthread_mutex_init(&cli->replay_fd_lock, NULL);
 	cli->replay_fd = -1;
+	pthread_mutex_init(&cli->held_lock, NULL);
 	pthread_mutex_init(&cli->map_lock, NULL);
 	pthread_mutex_init(&cli->disc_lock, NULL);
 	TAILQ_INIT(&cli->maps);

@@ -134,7 +134,14 @@ struct vfio_user_client {
 	struct vfio_device_info ident;    /* device info read at attach */
 	struct cli_region_ident *ident_regions; /* ident.num_regions entries */
 	struct cli_irq_fds *irqs;         /* ident.num_irqs entries, under conn_lock */
+	/* rte_vfio_user_mig_save_for_restart(): loaded into the server that comes back. */
+	pthread_mutex_t held_lock;
+	uint8_t *held_state;
+	size_t held_len;
 };
+
+/* Largest device state rte_vfio_user_mig_save_for_restart() holds. */
+#define VFIO_USER_CLI_HELD_MAX (UINT64_C(1) << 30)
 
 /* Take a reference on a ready device: 0, or -ENODEV. */
 int vfio_user_cli_get(int dev_id, struct vfio_user_client **out);
@@ -169,6 +176,15 @@ int vfio_user_cli_watch(struct vfio_user_client *cli);
 void vfio_user_cli_unwatch(struct vfio_user_client *cli);
 /* Stop reconnecting, then vfio_user_cli_unwatch(). */
 void vfio_user_cli_disconnect(struct vfio_user_client *cli);
+/* VFIO_USER_DEVICE_RESET on the current connection, without conn_lock: 0 or -errno. */
+int vfio_user_cli_reset(struct vfio_user_client *cli);
+/*
+ * On reconnection, load the held state (RESUMING, MIG_DATA_WRITE, RUNNING)
+ * into the new server: 1 when restored; 0 without held state, or when the
+ * server refused it and the device was reset; -ENOTCONN or -ETIMEDOUT when
+ * the connection failed (the state is kept for the next try).
+ */
+int vfio_user_cli_held_restore(struct vfio_user_client *cli);
 /* Free the channels and close their sockets (after vfio_user_cli_disconnect()). */
 void vfio_user_cli_close(struct vfio_user_client *cli);
 /* Tell the disconnect callback, once, that the device is gone for good. */

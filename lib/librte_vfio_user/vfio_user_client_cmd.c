@@ -658,15 +658,11 @@ rte_vfio_user_region_write_multi(int dev_id, const struct rte_vfio_user_region_w
 }
 
 int
-rte_vfio_user_reset(int dev_id)
+vfio_user_cli_reset(struct vfio_user_client *cli)
 {
-	struct vfio_user_client *cli;
 	struct vfio_user_msg reply;
 	int ret;
 
-	ret = vfio_user_cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
 	/* A reset may take long (specification): it has its own limit. */
 	vfio_user_msg_init(&reply);
 	ret = vfio_user_chan_call_tmo(&cli->chan, VFIO_USER_DEVICE_RESET, NULL, 0, NULL, 0,
@@ -676,6 +672,19 @@ rte_vfio_user_reset(int dev_id)
 	if (ret == 0)
 		ret = vfio_user_cli_check_reply(cli, &reply, 0);
 	vfio_user_msg_release(&reply);
+	return ret;
+}
+
+int
+rte_vfio_user_reset(int dev_id)
+{
+	struct vfio_user_client *cli;
+	int ret;
+
+	ret = vfio_user_cli_get(dev_id, &cli);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	ret = vfio_user_cli_reset(cli);
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }

@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,11 +107,34 @@ rte_vfio_user_mig_get_state(int dev_id, enum rte_vfio_user_mig_state *state)
 	return vfio_user_err(ret);
 }
 
+static int
+cli_set_state(struct vfio_user_client *cli, enum rte_vfio_user_mig_state state)
+{
+	struct vfio_user_mig_state st = { .device_state = state, .data_fd = -1 }, echo;
+	int ret;
+
+	ret = cli_feature(cli, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			&st, sizeof(st), &echo, sizeof(echo));
+	if (ret == 0 && echo.device_state != st.device_state)
+		ret = -EPROTO;
+	return ret;
+}
+
+/* Forget the stream of rte_vfio_user_mig_save_for_restart(). */
+static void
+cli_held_drop(struct vfio_user_client *cli)
+{
+	pthread_mutex_lock(&cli->held_lock);
+	free(cli->held_state);
+	cli->held_state = NULL;
+	cli->held_len = 0;
+	pthread_mutex_unlock(&cli->held_lock);
+}
+
 int
 rte_vfio_user_mig_set_state(int dev_id, enum rte_vfio_user_mig_state state,
 		enum rte_vfio_user_mig_state *cur)
 {
-	struct vfio_user_mig_state st = { .device_state = state, .data_fd = -1 }, echo;
 	struct vfio_user_client *cli;
 	int ret;
 
@@ -120,10 +144,9 @@ rte_vfio_user_mig_set_state(int dev_id, enum rte_vfio_user_mig_state state,
 			*cur = RTE_VFIO_USER_MIG_ERROR;
 		return vfio_user_err(ret);
 	}
-	ret = cli_feature(cli, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-			&st, sizeof(st), &echo, sizeof(echo));
-	if (ret == 0 && echo.device_state != st.device_state)
-		ret = -EPROTO;
+	/* The application drives the device's state itself from now on. */
+	cli_held_drop(cli);
+	ret = cli_set_state(cli, state);
 	if (cur != NULL) {
 		/* After a failure the device may be anywhere on the path, or in ERROR. */
 		if (ret == 0)
@@ -135,21 +158,16 @@ rte_vfio_user_mig_set_state(int dev_id, enum rte_vfio_user_mig_state state,
 	return vfio_user_err(ret);
 }
 
-ssize_t
-rte_vfio_user_mig_read(int dev_id, void *buf, size_t len)
+/* MIG_DATA_READ up to len bytes: the bytes read (fewer: end of data), or -errno. */
+static ssize_t
+cli_mig_read(struct vfio_user_client *cli, void *buf, size_t len)
 {
-	struct vfio_user_client *cli;
 	struct vfio_user_mig_data req, rep;
 	struct vfio_user_msg reply;
 	struct iovec iov;
 	size_t done = 0;
-	int ret;
+	int ret = 0;
 
-	if (buf == NULL)
-		return vfio_user_err(-EINVAL);
-	ret = vfio_user_cli_get(dev_id, &cli);
-	if (ret < 0)
-		return vfio_user_err(ret);
 	while (done < len) {
 		req.size = (uint32_t)RTE_MIN(len - done, (size_t)cli->xfer_size);
 		req.argsz = sizeof(req) + req.size;
@@ -174,28 +192,37 @@ rte_vfio_user_mig_read(int dev_id, void *buf, size_t len)
 		if (rep.size < req.size)
 			break;
 	}
-	vfio_user_cli_put(cli);
 	/* As read(): what was read is returned, the error comes with the next call. */
 	if (done != 0)
 		return (ssize_t)done;
-	return vfio_user_err(ret);
+	return ret;
 }
 
-int
-rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len)
+ssize_t
+rte_vfio_user_mig_read(int dev_id, void *buf, size_t len)
 {
 	struct vfio_user_client *cli;
-	struct vfio_user_mig_data req;
-	struct vfio_user_msg reply;
-	struct iovec iov[2];
-	size_t done = 0;
-	int ret;
+	ssize_t ret;
 
 	if (buf == NULL)
 		return vfio_user_err(-EINVAL);
 	ret = vfio_user_cli_get(dev_id, &cli);
 	if (ret < 0)
-		return vfio_user_err(ret);
+		return vfio_user_err((int)ret);
+	ret = cli_mig_read(cli, buf, len);
+	vfio_user_cli_put(cli);
+	return ret < 0 ? vfio_user_err((int)ret) : ret;
+}
+
+static int
+cli_mig_write(struct vfio_user_client *cli, const void *buf, size_t len)
+{
+	struct vfio_user_mig_data req;
+	struct vfio_user_msg reply;
+	struct iovec iov[2];
+	size_t done = 0;
+	int ret = 0;
+
 	while (done < len) {
 		req.size = (uint32_t)RTE_MIN(len - done, (size_t)cli->xfer_size);
 		req.argsz = sizeof(req);
@@ -212,6 +239,21 @@ rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len)
 			break;
 		done += req.size;
 	}
+	return ret;
+}
+
+int
+rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len)
+{
+	struct vfio_user_client *cli;
+	int ret;
+
+	if (buf == NULL)
+		return vfio_user_err(-EINVAL);
+	ret = vfio_user_cli_get(dev_id, &cli);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	ret = cli_mig_write(cli, buf, len);
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
 }
@@ -231,6 +273,104 @@ rte_vfio_user_mig_data_size(int dev_id, uint64_t *len)
 			0, len, sizeof(*len));
 	vfio_user_cli_put(cli);
 	return vfio_user_err(ret);
+}
+
+/*
+ * A planned restart of the server: the device's state crosses it in the library.
+ */
+
+int
+rte_vfio_user_mig_save_for_restart(int dev_id)
+{
+	struct vfio_user_client *cli;
+	uint8_t *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	ssize_t n = 0;
+	int ret;
+
+	ret = vfio_user_cli_get(dev_id, &cli);
+	if (ret < 0)
+		return vfio_user_err(ret);
+	if (cli->reconnect_ms == 0) {
+		vfio_user_cli_put(cli);
+		return vfio_user_err(-ENOTSUP);
+	}
+	cli_held_drop(cli);
+	ret = cli_set_state(cli, RTE_VFIO_USER_MIG_STOP_COPY);
+	/* Read the whole stream, in growing steps, until a short read ends it. */
+	while (ret == 0) {
+		if (len == cap) {
+			if (cap >= VFIO_USER_CLI_HELD_MAX) {
+				ret = -EFBIG;
+				break;
+			}
+			cap = RTE_MIN(RTE_MAX(cap * 2, (size_t)cli->xfer_size),
+					(size_t)VFIO_USER_CLI_HELD_MAX);
+			p = realloc(buf, cap);
+			if (p == NULL) {
+				ret = -ENOMEM;
+				break;
+			}
+			buf = p;
+		}
+		n = cli_mig_read(cli, buf + len, cap - len);
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		len += (size_t)n;
+		if (len < cap)
+			break;
+	}
+	if (ret == 0)
+		ret = cli_set_state(cli, RTE_VFIO_USER_MIG_STOP);
+	if (ret == 0) {
+		pthread_mutex_lock(&cli->held_lock);
+		cli->held_state = buf;
+		cli->held_len = len;
+		pthread_mutex_unlock(&cli->held_lock);
+		VFIO_USER_CLI_LOG(INFO, cli->path, "device stopped, %zu bytes of state held", len);
+	} else {
+		free(buf);
+		/* Best effort: the server still runs, so should the device. */
+		if (cli_set_state(cli, RTE_VFIO_USER_MIG_RUNNING) < 0)
+			VFIO_USER_CLI_LOG(ERR, cli->path,
+				"device not running again after a failed save");
+	}
+	vfio_user_cli_put(cli);
+	return vfio_user_err(ret);
+}
+
+int
+vfio_user_cli_held_restore(struct vfio_user_client *cli)
+{
+	int ret;
+
+	pthread_mutex_lock(&cli->held_lock);
+	if (cli->held_state == NULL) {
+		pthread_mutex_unlock(&cli->held_lock);
+		return 0;
+	}
+	ret = cli_set_state(cli, RTE_VFIO_USER_MIG_RESUMING);
+	if (ret == 0)
+		ret = cli_mig_write(cli, cli->held_state, cli->held_len);
+	if (ret == 0)
+		ret = cli_set_state(cli, RTE_VFIO_USER_MIG_RUNNING);
+	if (ret == -ENOTCONN || ret == -ETIMEDOUT) {
+		/* The connection failed, not the state: keep it for the next server. */
+		pthread_mutex_unlock(&cli->held_lock);
+		return ret;
+	}
+	free(cli->held_state);
+	cli->held_state = NULL;
+	cli->held_len = 0;
+	pthread_mutex_unlock(&cli->held_lock);
+	if (ret < 0) {
+		VFIO_USER_CLI_LOG(ERR, cli->path, "the server refused the held state: %s",
+			strerror(-ret));
+		return vfio_user_cli_reset(cli) < 0 ? -ENOTCONN : 0;
+	}
+	return 1;
 }
 
 /*

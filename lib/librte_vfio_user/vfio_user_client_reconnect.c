@@ -347,12 +347,15 @@ rc_replay_fd_set(struct vfio_user_client *cli, int fd)
 		close(old);
 }
 
-/* One try, conn_lock held for writing: 0, -RC_REFUSED, or an error worth a retry. */
+/*
+ * One try, conn_lock held for writing: 0 (1 when the held state was
+ * restored), -RC_REFUSED, or an error worth a retry.
+ */
 static int
 rc_try(struct vfio_user_client *cli)
 {
 	struct cli_nego got;
-	int fd, ret;
+	int fd, ret, restored = 0;
 
 	/* One attempt: a full backlog is retried at the next expiry. */
 	fd = vfio_user_cli_connect(cli->path, 0);
@@ -380,6 +383,11 @@ rc_try(struct vfio_user_client *cli)
 		ret = rc_replay_irqs(cli);
 	if (ret == 0)
 		ret = rc_replay_maps(cli);
+	/* Last: the device model re-translates its rings in the windows replayed. */
+	if (ret == 0)
+		restored = vfio_user_cli_held_restore(cli);
+	if (ret == 0 && restored < 0)
+		ret = restored;
 	if (ret == 0) {
 		/*
 		 * Before the watch: once watched, the control thread may see the
@@ -390,6 +398,8 @@ rc_try(struct vfio_user_client *cli)
 		ret = vfio_user_cli_watch(cli);
 	}
 	rc_replay_fd_set(cli, -1);
+	if (ret == 0)
+		return restored;
 	if (ret < 0) {
 		__atomic_store_n(&cli->connected, false, __ATOMIC_RELEASE);
 		__atomic_store_n(&cli->reconnecting, true, __ATOMIC_RELEASE);
@@ -467,9 +477,9 @@ rc_alarm_run(struct vfio_user_client *cli)
 		return;
 	}
 	__atomic_fetch_add(&cli->reconnects, 1, __ATOMIC_RELAXED);
-	VFIO_USER_CLI_LOG(INFO, cli->path, "server back, client device %d reconnected",
-		cli->dev_id);
-	rc_tell(cli, RTE_VFIO_USER_CONN_RESET);
+	VFIO_USER_CLI_LOG(INFO, cli->path, "server back, client device %d reconnected%s",
+		cli->dev_id, ret == 1 ? ", its state restored" : "");
+	rc_tell(cli, ret == 1 ? RTE_VFIO_USER_CONN_RESTORED : RTE_VFIO_USER_CONN_RESET);
 }
 
 static void
