@@ -545,7 +545,8 @@ rte_vfio_user_mig_get_state(int dev_id, enum rte_vfio_user_mig_state *state);
  * comes once the device is in @p state. Entering PRE_COPY or STOP_COPY
  * starts a save stream, read with rte_vfio_user_mig_read(); entering
  * RESUMING starts a load, fed with rte_vfio_user_mig_write() and completed
- * by leaving RESUMING.
+ * by leaving RESUMING. A state held by rte_vfio_user_mig_save_for_restart()
+ * is dropped: the application drives the device itself.
  *
  * @param dev_id
  *   Client device id.
