@@ -11,7 +11,10 @@
 #  - dpdk-vfio-user-dma-copy, a plain dmadev application that gets the engine
 #    through the vfio_user bus and the dma_vfio_user driver (EAL -d): every copy
 #    of a first run is checked, a second run prints throughput and latency.
-# Then stop the server. Fails when any of them fails or hangs.
+# Then stop the server, and show the NIC (devtools/example-nic.sh): the stock
+# dpdk-testpmd serves the emulated virtio-net NIC, a second dpdk-testpmd
+# pushes frames through it over the vfio_user bus, and the rate is printed
+# in Mpps. Fails when any of them fails or hangs.
 #
 # Usage: devtools/run-example.sh [--no-setup] [--no-build] [--builddir DIR]
 #                                [--emu PATH] [--client PATH] [--dma-copy PATH]
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--dma-copy) dma_copy=$(abspath "${2:?}"); do_build=false; shift ;;
 	--drivers) drivers=$(abspath "${2:?}"); shift ;;
 	--seconds) seconds=${2:?}; shift ;;
-	-h|--help) sed -n '5,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '5,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 	shift
@@ -189,14 +192,19 @@ wait "$server_pid" || server_rc=$?
 server_pid=
 sed 's/^/[emu] /' "$work/emu.log"
 
+# The NIC: served by one stock testpmd, used by another, both with our drivers (-d).
+log "running devtools/example-nic.sh: the emulated virtio-net NIC between two dpdk-testpmd"
+run_client nic "$ROOT/devtools/example-nic.sh" "$builddir" || true
+
 ok=true
-[ ${#client_rc[@]} -eq 4 ] || ok=false
+[ ${#client_rc[@]} -eq 5 ] || ok=false
 for rc in "${client_rc[@]}"; do
 	[ "$rc" -eq 0 ] || ok=false
 done
 [ "$server_rc" -eq 0 ] || ok=false
 if ! $ok; then
-	die "example failed: client exit status ${client_rc[*]} (4 runs expected)," \
+	die "example failed: client exit status ${client_rc[*]} (5 runs expected)," \
 		"server exit status $server_rc"
 fi
-log "example passed: the two clients, the two DMA copy runs and the server exited with status 0"
+log "example passed: the two clients, the two DMA copy runs, the server and the NIC run" \
+	"exited with status 0"
