@@ -545,8 +545,9 @@ rte_vfio_user_mig_get_state(int dev_id, enum rte_vfio_user_mig_state *state);
  * comes once the device is in @p state. Entering PRE_COPY or STOP_COPY
  * starts a save stream, read with rte_vfio_user_mig_read(); entering
  * RESUMING starts a load, fed with rte_vfio_user_mig_write() and completed
- * by leaving RESUMING. A state held by rte_vfio_user_mig_save_for_restart()
- * is dropped: the application drives the device itself.
+ * by leaving RESUMING. Once the device took the state, a state held by
+ * rte_vfio_user_mig_save_for_restart() is dropped: the application drives
+ * the device itself.
  *
  * @param dev_id
  *   Client device id.
@@ -625,9 +626,9 @@ rte_vfio_user_mig_write(int dev_id, const void *buf, size_t len);
  * (RESUMING, MIG_DATA_WRITE, RUNNING) and tells RTE_VFIO_USER_CONN_RESTORED;
  * a server that refuses the stream gets a device reset instead, and the
  * event is RTE_VFIO_USER_CONN_RESET. The held state is dropped once loaded or
- * refused, by a new call, by rte_vfio_user_mig_set_state() (the application
- * takes the device back, e.g. to run it again on the same server) and at
- * detach.
+ * refused, by a new call, by a successful rte_vfio_user_mig_set_state() (the
+ * application takes the device back, e.g. to run it again on the same
+ * server) and at detach.
  *
  * @param dev_id
  *   Client device id, attached with a non-zero

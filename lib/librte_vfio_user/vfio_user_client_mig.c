@@ -144,9 +144,13 @@ rte_vfio_user_mig_set_state(int dev_id, enum rte_vfio_user_mig_state state,
 			*cur = RTE_VFIO_USER_MIG_ERROR;
 		return vfio_user_err(ret);
 	}
-	/* The application drives the device's state itself from now on. */
-	cli_held_drop(cli);
 	ret = cli_set_state(cli, state);
+	/*
+	 * The application drives the device's state itself from now on. Only
+	 * once connected: no replay can be holding the state then.
+	 */
+	if (ret == 0)
+		cli_held_drop(cli);
 	if (cur != NULL) {
 		/* After a failure the device may be anywhere on the path, or in ERROR. */
 		if (ret == 0)
@@ -295,8 +299,9 @@ rte_vfio_user_mig_save_for_restart(int dev_id)
 		vfio_user_cli_put(cli);
 		return vfio_user_err(-ENOTSUP);
 	}
-	cli_held_drop(cli);
 	ret = cli_set_state(cli, RTE_VFIO_USER_MIG_STOP_COPY);
+	if (ret == 0)
+		cli_held_drop(cli);
 	/* Read the whole stream, in growing steps, until a short read ends it. */
 	while (ret == 0) {
 		if (len == cap) {
