@@ -78,6 +78,7 @@ tdrv_remove(struct rte_vfio_user_bus_device *dev)
 /* Connection events given to the driver (EAL's interrupt thread), by kind. */
 static int g_lost_calls;
 static int g_reset_calls;
+static int g_restored_calls;
 static int g_reset_ret;
 
 static int
@@ -86,9 +87,10 @@ tdrv_event(struct rte_vfio_user_bus_device *dev, enum rte_vfio_user_bus_event ev
 	/* The device is not to be used until the driver handled the return. */
 	if (!__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE))
 		return -EINVAL;
-	__atomic_fetch_add(event == RTE_VFIO_USER_BUS_EV_LOST ? &g_lost_calls : &g_reset_calls,
+	__atomic_fetch_add(event == RTE_VFIO_USER_BUS_EV_LOST ? &g_lost_calls :
+		event == RTE_VFIO_USER_BUS_EV_RESTORED ? &g_restored_calls : &g_reset_calls,
 		1, __ATOMIC_RELEASE);
-	return event == RTE_VFIO_USER_BUS_EV_RESET ? g_reset_ret : 0;
+	return event == RTE_VFIO_USER_BUS_EV_LOST ? 0 : g_reset_ret;
 }
 
 static struct rte_vfio_user_bus_driver test_drv = {
@@ -144,11 +146,11 @@ server_open(struct tdev *d, uint32_t class_id)
 }
 
 static int
-server_open_at(struct tdev *d, uint32_t class_id, const char *path)
+server_open_cfg(struct tdev *d, uint32_t class_id, const char *path, const struct tdev_cfg *cfg)
 {
 	int ret;
 
-	ret = tdev_create(d, path, NULL, false);
+	ret = tdev_create(d, path, cfg, false);
 	if (ret < 0)
 		return ret;
 	/* tdev's config space is flat scratch (see test_vfio_user_common.h): poke the identity. */
@@ -164,6 +166,12 @@ server_open_at(struct tdev *d, uint32_t class_id, const char *path)
 	if (ret < 0)
 		tdev_destroy(d);
 	return ret;
+}
+
+static int
+server_open_at(struct tdev *d, uint32_t class_id, const char *path)
+{
+	return server_open_cfg(d, class_id, path, NULL);
 }
 
 static int
@@ -1000,9 +1008,10 @@ wait_count(int *counter, int n)
 static int
 server_restart_seq(struct tdev *d, struct rm_ev *ev)
 {
+	static const struct tdev_cfg mig_cfg = { .mig_flags = RTE_VFIO_USER_MIG_F_STOP_COPY };
 	struct rte_vfio_user_bus_device *dev;
 	char path[256], devargs[512];
-	uint64_t end;
+	uint64_t end, want;
 	uint32_t v;
 
 	snprintf(path, sizeof(path), "%s", d->path);
@@ -1019,7 +1028,7 @@ server_restart_seq(struct tdev *d, struct rm_ev *ev)
 	TEST_ASSERT(__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE), "away not set");
 	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
 		-ENODEV, "access while away");
-	TEST_ASSERT_SUCCESS(server_open_at(d, TEST_CLASS, path), "same server again");
+	TEST_ASSERT_SUCCESS(server_open_cfg(d, TEST_CLASS, path, &mig_cfg), "same server again");
 	TEST_ASSERT_SUCCESS(wait_count(&g_reset_calls, 1), "no RESET event");
 	end = now_ms() + EV_TIMEOUT_MS;
 	while (__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE))
@@ -1028,14 +1037,32 @@ server_restart_seq(struct tdev *d, struct rm_ev *ev)
 		(ssize_t)sizeof(v), "access after the restart");
 	TEST_ASSERT_EQUAL(__atomic_load_n(&ev->count, __ATOMIC_ACQUIRE), 0, "removal event");
 
+	/* A planned restart with the state held: RESTORED, BAR1 as it was. */
+	tdev_fill(d->base_mem, d->cfg.base_size, 29);
+	want = tdev_hash(d->base_mem, d->cfg.base_size);
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(dev->dev_id), "save");
+	tdev_destroy(d);
+	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 2), "no LOST event (planned)");
+	TEST_ASSERT_SUCCESS(server_open_cfg(d, TEST_CLASS, path, &mig_cfg), "server after save");
+	TEST_ASSERT_SUCCESS(wait_count(&g_restored_calls, 1), "no RESTORED event");
+	end = now_ms() + EV_TIMEOUT_MS;
+	while (__atomic_load_n(&dev->away, __ATOMIC_ACQUIRE))
+		TEST_ASSERT(now_ms() < end, "still away after RESTORED");
+	TEST_ASSERT_EQUAL(__atomic_load_n(&g_reset_calls, __ATOMIC_ACQUIRE), 1,
+		"RESET for a restored device");
+	TEST_ASSERT_EQUAL(tdev_hash(d->base_mem, d->cfg.base_size), want, "state not restored");
+	TEST_ASSERT_EQUAL(rte_vfio_user_bus_dev_region_read(dev, TDEV_BAR_BASE, 0, &v, sizeof(v)),
+		(ssize_t)sizeof(v), "access after the planned restart");
+
 	/* Back as another PCI device (class): removed, the driver gets no RESET. */
 	tdev_destroy(d);
-	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 2), "no second LOST event");
+	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 3), "no third LOST event");
 	TEST_ASSERT_SUCCESS(server_open_at(d, 0x020000, path), "other server");
 	TEST_ASSERT_EQUAL(wait_event(ev, 1), 1, "another device was not removed");
 	TEST_ASSERT(__atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE), "dev->removed not set");
-	TEST_ASSERT_EQUAL(__atomic_load_n(&g_reset_calls, __ATOMIC_ACQUIRE), 1,
-		"RESET for another device");
+	TEST_ASSERT_EQUAL(__atomic_load_n(&g_reset_calls, __ATOMIC_ACQUIRE) +
+		__atomic_load_n(&g_restored_calls, __ATOMIC_ACQUIRE), 2,
+		"RESET or RESTORED for another device");
 	TEST_ASSERT_SUCCESS(unplug("gone3"), "remove");
 	return TEST_SUCCESS;
 }
@@ -1049,6 +1076,7 @@ server_restart_body(struct tdev *d)
 	ids_tdev();
 	__atomic_store_n(&g_lost_calls, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g_reset_calls, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_restored_calls, 0, __ATOMIC_RELAXED);
 	g_reset_ret = 0;
 	TEST_ASSERT_SUCCESS(rte_dev_event_callback_register(NULL, dev_event_cb, &ev), "event cb");
 	ret = server_restart_seq(d, &ev);
@@ -1059,7 +1087,10 @@ server_restart_body(struct tdev *d)
 	return ret;
 }
 
-/* devargs reconnect: the server restarts, the driver is told, another device is removed. */
+/*
+ * devargs reconnect: the server restarts, the driver is told (reset, then
+ * restored after a planned restart), another device is removed.
+ */
 static int
 test_server_restart(void)
 {

@@ -32,6 +32,7 @@
 #include <rte_vfio_user.h>
 #include <rte_vfio_user_pci.h>
 
+#include <bus_vfio_user_driver.h>
 #include <emu_dma_regs.h>
 
 #include "test.h"
@@ -806,6 +807,32 @@ out:
 	return TEST_SUCCESS;
 }
 
+static struct rte_vfio_user_bus_device *
+bus_dev(const char *name)
+{
+	struct rte_device *dev = find_dev(name);
+
+	return dev == NULL ? NULL : container_of(dev, struct rte_vfio_user_bus_device, device);
+}
+
+/* The library's client device id behind a bus device, or -1. */
+static int
+client_id(const char *name)
+{
+	struct rte_vfio_user_bus_device *dev = bus_dev(name);
+
+	return dev == NULL ? -1 : dev->dev_id;
+}
+
+/* The bus waits for the device's server to come back. */
+static bool
+bus_dev_away(const char *name)
+{
+	struct rte_vfio_user_bus_device *dev = bus_dev(name);
+
+	return dev != NULL && __atomic_load_n(&dev->away, __ATOMIC_ACQUIRE);
+}
+
 /* Copy slot k of the buffer's first half to the same slot of its second half. */
 static int
 restart_copy(int16_t id, rte_iova_t iova, unsigned int k)
@@ -817,18 +844,23 @@ restart_copy(int16_t id, rte_iova_t iova, unsigned int k)
 			RTE_DMA_OP_FLAG_SUBMIT);
 }
 
+/*
+ * Copies flow and the server is killed with some in flight; with a client
+ * device id (cid >= 0) the restart is planned: the engine's state is held
+ * first (rte_vfio_user_mig_save_for_restart()), and copies are posted after
+ * the save, which only the driver's rings know of.
+ */
 static int
-restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid)
+restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid, int cid)
 {
 	rte_iova_t iova = rte_mem_virt2iova(buf);
 	uint64_t end, done = 0, posted = 0;
-	unsigned int k = 0;
+	unsigned int k = 0, i;
 	bool err = false;
 	int ret;
 
 	tdev_fill(buf, VU_DMA_BUF_SIZE / 2, (uint32_t)rte_rand());
 	memset(buf + VU_DMA_BUF_SIZE / 2, 0, VU_DMA_BUF_SIZE / 2);
-	/* Copies flow; the server is killed with some in flight. */
 	while (done < 200) {
 		if (restart_copy(id, iova, k) >= 0) {
 			k++;
@@ -836,6 +868,17 @@ restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid)
 		}
 		done += rte_dma_completed(id, 0, 64, NULL, &err);
 		TEST_ASSERT(!err, "copy failed before the kill");
+	}
+	if (cid >= 0) {
+		/* Room in the ring for the copies after the save, some still in flight. */
+		end = now_ms() + VU_DMA_TIMEOUT_MS;
+		while (posted - done > 128) {
+			done += rte_dma_completed(id, 0, 64, NULL, &err);
+			TEST_ASSERT(!err && now_ms() < end, "ring not draining before the save");
+		}
+		TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(cid), "save the engine");
+		for (i = 0; i < 8; i++, k++, posted++)
+			TEST_ASSERT(restart_copy(id, iova, k) >= 0, "copy after the save");
 	}
 	test_child_kill(*pid, SIGKILL);
 	*pid = -1;
@@ -857,6 +900,20 @@ restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid)
 	*pid = spawn_server_at(sock, 1, false);
 	TEST_ASSERT(*pid > 0, "server again: %d", *pid);
 	end = now_ms() + VU_DMA_TIMEOUT_MS;
+	if (cid >= 0) {
+		/* Nothing new posted: the restored engine must learn of the jobs by itself. */
+		while (bus_dev_away("vudmar")) {
+			TEST_ASSERT(now_ms() < end, "still away %d ms after the restart",
+					VU_DMA_TIMEOUT_MS);
+			rte_delay_us_sleep(1000);
+		}
+		while (done < posted) {
+			done += rte_dma_completed(id, 0, 64, NULL, &err);
+			TEST_ASSERT(!err, "a copy failed across the planned restart");
+			TEST_ASSERT(now_ms() < end, "%" PRIu64 " of %" PRIu64
+					" copies done after the planned restart", done, posted);
+		}
+	}
 	/* -ENOSPC: the ring filled up before the loss was seen; it drains now. */
 	while ((ret = restart_copy(id, iova, k)) == -ENOTCONN || ret == -ENOSPC) {
 		done += rte_dma_completed(id, 0, 64, NULL, &err);
@@ -893,7 +950,7 @@ restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid)
  * runs the jobs in flight and new ones, without a re-probe.
  */
 static int
-test_server_restarted(void)
+server_restart(bool planned)
 {
 	static const uint16_t nb_desc[] = { 256 };
 	char sock[1][128], devargs[256];
@@ -917,7 +974,7 @@ test_server_restarted(void)
 	if (id < 0 || buf == NULL || setup_dev(id, 1, nb_desc) != 0)
 		ret = -1;
 	if (ret == 0)
-		ret = restart_body(id, buf, sock, &pid);
+		ret = restart_body(id, buf, sock, &pid, planned ? client_id("vudmar") : -1);
 	if (pid > 0)
 		test_child_kill(pid, SIGKILL);
 	rte_free(buf);
@@ -925,6 +982,23 @@ test_server_restarted(void)
 	TEST_ASSERT_SUCCESS(ret, "server-restart sequence failed");
 	TEST_ASSERT_SUCCESS(remove_dev("vudmar"), "remove");
 	return TEST_SUCCESS;
+}
+
+static int
+test_server_restarted(void)
+{
+	return server_restart(false);
+}
+
+/*
+ * A planned restart: the engine's state is held by the library before the
+ * server goes, and loaded into the new one; the jobs in flight, and those
+ * posted after the save, complete on the new engine.
+ */
+static int
+test_server_restart_planned(void)
+{
+	return server_restart(true);
 }
 
 /*
@@ -1284,6 +1358,7 @@ static struct unit_test_suite dma_vfio_user_suite = {
 		TEST_CASE_ST(NULL, case_teardown, test_two_devices),
 		TEST_CASE_ST(NULL, case_teardown, test_server_killed),
 		TEST_CASE_ST(NULL, case_teardown, test_server_restarted),
+		TEST_CASE_ST(NULL, case_teardown, test_server_restart_planned),
 		TEST_CASE_ST(NULL, case_teardown, test_hostile_registers),
 		TEST_CASE_ST(NULL, case_teardown, test_message_path),
 		TEST_CASES_END()

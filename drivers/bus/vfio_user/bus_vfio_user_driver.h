@@ -126,14 +126,23 @@ enum rte_vfio_user_bus_event {
 	 * callback returns.
 	 */
 	RTE_VFIO_USER_BUS_EV_RESET,
+	/**
+	 * The same device is back in the state it had when the application
+	 * stopped it with rte_vfio_user_mig_save_for_restart() (a planned
+	 * restart of the server): registers, queues and jobs in flight are
+	 * where they were, nothing is to be programmed again. dev->away is
+	 * cleared when the callback returns.
+	 */
+	RTE_VFIO_USER_BUS_EV_RESTORED,
 };
 
 /**
  * Connection event of a device, called on the EAL interrupt thread, in
  * order; not called after remove. May exchange messages with the server.
- * Return 0, or for RTE_VFIO_USER_BUS_EV_RESET a negative errno value when the
- * device cannot be used again: the bus then reports it removed, as when a
- * server goes away for good.
+ * Return 0, or after a return (RTE_VFIO_USER_BUS_EV_RESET,
+ * RTE_VFIO_USER_BUS_EV_RESTORED) a negative errno value when the device
+ * cannot be used again: the bus then reports it removed, as when a server
+ * goes away for good.
  */
 typedef int (rte_vfio_user_bus_event_t)(struct rte_vfio_user_bus_device *dev,
 		enum rte_vfio_user_bus_event event);

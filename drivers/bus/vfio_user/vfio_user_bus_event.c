@@ -89,7 +89,9 @@ vu_same_identity(struct rte_vfio_user_bus_device *dev)
 /*
  * On an EAL interrupt-thread alarm: give the connection events to the
  * driver, in order. The driver re-programs the device on RESET while away is
- * still set, so that its data path does not race with it.
+ * still set, so that its data path does not race with it. Of a RESTORED and
+ * a RESET coalesced here, RESET wins: re-programming a restored device is
+ * harmless, running a reset one as restored is not.
  */
 static void
 vu_notify_conn(void *arg)
@@ -108,7 +110,7 @@ vu_notify_conn(void *arg)
 	drv = vd->event_drv;
 	if ((ev & VU_EV_LOST) && drv != NULL && drv->event != NULL)
 		(void)drv->event(dev, RTE_VFIO_USER_BUS_EV_LOST);
-	if (!(ev & VU_EV_RESET))
+	if (!(ev & (VU_EV_RESET | VU_EV_RESTORED)))
 		goto out;
 	/* Another device behind the same path: as if the server had gone. */
 	ret = vu_same_identity(dev);
@@ -118,7 +120,8 @@ vu_notify_conn(void *arg)
 		VFIO_USER_BUS_LOG(ERR, "%s: server came back as another PCI device",
 			dev->device.name);
 	if (ret == 0 && drv != NULL && drv->event != NULL)
-		ret = drv->event(dev, RTE_VFIO_USER_BUS_EV_RESET);
+		ret = drv->event(dev, (ev & VU_EV_RESET) ? RTE_VFIO_USER_BUS_EV_RESET :
+			RTE_VFIO_USER_BUS_EV_RESTORED);
 	if (ret < 0) {
 		VFIO_USER_BUS_LOG(ERR, "%s: device unusable after the server came back: %s",
 			dev->device.name, strerror(-ret));
@@ -144,8 +147,9 @@ vfio_user_bus_conn_event(int dev_id, enum rte_vfio_user_conn_event event, void *
 		VFIO_USER_BUS_LOG(NOTICE, "%s: server %s went away, reconnecting",
 			dev->device.name, dev->path);
 	}
-	__atomic_fetch_or(&vu_dev(dev)->events,
-		event == RTE_VFIO_USER_CONN_LOST ? VU_EV_LOST : VU_EV_RESET, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&vu_dev(dev)->events, event == RTE_VFIO_USER_CONN_LOST ? VU_EV_LOST :
+		event == RTE_VFIO_USER_CONN_RESTORED ? VU_EV_RESTORED : VU_EV_RESET,
+		__ATOMIC_RELEASE);
 	vu_alarm_publish(dev);
 	ret = rte_eal_alarm_set(1, vu_notify_conn, dev);
 	if (ret < 0)

@@ -75,6 +75,7 @@ struct vu_dev {
 /* Connection events waiting for the EAL alarm that tells the driver. */
 #define VU_EV_LOST (1u << 0)
 #define VU_EV_RESET (1u << 1)
+#define VU_EV_RESTORED (1u << 2)
 
 TAILQ_HEAD(vu_dev_list, rte_vfio_user_bus_device);
 

@@ -786,6 +786,24 @@ vu_dma_resume(struct vu_dma *vd, const char *name)
 	return ret;
 }
 
+/*
+ * The engine is back in the state saved when the application stopped it
+ * (rte_vfio_user_mig_save_for_restart()), its channels and the jobs it knew
+ * of included. Jobs submitted after that save were only in this driver's
+ * rings: ring each doorbell again with what was submitted.
+ */
+static int
+vu_dma_restored(struct vu_dma *vd)
+{
+	uint16_t i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && vd->started && i < vd->nb_vchans; i++)
+		ret = vu_dma_reg_write(vd, EMU_DMA_CHAN_BASE(i) + EMU_DMA_CHAN_DOORBELL,
+				vd->vc[i].submitted);
+	return ret;
+}
+
 static int
 vu_dma_event(struct rte_vfio_user_bus_device *vdev, enum rte_vfio_user_bus_event event)
 {
@@ -798,6 +816,15 @@ vu_dma_event(struct rte_vfio_user_bus_device *vdev, enum rte_vfio_user_bus_event
 	if (event == RTE_VFIO_USER_BUS_EV_LOST) {
 		VU_DMA_LOG(NOTICE, "%s: server away, calls fail with -ENOTCONN", name);
 		return 0;
+	}
+	if (event == RTE_VFIO_USER_BUS_EV_RESTORED) {
+		ret = vu_dma_restored(rte_dma_fp_objs[id].dev_private);
+		if (ret == 0)
+			VU_DMA_LOG(NOTICE, "%s: engine restored, its rings go on", name);
+		else
+			VU_DMA_LOG(ERR, "%s: restored engine not told of new jobs (%s)", name,
+					strerror(-ret));
+		return ret;
 	}
 	ret = vu_dma_resume(rte_dma_fp_objs[id].dev_private, name);
 	if (ret != 0)
