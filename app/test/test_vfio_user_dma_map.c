@@ -101,6 +101,26 @@ dma_fd_body(struct fix *f)
 	t = rte_vfio_user_get_mem_table(d->id);
 	TEST_ASSERT_EQUAL(t->regions[2].prot, (uint32_t)PROT_READ, "RO prot %u",
 		t->regions[2].prot);
+
+	/* mem_table_xlate: inside one window with its PROT bits, nothing across or outside. */
+	TEST_ASSERT(rte_vfio_user_mem_table_xlate(t, 0x100010, 16, rw) ==
+		(uint8_t *)t->regions[0].vaddr + 0x10, "xlate in window 0");
+	TEST_ASSERT(rte_vfio_user_mem_table_xlate(t, 0x3fffff, 1, rw) ==
+		(uint8_t *)t->regions[1].vaddr + 2 * MiB - 1, "xlate of window 1's last byte");
+	TEST_ASSERT(rte_vfio_user_mem_table_xlate(t, 0x400000, 16, PROT_READ) ==
+		t->regions[2].vaddr, "xlate of the read-only window for reading");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(t, 0x400000, 16, PROT_WRITE),
+		"read-only window for writing");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(t, 0x1ffff0, 32, PROT_READ),
+		"range across two windows");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(t, 0x50000, 8, PROT_READ),
+		"range before the first window");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(t, 0x40fff8, 16, PROT_READ),
+		"range past the last window");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(t, 0x100000, 0, PROT_READ),
+		"empty range");
+	TEST_ASSERT_NULL(rte_vfio_user_mem_table_xlate(NULL, 0x100000, 8, PROT_READ),
+		"NULL table");
 	memset(mem + 3 * MiB, 0x3c, 16);
 	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_read(d->id, 0x400000, buf, 16), "read RO window");
 	TEST_ASSERT_EQUAL(buf[15], 0x3c, "RO window data");

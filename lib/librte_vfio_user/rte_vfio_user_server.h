@@ -393,6 +393,34 @@ rte_vfio_user_get_mem_table(int dev_id);
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  *
+ * Translate a DMA range with a table from rte_vfio_user_get_mem_table(),
+ * without a lock or a library call: for the data path of a device model
+ * that keeps the table between its lock_dp(1) calls. The whole range must
+ * lie in one window mapped from a file descriptor, with every PROT_* bit of
+ * @p prot.
+ *
+ * @param mt
+ *   DMA table.
+ * @param iova
+ *   First DMA address of the range.
+ * @param len
+ *   Bytes of the range, at least 1.
+ * @param prot
+ *   PROT_READ and/or PROT_WRITE the device needs.
+ * @return
+ *   The address of @p iova in this process, or NULL: NULL or empty table,
+ *   @p len 0, a range outside any window or across two, a window reached
+ *   only through messages, or one without @p prot.
+ */
+__rte_experimental
+void *
+rte_vfio_user_mem_table_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova,
+		uint64_t len, uint32_t prot);
+
+/**
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ *
  * Get the trigger eventfds the client set for interrupts of one type.
  *
  * @param dev_id

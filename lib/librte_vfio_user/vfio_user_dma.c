@@ -24,20 +24,26 @@ vfio_user_dma_init(struct vfio_user_dma_table *tbl, uint32_t max, bool map_fds)
 	tbl->max_bytes = UINT64_MAX;
 }
 
-/* Index of the first window whose iova is above iova. */
+/* Index of the first window of mt whose iova is above iova. */
 static uint32_t
-upper_bound(const struct vfio_user_dma_table *tbl, uint64_t iova)
+mt_upper_bound(const struct rte_vfio_user_mem_table *mt, uint64_t iova)
 {
-	uint32_t lo = 0, hi = tbl->pub.entry_num, mid;
+	uint32_t lo = 0, hi = mt->entry_num, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (tbl->pub.regions[mid].iova <= iova)
+		if (mt->regions[mid].iova <= iova)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+static uint32_t
+upper_bound(const struct vfio_user_dma_table *tbl, uint64_t iova)
+{
+	return mt_upper_bound(&tbl->pub, iova);
 }
 
 /* Last byte of a window; windows never wrap (checked at insertion). */
@@ -426,4 +432,27 @@ vfio_user_dma_copy(const struct vfio_user_dma_table *tbl, uint64_t iova, void *b
 	if (ret == 0)
 		ret = dma_walk(tbl, iova, buf, len, to_guest);
 	return ret;
+}
+
+void *
+rte_vfio_user_mem_table_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova,
+		uint64_t len, uint32_t prot)
+{
+	const struct rte_vfio_user_mem_reg *r;
+	uint32_t pos;
+	uint64_t off;
+
+	if (mt == NULL || mt->regions == NULL || len == 0)
+		return NULL;
+	pos = mt_upper_bound(mt, iova);
+	if (pos == 0)
+		return NULL;
+	r = &mt->regions[pos - 1];
+	off = iova - r->iova;
+	if (off >= r->size || len > r->size - off)
+		return NULL;
+	/* A window without fd has no mapping here; a missing PROT bit would fault. */
+	if (r->vaddr == NULL || (r->prot & prot) != prot)
+		return NULL;
+	return (uint8_t *)r->vaddr + off;
 }

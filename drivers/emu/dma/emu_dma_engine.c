@@ -15,37 +15,6 @@
 
 #include "emu_dma_priv.h"
 
-/* Find [iova, iova + len) inside one fd-backed mapping allowing @prot. */
-static void *
-emu_dma_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t len,
-		uint32_t prot)
-{
-	const struct rte_vfio_user_mem_reg *r;
-	uint32_t lo = 0, hi, mid;
-	uint64_t off;
-
-	if (mt == NULL || mt->entry_num == 0 || mt->regions == NULL)
-		return NULL;
-	/* Last mapping starting at or below iova (the table is sorted). */
-	hi = mt->entry_num;
-	while (hi - lo > 1) {
-		mid = lo + (hi - lo) / 2;
-		if (mt->regions[mid].iova <= iova)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	r = &mt->regions[lo];
-	if (iova < r->iova)
-		return NULL;
-	off = iova - r->iova;
-	if (off >= r->size || len > r->size - off)
-		return NULL;
-	if (r->vaddr == NULL || (r->prot & prot) != prot)
-		return NULL;
-	return (uint8_t *)r->vaddr + off;
-}
-
 /* Read-only registers: rewritten when they differ (a client may scribble on its mapping). */
 static void
 emu_dma_refresh_globals(struct emu_dma_dev *dev, uint32_t dev_status)
@@ -144,11 +113,11 @@ emu_dma_run_desc(const struct emu_dma_dev *dev, const volatile struct emu_dma_de
 	if (len == 0 || len > EMU_DMA_XFER_MAX)
 		return EMU_DMA_STATUS_ERR_LEN;
 	if (op == EMU_DMA_OP_COPY) {
-		s = emu_dma_xlate(mt, src, len, PROT_READ);
+		s = rte_vfio_user_mem_table_xlate(mt, src, len, PROT_READ);
 		if (s == NULL)
 			return EMU_DMA_STATUS_ERR_SRC;
 	}
-	d = emu_dma_xlate(mt, dst, len, PROT_WRITE);
+	d = rte_vfio_user_mem_table_xlate(mt, dst, len, PROT_WRITE);
 	if (d == NULL)
 		return EMU_DMA_STATUS_ERR_DST;
 	if (op == EMU_DMA_OP_COPY)
@@ -170,7 +139,7 @@ emu_dma_ring_map(struct emu_dma_dev *dev, struct emu_dma_chan *ch)
 
 	ch->ring = NULL;
 	ch->ring_gen = dev->mt_gen;
-	va = emu_dma_xlate(dev->mt, ch->ring_iova, bytes, PROT_READ | PROT_WRITE);
+	va = rte_vfio_user_mem_table_xlate(dev->mt, ch->ring_iova, bytes, PROT_READ | PROT_WRITE);
 	/* The IOVA is aligned; the address must be too (a mapping at an odd fd offset). */
 	if (va == NULL || ((uintptr_t)va & (sizeof(struct emu_dma_desc) - 1)) != 0)
 		return -1;
