@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +257,35 @@ test_child_wait_ready(int ready_fd, int timeout_ms)
 	if (ret != 1 || c != 'R')
 		return -EPIPE;
 	return 0;
+}
+
+pid_t
+test_child_start(const char *name, char *const extra_env[], int timeout_ms)
+{
+	cpu_set_t saved, all;
+	bool have_saved;
+	unsigned int i;
+	pid_t pid;
+	int rfd, ret;
+
+	CPU_ZERO(&all);
+	for (i = 0; i < CPU_SETSIZE && i < (unsigned int)sysconf(_SC_NPROCESSORS_ONLN); i++)
+		CPU_SET(i, &all);
+	have_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	pid = test_child_spawn(name, extra_env, &rfd);
+	if (have_saved)
+		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+	if (pid < 0)
+		return pid;
+	ret = test_child_wait_ready(rfd, timeout_ms);
+	close(rfd);
+	if (ret < 0) {
+		printf("child %s not ready: %s\n", name, strerror(-ret));
+		test_child_kill(pid, SIGKILL);
+		return ret;
+	}
+	return pid;
 }
 
 int

@@ -180,6 +180,13 @@ RTE_INIT(test_child_register_##cname) \
 pid_t test_child_spawn(const char *name, char *const extra_env[], int *ready_fd);
 /* Wait for the readiness byte: 0, -ETIMEDOUT, or -EPIPE if the child died. */
 int test_child_wait_ready(int ready_fd, int timeout_ms);
+/*
+ * test_child_spawn() with every CPU allowed (EAL pinned the caller to its
+ * lcore, and a child server needs a service lcore of its own), then wait up
+ * to @timeout_ms for its readiness. Returns its pid, or a negative errno (the
+ * child, if any, is killed).
+ */
+pid_t test_child_start(const char *name, char *const extra_env[], int timeout_ms);
 /* In a child: tell the parent it is ready. */
 void test_child_ready(void);
 /* Send @sig to the child and reap it; returns the wait status or a negative errno. */

@@ -112,12 +112,8 @@ spawn_server_at(char (*socks)[128], unsigned int n, bool fresh)
 {
 	char env[512];
 	char *extra[] = { env, NULL };
-	cpu_set_t saved, all;
-	bool have_saved;
 	size_t off;
 	unsigned int i;
-	pid_t pid;
-	int rfd, ret;
 
 	off = snprintf(env, sizeof(env), "%s=", VU_DMA_SOCKS_ENV);
 	for (i = 0; i < n; i++) {
@@ -127,28 +123,7 @@ spawn_server_at(char (*socks)[128], unsigned int n, bool fresh)
 			unlink(socks[i]); /* left by a killed server */
 		off += snprintf(env + off, sizeof(env) - off, "%s%s", i ? "," : "", socks[i]);
 	}
-	/*
-	 * The child inherits this thread's affinity, which EAL pinned to the
-	 * main lcore's CPU: give it every CPU so that it has a service lcore.
-	 */
-	CPU_ZERO(&all);
-	for (i = 0; i < CPU_SETSIZE && i < (unsigned int)sysconf(_SC_NPROCESSORS_ONLN); i++)
-		CPU_SET(i, &all);
-	have_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
-	pid = test_child_spawn("dma_vfio_user_server", extra, &rfd);
-	if (have_saved)
-		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-	if (pid < 0)
-		return pid;
-	ret = test_child_wait_ready(rfd, 30000);
-	close(rfd);
-	if (ret < 0) {
-		printf("server child not ready: %d\n", ret);
-		test_child_kill(pid, SIGKILL);
-		return ret;
-	}
-	return pid;
+	return test_child_start("dma_vfio_user_server", extra, 30000);
 }
 
 /* Devices this test probed and did not remove yet. */

@@ -101,26 +101,11 @@ side_spawn(struct side *s, const char *name)
 {
 	char env[192];
 	char *extra[] = { env, NULL };
-	cpu_set_t saved, all;
-	bool have_saved;
-	unsigned int i;
-	int rfd, ret;
 
 	snprintf(s->path, sizeof(s->path), "%s/%s.sock", dir, name);
 	snprintf(env, sizeof(env), "%s=%s", MIG_SOCK_ENV, s->path);
-	/* EAL pinned this thread: give the child every CPU so that it has a service lcore. */
-	CPU_ZERO(&all);
-	for (i = 0; i < CPU_SETSIZE && i < (unsigned int)sysconf(_SC_NPROCESSORS_ONLN); i++)
-		CPU_SET(i, &all);
-	have_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
-	s->pid = test_child_spawn("emu_dma_mig_server", extra, &rfd);
-	if (have_saved)
-		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-	TEST_ASSERT(s->pid > 0, "spawn %s: %d", name, (int)s->pid);
-	ret = test_child_wait_ready(rfd, 30000);
-	close(rfd);
-	TEST_ASSERT_SUCCESS(ret, "server %s not ready", name);
+	s->pid = test_child_start("emu_dma_mig_server", extra, 30000);
+	TEST_ASSERT(s->pid > 0, "server %s: %d", name, (int)s->pid);
 	return TEST_SUCCESS;
 }
 

@@ -112,32 +112,10 @@ spawn_server(void)
 {
 	char env[256];
 	char *extra[] = { env, NULL };
-	cpu_set_t saved, all;
-	bool have_saved;
-	unsigned int i;
-	pid_t pid;
-	int rfd, ret;
 
 	snprintf(g_sock, sizeof(g_sock), "%s/vnet%u.sock", g_dir, (unsigned int)now_ms());
 	snprintf(env, sizeof(env), "%s=%s", VNET_SOCK_ENV, g_sock);
-	/* The child inherits this thread's affinity: give it every CPU. */
-	CPU_ZERO(&all);
-	for (i = 0; i < CPU_SETSIZE && i < (unsigned int)sysconf(_SC_NPROCESSORS_ONLN); i++)
-		CPU_SET(i, &all);
-	have_saved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
-	pid = test_child_spawn("net_vfio_user_virtio_server", extra, &rfd);
-	if (have_saved)
-		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-	if (pid < 0)
-		return pid;
-	ret = test_child_wait_ready(rfd, 30000);
-	close(rfd);
-	if (ret < 0) {
-		test_child_kill(pid, SIGKILL);
-		return ret;
-	}
-	return pid;
+	return test_child_start("net_vfio_user_virtio_server", extra, 30000);
 }
 
 static int
