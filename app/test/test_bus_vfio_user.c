@@ -1040,7 +1040,7 @@ server_restart_seq(struct tdev *d, struct rm_ev *ev)
 	/* A planned restart with the state held: RESTORED, BAR1 as it was. */
 	tdev_fill(d->base_mem, d->cfg.base_size, 29);
 	want = tdev_hash(d->base_mem, d->cfg.base_size);
-	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(dev->dev_id), "save");
+	TEST_ASSERT_SUCCESS(bus_client_save_for_restart(dev->dev_id), "save");
 	tdev_destroy(d);
 	TEST_ASSERT_SUCCESS(wait_count(&g_lost_calls, 2), "no LOST event (planned)");
 	TEST_ASSERT_SUCCESS(server_open_cfg(d, TEST_CLASS, path, &mig_cfg), "server after save");

@@ -851,7 +851,7 @@ restart_body(int16_t id, uint8_t *buf, char (*sock)[128], pid_t *pid, int cid)
 			done += rte_dma_completed(id, 0, 64, NULL, &err);
 			TEST_ASSERT(!err && now_ms() < end, "ring not draining before the save");
 		}
-		TEST_ASSERT_SUCCESS(rte_vfio_user_mig_save_for_restart(cid), "save the engine");
+		TEST_ASSERT_SUCCESS(bus_client_save_for_restart(cid), "save the engine");
 		for (i = 0; i < 8; i++, k++, posted++)
 			TEST_ASSERT(restart_copy(id, iova, k) >= 0, "copy after the save");
 	}

@@ -3,6 +3,7 @@
  */
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -766,4 +767,34 @@ efd_wait(int fd, int timeout_ms)
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return 0;
 	return v;
+}
+
+/* Function sym of the shared librte_vfio_user the drivers are linked with, or NULL. */
+static void *
+shared_lib_fn(const char *sym)
+{
+	void *h = dlopen("librte_vfio_user.so.0", RTLD_NOW | RTLD_NOLOAD);
+	void *fn;
+
+	if (h == NULL)
+		return NULL;
+	fn = dlsym(h, sym);
+	/* The drivers keep the library loaded: the address stays valid. */
+	dlclose(h);
+	return fn;
+}
+
+int
+bus_client_save_for_restart(int dev_id)
+{
+	int (*shared)(int dev_id);
+	int ret;
+
+	ret = rte_vfio_user_mig_save_for_restart(dev_id);
+	if (ret != -ENODEV)
+		return ret;
+	shared = (int (*)(int))shared_lib_fn("rte_vfio_user_mig_save_for_restart");
+	if (shared == NULL || shared == rte_vfio_user_mig_save_for_restart)
+		return ret;
+	return shared(dev_id);
 }

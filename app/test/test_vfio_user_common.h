@@ -172,6 +172,15 @@ uint64_t tdev_hash(const void *buf, size_t len);
 /* Deterministic byte pattern. */
 void tdev_fill(void *buf, size_t len, uint32_t seed);
 
+/*
+ * rte_vfio_user_mig_save_for_restart() on a client device the vfio_user bus
+ * attached. With default_library=both the test binary holds the static
+ * library beside the shared one the drivers link: the bus may use either
+ * copy (it depends on how the link resolved), and only that copy knows the
+ * device, so the other is tried when the first does not.
+ */
+int bus_client_save_for_restart(int dev_id);
+
 /* Leak accounting. */
 struct leak_snap {
 	int fds;
