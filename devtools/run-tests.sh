@@ -82,7 +82,12 @@ run_suite()
 	rm -f "$builddir/meson-logs/testlog.json"
 	meson test -C "$builddir" --suite fast-tests --print-errorlogs \
 		--num-processes "$(jobs_count)" "$@" </dev/null || rc=$?
-	counts=$(python3 "$ROOT/devtools/count-tests.py" "$builddir/meson-logs/testlog.json")
+	if ! counts=$(python3 "$ROOT/devtools/count-tests.py" "$builddir/meson-logs/testlog.json")
+	then
+		# Every later step still runs: this one counts as failed.
+		record "$name: unreadable test log" 1
+		return
+	fi
 	read -r ok bad skipped <<<"$counts"
 	passed=$((passed + ok))
 	failed=$((failed + bad))
