@@ -86,6 +86,7 @@ emu_vnet_set_connected(struct emu_vnet_dev *dev, bool connected)
 {
 	bool taken = emu_vnet_lock_all(dev);
 
+	emu_vnet_mig_drop(dev);
 	emu_vnet_reset_locked(dev);
 	rte_vfio_user_pci_reset(dev->pci);
 	dev->connected = connected;
@@ -150,6 +151,7 @@ emu_vnet_reset_device(int dev_id)
 	if (dev == NULL)
 		return -ENODEV;
 	taken = emu_vnet_lock_all(dev);
+	emu_vnet_mig_drop(dev); /* the library leaves the device RUNNING */
 	emu_vnet_reset_locked(dev);
 	rte_vfio_user_pci_reset(dev->pci);
 	emu_vnet_unlock_all(dev, taken);
@@ -231,6 +233,7 @@ emu_vnet_close(struct rte_eth_dev *eth)
 	}
 	rte_vfio_user_pci_free(dev->pci);
 	dev->pci = NULL;
+	emu_vnet_mig_drop(dev);
 	return 0;
 }
 
@@ -594,6 +597,8 @@ emu_vnet_probe(struct rte_vdev_device *vdev)
 	ret = rte_vfio_user_set_priv(dev->dev_id, dev);
 	if (ret == 0)
 		ret = emu_vnet_pci_describe(dev);
+	if (ret == 0)
+		ret = emu_vnet_mig_register(dev);
 	if (ret < 0) {
 		EMU_VNET_LOG(ERR, "%s: cannot describe the device: %s", name, strerror(-ret));
 		goto fail;
