@@ -171,9 +171,14 @@ static void
 emu_vnet_mig_save_queue(const struct emu_vnet_queue *q, struct emu_vnet_mig_queue *r)
 {
 	const struct emu_vnet_vq *vq = &q->vq;
-	uint16_t flags = (q->enabled ? MIG_Q_ENABLED : 0) | (q->ready ? MIG_Q_READY : 0) |
-		(vq->packed ? MIG_Q_PACKED : 0) | (vq->avail_wrap ? MIG_Q_AVAIL_WRAP : 0) |
-		(vq->used_wrap ? MIG_Q_USED_WRAP : 0);
+	uint16_t flags = (q->enabled ? MIG_Q_ENABLED : 0) | (q->ready ? MIG_Q_READY : 0);
+
+	/* Wrap counters mean something on an enabled packed ring only. */
+	if (vq->packed)
+		flags |= MIG_Q_PACKED;
+	if (vq->packed && q->enabled)
+		flags |= (vq->avail_wrap ? MIG_Q_AVAIL_WRAP : 0) |
+			(vq->used_wrap ? MIG_Q_USED_WRAP : 0);
 
 	memset(r, 0, sizeof(*r));
 	r->desc_iova = rte_cpu_to_le_64(vq->desc_iova);
@@ -262,7 +267,8 @@ emu_vnet_mig_vector_ok(const struct emu_vnet_dev *dev, uint16_t v)
 	return v <= dev->nr_vqs || v == VIRTIO_MSI_NO_VECTOR;
 }
 
-static int
+/* NULL when the device record fits this device, else what is wrong with it. */
+static const char *
 emu_vnet_mig_check_dev(const struct emu_vnet_dev *dev, const struct emu_vnet_mig_dev *r)
 {
 	struct rte_ether_addr mac;
@@ -271,50 +277,54 @@ emu_vnet_mig_check_dev(const struct emu_vnet_dev *dev, const struct emu_vnet_mig
 
 	/* No feature this device does not offer; negotiated ones as FEATURES_OK accepts them. */
 	if ((r->dev_features & ~EMU_VNET_FEATURES) != 0 ||
-			(r->drv_features & ~r->dev_features) != 0 ||
-			(features_ok && (r->features != r->drv_features ||
+			(r->drv_features & ~r->dev_features) != 0)
+		return "a feature not offered";
+	if ((features_ok && (r->features != r->drv_features ||
 				!emu_vnet_features_ok(r->features))) ||
 			(!features_ok && r->features != 0))
-		return -EINVAL;
+		return "negotiated features FEATURES_OK would refuse";
 	/* NEEDS_RESET is the device's bit, kept in the flags. */
 	if ((r->status & VIRTIO_CONFIG_S_NEEDS_RESET) != 0 || (r->flags & ~MIG_F_ALL) != 0 ||
-			(r->isr & ~(VIRTIO_PCI_ISR_CONFIG | EMU_VNET_ISR_QUEUE)) != 0 ||
-			(r->irq_pending & ~vectors) != 0 ||
-			!emu_vnet_mig_vector_ok(dev, r->msix_config) ||
-			r->active_pairs < 1 || r->active_pairs > dev->nr_pairs)
-		return -EINVAL;
+			(r->isr & ~(VIRTIO_PCI_ISR_CONFIG | EMU_VNET_ISR_QUEUE)) != 0)
+		return "unknown status, flag or ISR bits";
+	if ((r->irq_pending & ~vectors) != 0 || !emu_vnet_mig_vector_ok(dev, r->msix_config))
+		return "an MSI-X vector the function does not have";
+	if (r->active_pairs < 1 || r->active_pairs > dev->nr_pairs)
+		return "more queue pairs in use than offered";
 	memcpy(mac.addr_bytes, r->mac, RTE_ETHER_ADDR_LEN);
 	if (!rte_is_unicast_ether_addr(&mac) || rte_is_zero_ether_addr(&mac))
-		return -EINVAL;
+		return "not a unicast MAC";
 	/* The filter as the control queue leaves it: an overflowing table holds no entry. */
 	if ((r->rx_modes & ~MIG_RX_ALL) != 0 || r->nr_uni > EMU_VNET_MAC_TABLE ||
 			r->nr_multi > EMU_VNET_MAC_TABLE - r->nr_uni ||
 			((r->rx_modes & MIG_RX_UNI_OVERFLOW) && r->nr_uni != 0) ||
 			((r->rx_modes & MIG_RX_MULTI_OVERFLOW) && r->nr_multi != 0))
-		return -EINVAL;
-	return 0;
+		return "a receive filter the control queue cannot set";
+	return NULL;
 }
 
-static int
+/* NULL when a queue record fits this device, else what is wrong with it. */
+static const char *
 emu_vnet_mig_check_queue(const struct emu_vnet_dev *dev, const struct emu_vnet_mig_dev *d,
 		const struct emu_vnet_mig_queue *r, uint16_t index)
 {
 	bool packed = (r->flags & MIG_Q_PACKED) != 0, avail_wrap, used_wrap;
 	struct emu_vnet_vq vq;
 
-	if (r->notify_off != index || r->reserved != 0 || (r->flags & ~MIG_Q_ALL) != 0 ||
-			!emu_vnet_mig_vector_ok(dev, r->msix_vector))
-		return -EINVAL;
+	if (r->notify_off != index || r->reserved != 0 || (r->flags & ~MIG_Q_ALL) != 0)
+		return "another notify offset, or unknown queue bits";
+	if (!emu_vnet_mig_vector_ok(dev, r->msix_vector))
+		return "a queue MSI-X vector the function does not have";
 	if (!(r->flags & MIG_Q_ENABLED))
 		/* Size and addresses are whatever the driver wrote; nothing runs yet. */
 		return (r->flags & ~MIG_Q_PACKED) == 0 && r->last_avail == 0 &&
-			r->used_idx == 0 ? 0 : -EINVAL;
+			r->used_idx == 0 ? NULL : "a disabled queue with a position";
 	/* Enabled: the layout negotiated, a size and rings the enable accepted. */
 	if (packed != ((d->features & (UINT64_C(1) << VIRTIO_F_RING_PACKED)) != 0))
-		return -EINVAL;
+		return "a ring layout not negotiated";
 	/* A queue that stopped on a guest error asked for a reset. */
 	if (!(r->flags & MIG_Q_READY) && !(d->flags & MIG_F_NEEDS_RESET))
-		return -EINVAL;
+		return "a queue stopped without NEEDS_RESET";
 	memset(&vq, 0, sizeof(vq));
 	vq.size = r->size;
 	vq.packed = packed;
@@ -322,16 +332,17 @@ emu_vnet_mig_check_queue(const struct emu_vnet_dev *dev, const struct emu_vnet_m
 	vq.avail_iova = r->avail_iova;
 	vq.used_iova = r->used_iova;
 	if (emu_vnet_vq_check(&vq) < 0)
-		return -EINVAL;
+		return "a queue size or ring alignment enable refuses";
 	/* Nothing in flight (see the file comment): used position = available position. */
 	if (r->used_idx != r->last_avail)
-		return -EINVAL;
+		return "chains in flight";
 	avail_wrap = (r->flags & MIG_Q_AVAIL_WRAP) != 0;
 	used_wrap = (r->flags & MIG_Q_USED_WRAP) != 0;
 	/* Packed: a descriptor slot inside the ring; split: free-running, no wrap counter. */
 	if (packed)
-		return r->last_avail < r->size && avail_wrap == used_wrap ? 0 : -EINVAL;
-	return !avail_wrap && !used_wrap ? 0 : -EINVAL;
+		return r->last_avail < r->size && avail_wrap == used_wrap ? NULL :
+			"a position outside the ring";
+	return !avail_wrap && !used_wrap ? NULL : "wrap counters on a split ring";
 }
 
 static void
@@ -385,8 +396,9 @@ emu_vnet_mig_apply_queue(struct emu_vnet_dev *dev, struct emu_vnet_queue *q,
 	vq->log_dev = dev->dev_id;
 	vq->size = r->size;
 	vq->packed = (r->flags & MIG_Q_PACKED) != 0;
-	vq->avail_wrap = (r->flags & MIG_Q_AVAIL_WRAP) != 0;
-	vq->used_wrap = (r->flags & MIG_Q_USED_WRAP) != 0;
+	/* Split: as emu_vnet_vq_start() leaves them (unused). */
+	vq->avail_wrap = !vq->packed || (r->flags & MIG_Q_AVAIL_WRAP) != 0;
+	vq->used_wrap = !vq->packed || (r->flags & MIG_Q_USED_WRAP) != 0;
 	vq->last_avail = r->last_avail;
 	vq->used_idx = r->used_idx;
 	vq->used_pub = r->used_idx;
@@ -395,6 +407,17 @@ emu_vnet_mig_apply_queue(struct emu_vnet_dev *dev, struct emu_vnet_queue *q,
 	vq->used_iova = r->used_iova;
 	/* No translation yet: the next burst maps the rings on this side's DMA table. */
 	q->mem_gen = dev->mem_gen - 1;
+}
+
+static int
+emu_vnet_mig_refuse(const struct emu_vnet_dev *dev, const char *why, int vq)
+{
+	if (vq < 0)
+		EMU_VNET_LOG(ERR, "%s: migration stream refused: %s", dev->name, why);
+	else
+		EMU_VNET_LOG(ERR, "%s: migration stream refused: virtqueue %d: %s", dev->name,
+			vq, why);
+	return -EINVAL;
 }
 
 /*
@@ -409,36 +432,40 @@ emu_vnet_mig_load_state(struct emu_vnet_dev *dev, const uint8_t *buf, size_t len
 	struct emu_vnet_mig_hdr hdr;
 	struct emu_vnet_mig_dev dr;
 	const uint8_t *p = buf;
+	const char *why;
 	uint16_t i;
 	int ret;
 
 	if (pci_size < 0 || len < sizeof(hdr))
-		return -EINVAL;
+		return emu_vnet_mig_refuse(dev, "shorter than a header", -1);
 	memcpy(&hdr, p, sizeof(hdr));
 	if (rte_le_to_cpu_32(hdr.magic) != EMU_VNET_MIG_MAGIC ||
-			rte_le_to_cpu_16(hdr.version) != EMU_VNET_MIG_VERSION ||
-			rte_le_to_cpu_16(hdr.nr_vqs) != dev->nr_vqs ||
+			rte_le_to_cpu_16(hdr.version) != EMU_VNET_MIG_VERSION)
+		return emu_vnet_mig_refuse(dev, "not a version 1 stream", -1);
+	if (rte_le_to_cpu_16(hdr.nr_vqs) != dev->nr_vqs ||
 			rte_le_to_cpu_32(hdr.pci_size) != (uint32_t)pci_size ||
 			rte_le_to_cpu_32(hdr.total_size) != len ||
 			len != emu_vnet_mig_size(dev, pci_size))
-		return -EINVAL;
+		return emu_vnet_mig_refuse(dev, "another queue count or size", -1);
 	p += sizeof(hdr);
 	memcpy(&dr, p, sizeof(dr)); /* the stream is not aligned */
 	p += sizeof(dr);
 	emu_vnet_mig_decode_dev(&dr);
-	ret = emu_vnet_mig_check_dev(dev, &dr);
-	for (i = 0; ret == 0 && i < dev->nr_vqs; i++) {
+	why = emu_vnet_mig_check_dev(dev, &dr);
+	if (why != NULL)
+		return emu_vnet_mig_refuse(dev, why, -1);
+	for (i = 0; i < dev->nr_vqs; i++) {
 		memcpy(&qr[i], p, sizeof(qr[i]));
 		p += sizeof(qr[i]);
 		emu_vnet_mig_decode_queue(&qr[i]);
-		ret = emu_vnet_mig_check_queue(dev, &dr, &qr[i], i);
+		why = emu_vnet_mig_check_queue(dev, &dr, &qr[i], i);
+		if (why != NULL)
+			return emu_vnet_mig_refuse(dev, why, i);
 	}
-	if (ret != 0)
-		return ret;
 	/* The PCI image is checked whole by the helper before it changes anything. */
 	ret = rte_vfio_user_pci_restore(dev->pci, p, pci_size);
 	if (ret < 0)
-		return ret;
+		return emu_vnet_mig_refuse(dev, "a PCI image the helper refuses", -1);
 
 	emu_vnet_mig_apply_dev(dev, &dr);
 	for (i = 0; i < dev->nr_vqs; i++)
