@@ -701,6 +701,7 @@ half_state_read(struct half_state *h)
 {
 	unsigned int i;
 
+	memset(h, 0, sizeof(*h)); /* compared whole, padding included */
 	h->status = vg_status();
 	h->queue_sel = (uint16_t)CC_RD(queue_select);
 	h->msix_config = (uint16_t)CC_RD(msix_config);
