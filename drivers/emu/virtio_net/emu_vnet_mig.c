@@ -26,7 +26,8 @@
  *
  * Nothing in a stream being loaded is trusted: every field is checked
  * against this device before any of it is applied, and the queues translate
- * their rings again on the destination's DMA table at their next burst.
+ * their rings again on the destination's DMA table at their next burst, or
+ * once the client's DMA maps arrive.
  */
 
 #include <errno.h>
@@ -392,6 +393,7 @@ emu_vnet_mig_apply_queue(struct emu_vnet_dev *dev, struct emu_vnet_queue *q,
 	__atomic_store_n(&q->msix_vector, r->msix_vector, __ATOMIC_RELAXED);
 	q->enabled = (r->flags & MIG_Q_ENABLED) != 0;
 	q->ready = (r->flags & MIG_Q_READY) != 0;
+	q->wait_map = q->ready;
 	memset(vq, 0, sizeof(*vq));
 	vq->log_dev = dev->dev_id;
 	vq->size = r->size;

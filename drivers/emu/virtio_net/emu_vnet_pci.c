@@ -65,11 +65,14 @@ emu_vnet_raise(struct emu_vnet_dev *dev, uint16_t vector, uint8_t isr_bit)
 {
 	__atomic_fetch_add(&dev->irq_busy, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&dev->isr, isr_bit, __ATOMIC_RELAXED);
-	if (vector != VIRTIO_MSI_NO_VECTOR && __atomic_load_n(&dev->mig_stopped, __ATOMIC_SEQ_CST))
-		__atomic_fetch_or(&dev->irq_pending, UINT32_C(1) << vector, __ATOMIC_RELAXED);
-	else if (vector != VIRTIO_MSI_NO_VECTOR)
-		/* -EINVAL: no such vector; -ENOENT: no eventfd set. Nothing to deliver. */
-		(void)rte_vfio_user_pci_irq_raise(dev->pci, RTE_VFIO_USER_PCI_IRQ_MSIX, vector);
+	if (vector != VIRTIO_MSI_NO_VECTOR) {
+		if (__atomic_load_n(&dev->mig_stopped, __ATOMIC_SEQ_CST))
+			__atomic_fetch_or(&dev->irq_pending, UINT32_C(1) << vector,
+				__ATOMIC_RELAXED);
+		else /* -EINVAL: no such vector; -ENOENT: no eventfd set. Nothing to deliver. */
+			(void)rte_vfio_user_pci_irq_raise(dev->pci, RTE_VFIO_USER_PCI_IRQ_MSIX,
+				vector);
+	}
 	__atomic_fetch_sub(&dev->irq_busy, 1, __ATOMIC_RELEASE);
 }
 
@@ -106,8 +109,15 @@ emu_vnet_queue_remap(struct emu_vnet_queue *q)
 	struct emu_vnet_dev *dev = q->dev;
 
 	q->mem_gen = dev->mem_gen;
-	if (emu_vnet_vq_map(&q->vq, dev->mt) == 0)
+	if (emu_vnet_vq_map(&q->vq, dev->mt) == 0) {
+		q->wait_map = false;
 		return true;
+	}
+	/* Migrated in: the destination's client may map its memory after RUNNING. Retried. */
+	if (q->wait_map) {
+		q->mem_gen = dev->mem_gen - 1;
+		return false;
+	}
 	q->ready = false;
 	emu_vnet_needs_reset(dev, "rings no longer in the DMA map", q->index);
 	return false;
@@ -136,6 +146,7 @@ emu_vnet_reset_locked(struct emu_vnet_dev *dev)
 		__atomic_store_n(&q->msix_vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 		q->enabled = false;
 		q->ready = false;
+		q->wait_map = false;
 		memset(&q->vq, 0, sizeof(q->vq));
 		q->vq.size = EMU_VNET_QUEUE_SIZE;
 		q->vq.log_dev = dev->dev_id;

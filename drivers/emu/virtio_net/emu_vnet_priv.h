@@ -132,6 +132,7 @@ struct emu_vnet_queue {
 	struct emu_vnet_vq vq;		/**< Size, ring addresses and ring state. */
 	/* Data path. */
 	bool ready;			/**< Rings mapped: bursts may use the queue. */
+	bool wait_map;			/**< Migrated in, rings not mapped yet. */
 	uint32_t mem_gen;		/**< dev->mem_gen the rings were mapped at. */
 	struct rte_mempool *mb_pool;	/**< Guest transmit queue: mbufs for rx_burst. */
 	uint16_t port_id;
@@ -176,7 +177,7 @@ struct emu_vnet_dev {
 	bool needs_reset;		/**< DEVICE_NEEDS_RESET, atomic. */
 
 	/* Migration (emu_vnet_mig.c). */
-	bool mig_stopped;		/**< No ring access, no interrupt; atomic, set under every lock. */
+	bool mig_stopped;		/**< No ring access nor interrupt; set under every lock. */
 	uint32_t irq_pending;		/**< MSI-X vectors held while stopped, atomic. */
 	uint32_t irq_busy;		/**< emu_vnet_raise() calls in progress, atomic. */
 	uint8_t *mig_buf;		/**< Save or load stream, or NULL. */
@@ -236,7 +237,11 @@ void emu_vnet_needs_reset(struct emu_vnet_dev *dev, const char *why, uint16_t vq
 /** Interrupt the guest for virtqueue @p q (any thread). */
 void emu_vnet_vq_irq(struct emu_vnet_queue *q);
 
-/** Remap a ready queue's rings after a DMA table change; false if lost. Holds q->lock. */
+/**
+ * Remap a ready queue's rings after a DMA table change; false if lost (or, for
+ * a queue migrated in whose rings were never mapped here, until the client's
+ * DMA maps arrive). Holds q->lock.
+ */
 bool emu_vnet_queue_remap(struct emu_vnet_queue *q);
 
 /* emu_vnet_ctrl.c: the control queue (control thread). */
