@@ -570,6 +570,7 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 	uint8_t status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 		VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 	enum rte_vfio_user_mig_state cur;
+	struct rte_vfio_user_mem_reg mr;
 	uint8_t *to_mem;
 	int to_fd, cid;
 	ssize_t n;
@@ -647,11 +648,23 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 	vg.memfd = to_fd;
 	TEST_ASSERT_SUCCESS(guest_attach(to->path), "attach the destination");
 	cid = vg.cid;
+	/* With packed rings the memory is mapped only after RUNNING: the queues wait for it. */
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = vg.mem;
+	if (vg.packed)
+		TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(cid, &mr, 1), "unmap");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(cid, RTE_VFIO_USER_MIG_RESUMING, NULL),
 		"RESUMING");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_write(cid, stream, stream_len), "write stream");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(cid, RTE_VFIO_USER_MIG_RUNNING, NULL),
 		"RUNNING on the destination");
+	if (vg.packed) {
+		usleep(50 * 1000); /* the server polls its queues meanwhile */
+		TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, &mr, &vg.memfd, 1), "map");
+	}
 	TEST_ASSERT_SUCCESS(check_config(features, status), "configuration moved");
 
 	/* The destination takes the frames sent while stopped, then new ones. */
