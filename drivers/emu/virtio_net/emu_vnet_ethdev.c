@@ -142,6 +142,19 @@ emu_vnet_lock_dp(int dev_id, int lock)
 	return 0;
 }
 
+/* A control queue migrated in may have waited for these maps: run what it holds. */
+static int
+emu_vnet_update_status(int dev_id, enum rte_vfio_user_update type)
+{
+	struct emu_vnet_dev *dev = emu_vnet_from_id(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (type == RTE_VFIO_USER_UPDATE_DMA && dev->q[dev->nr_vqs - 1].wait_map)
+		emu_vnet_ctrl_kick(dev);
+	return 0;
+}
+
 static int
 emu_vnet_reset_device(int dev_id)
 {
@@ -163,6 +176,7 @@ emu_vnet_reset_device(int dev_id)
 static const struct rte_vfio_user_notify_ops emu_vnet_notify_ops = {
 	.new_device = emu_vnet_new_device,
 	.destroy_device = emu_vnet_destroy_device,
+	.update_status = emu_vnet_update_status,
 	.lock_dp = emu_vnet_lock_dp,
 	.reset_device = emu_vnet_reset_device,
 };
