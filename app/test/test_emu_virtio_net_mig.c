@@ -571,7 +571,8 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 		VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 	enum rte_vfio_user_mig_state cur;
 	struct rte_vfio_user_mem_reg mr;
-	uint8_t *to_mem;
+	uint8_t *to_mem, *ack, off = 0;
+	uint32_t id, len;
 	int to_fd, cid;
 	ssize_t n;
 
@@ -616,6 +617,10 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 	kept_below = next_seq;
 	kept_side = from == &sa ? 1 : 2;
 	TEST_ASSERT_SUCCESS(traffic(8, first, false, NULL), "frames sent while stopped");
+	/* A command kicked now waits for the destination (guest_ctrl(): ack at offset 512). */
+	ack = vg_buf(CTRL_VQ, vg.vq[CTRL_VQ].next_desc) + 512;
+	TEST_ASSERT_EQUAL(guest_ctrl(VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &off, 1),
+		-1, "a control command ran while stopped");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(vg.cid, RTE_VFIO_USER_MIG_STOP_COPY,
 		NULL), "STOP_COPY");
 	stream_len = 0;
@@ -656,6 +661,7 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 	mr.vaddr = vg.mem;
 	if (vg.packed)
 		TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(cid, &mr, 1), "unmap");
+	efd_wait(vg.efd[CTRL_VQ + 1], 0); /* drop the control queue's earlier interrupts */
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(cid, RTE_VFIO_USER_MIG_RESUMING, NULL),
 		"RESUMING");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_write(cid, stream, stream_len), "write stream");
@@ -666,6 +672,10 @@ migrate(struct side *from, struct side *to, uint64_t features, uint32_t first)
 		TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(cid, &mr, &vg.memfd, 1), "map");
 	}
 	TEST_ASSERT_SUCCESS(check_config(features, status), "configuration moved");
+	/* The destination ran the command kicked while stopped, and said so. */
+	TEST_ASSERT(efd_wait(vg.efd[CTRL_VQ + 1], WAIT_MS) > 0, "control queue interrupt");
+	TEST_ASSERT_SUCCESS(gvq_used(CTRL_VQ, &id, &len), "command kicked while stopped");
+	TEST_ASSERT(len == 1 && *ack == VIRTIO_NET_OK, "its ack: %u bytes, 0x%x", len, *ack);
 
 	/* The destination takes the frames sent while stopped, then new ones. */
 	TEST_ASSERT_SUCCESS(traffic(0, first, true, NULL), "frames carried over");
