@@ -30,37 +30,22 @@
 
 #include <linux/virtio_config.h>
 
-#include <rte_bus_vdev.h>
 #include <rte_common.h>
-#include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_mbuf.h>
+#include <rte_ether.h>
 #include <rte_vfio_user.h>
 
 #include "test.h"
 #include "test_emu_virtio_net.h"
+#include "test_emu_virtio_net_mig.h"
 #include "test_vfio_user_common.h"
 
-#define SOCK_ENV "EMU_VNET_MIG_SOCK"
-#define BOARD_ENV "EMU_VNET_MIG_BOARD"
-#define MAC_ENV "EMU_VNET_MIG_MAC"
-#define SIDE_ENV "EMU_VNET_MIG_SIDE"
-#define NB_SEQ 4096
 #define ROUND_SEQS 2048		/* each migration numbers its frames apart */
 #define PROBE_SEQ 0x100000	/* frames outside the scoreboard */
-#define ETH_TYPE_TEST 0x88b5
 #define PAGE 4096
 #define NB_PAGES (MEM_SIZE / PAGE)
 #define WAIT_MS 20000
 #define TABLE_MAC "02:00:00:00:00:42"
 #define OTHER_MAC "02:00:00:00:00:99"
-
-/* What the servers saw, shared by both and this process (a file in the socket dir). */
-struct board {
-	uint32_t rx[NB_SEQ];	/* frames the port received, by sequence number */
-	uint8_t rx_side[NB_SEQ];	/* the server that received it: 1 (A) or 2 (B) */
-	uint32_t tx[NB_SEQ];	/* echoes the port's tx_burst took */
-};
 
 /* One server process. */
 struct side {
@@ -78,143 +63,6 @@ static uint32_t next_seq;
 static unsigned int tx_inflight;
 static uint8_t stream[16384];
 static size_t stream_len;
-
-static uint32_t
-frame_len(uint32_t seq)
-{
-	return 64 + (seq * 37) % 1400;
-}
-
-/* dst, src, type, le32 sequence number, then a pattern from it. */
-static void
-frame_build(uint8_t *p, uint32_t seq, const char *dst)
-{
-	uint32_t len = frame_len(seq);
-	struct rte_ether_addr a;
-
-	tdev_fill(p, len, seq);
-	rte_ether_unformat_addr(dst, &a);
-	memcpy(p, &a, RTE_ETHER_ADDR_LEN);
-	memset(p + 6, 0x02, RTE_ETHER_ADDR_LEN);
-	p[12] = ETH_TYPE_TEST >> 8;
-	p[13] = ETH_TYPE_TEST & 0xff;
-	memcpy(p + 14, &seq, 4);
-}
-
-static uint32_t
-frame_seq(const uint8_t *p)
-{
-	uint32_t seq;
-
-	memcpy(&seq, p + 14, 4);
-	return seq;
-}
-
-/*
- * Server child: the device on its port, echoing on queue pair 0.
- */
-
-static volatile sig_atomic_t child_quit;
-
-static void
-child_on_term(int sig)
-{
-	RTE_SET_USED(sig);
-	child_quit = 1;
-}
-
-static int
-child_port_setup(const char *name, uint16_t *port, struct rte_mempool **pool)
-{
-	struct rte_eth_conf conf;
-	uint16_t q;
-
-	if (rte_eth_dev_get_port_by_name(name, port) < 0)
-		return -1;
-	*pool = rte_pktmbuf_pool_create("vnet_mig", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-		SOCKET_ID_ANY);
-	if (*pool == NULL)
-		return -1;
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure(*port, PAIRS, PAIRS, &conf) < 0)
-		return -1;
-	for (q = 0; q < PAIRS; q++)
-		if (rte_eth_rx_queue_setup(*port, q, 256, SOCKET_ID_ANY, NULL, *pool) < 0 ||
-				rte_eth_tx_queue_setup(*port, q, 256, SOCKET_ID_ANY, NULL) < 0)
-			return -1;
-	return rte_eth_dev_start(*port);
-}
-
-/* Take what the guest sent, note it, send it back; what tx_burst refuses is tried again. */
-static void
-child_echo(uint16_t port, struct board *b, uint8_t side)
-{
-	struct rte_mbuf *m[32];
-	uint32_t seqs[32];
-	uint16_t held = 0, n, k, i;
-
-	while (!child_quit) {
-		n = rte_eth_rx_burst(port, 0, m + held, RTE_DIM(m) - held);
-		for (i = held; i < held + n; i++) {
-			seqs[i] = frame_seq(rte_pktmbuf_mtod(m[i], const uint8_t *));
-			if (seqs[i] < NB_SEQ) {
-				b->rx_side[seqs[i]] = side;
-				__atomic_fetch_add(&b->rx[seqs[i]], 1, __ATOMIC_RELEASE);
-			}
-		}
-		held += n;
-		k = held != 0 ? rte_eth_tx_burst(port, 0, m, held) : 0;
-		for (i = 0; i < k; i++)
-			if (seqs[i] < NB_SEQ)
-				__atomic_fetch_add(&b->tx[seqs[i]], 1, __ATOMIC_RELEASE);
-		memmove(m, m + k, (held - k) * sizeof(m[0]));
-		memmove(seqs, seqs + k, (held - k) * sizeof(seqs[0]));
-		held -= k;
-		if (n == 0 && k == 0)
-			usleep(100);
-	}
-	rte_pktmbuf_free_bulk(m, held);
-}
-
-static int
-child_vnet_mig_server(void)
-{
-	const char *path = getenv(SOCK_ENV), *bpath = getenv(BOARD_ENV);
-	const char *mac = getenv(MAC_ENV), *side = getenv(SIDE_ENV);
-	struct rte_mempool *pool = NULL;
-	struct board *b;
-	uint16_t port;
-	char args[256];
-	int fd, ret = TEST_FAILED;
-
-	if (path == NULL || bpath == NULL || side == NULL)
-		return TEST_FAILED;
-	signal(SIGTERM, child_on_term);
-	fd = open(bpath, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return TEST_FAILED;
-	b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (b == MAP_FAILED)
-		return TEST_FAILED;
-	/* B gets a random MAC: the guest's must come with the device. */
-	snprintf(args, sizeof(args), "path=%s,queues=%d%s%s", path, PAIRS,
-		mac != NULL ? ",mac=" : "", mac != NULL ? mac : "");
-	if (rte_vdev_init("net_emu_virtio_mig", args) == 0 &&
-			child_port_setup("net_emu_virtio_mig", &port, &pool) == 0) {
-		test_child_ready();
-		child_echo(port, b, (uint8_t)atoi(side));
-		rte_eth_dev_stop(port);
-		rte_eth_dev_close(port);
-		ret = TEST_SUCCESS;
-	}
-	rte_vdev_uninit("net_emu_virtio_mig");
-	rte_mempool_free(pool);
-	munmap(b, sizeof(*b));
-	return ret;
-}
-
-REGISTER_TEST_CHILD(emu_vnet_mig_server, child_vnet_mig_server);
 
 static int
 side_spawn(struct side *s, const char *name, const char *mac)
@@ -785,7 +633,8 @@ lie_at(size_t off, uint32_t xor, const char *what)
 static int
 test_mig_hostile(void)
 {
-	uint32_t first = 2 * ROUND_SEQS - 64;
+	uint32_t first = 2 * ROUND_SEQS - 64, pending;
+	struct rte_vfio_user_mem_reg mr;
 
 	TEST_ASSERT(stream_len > S_PCI + 16, "no stream from the live tests");
 	guest_detach();
@@ -829,13 +678,32 @@ test_mig_hostile(void)
 	memset(stream + stream_len, 0, 64);
 	if (lie_refused(stream, stream_len + 64, "trailing bytes"))
 		return TEST_FAILED;
-	/* The same stream, untouched, loads. */
+	/*
+	 * The same stream loads, with a configuration interrupt held by the
+	 * source: the destination sends it on RUNNING. Its memory is not mapped,
+	 * so that its queues wait and nothing else interrupts.
+	 */
+	memcpy(&pending, stream + S_DEV + 32, 4);
+	pending |= 1; /* vector 0: msix_config */
+	memcpy(stream + S_DEV + 32, &pending, 4);
+	memset(&mr, 0, sizeof(mr));
+	mr.iova = IOVA_BASE;
+	mr.size = MEM_SIZE;
+	mr.prot = PROT_READ | PROT_WRITE;
+	mr.vaddr = vg.mem;
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_unmap(vg.cid, &mr, 1), "unmap");
+	efd_wait(vg.efd[0], 0);
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(vg.cid, RTE_VFIO_USER_MIG_RESUMING, NULL),
 		"RESUMING");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_write(vg.cid, stream, stream_len), "write");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(vg.cid, RTE_VFIO_USER_MIG_STOP, NULL),
 		"the true stream");
+	TEST_ASSERT_EQUAL(efd_wait(vg.efd[0], 0), 0, "an interrupt while stopped");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_mig_set_state(vg.cid, RTE_VFIO_USER_MIG_RUNNING, NULL),
+		"RUNNING");
+	TEST_ASSERT(efd_wait(vg.efd[0], WAIT_MS) > 0, "the held interrupt");
 	TEST_ASSERT_SUCCESS(rte_vfio_user_reset(vg.cid), "reset");
+	TEST_ASSERT_SUCCESS(rte_vfio_user_dma_map(vg.cid, &mr, &vg.memfd, 1), "map again");
 
 	/* B serves on: a fresh guest's frames come back. */
 	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES, 2), "guest init on B");
