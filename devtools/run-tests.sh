@@ -190,13 +190,15 @@ fi
 # several callers of one device, the control thread against API calls, the
 # race cases, many sessions and devices, a client reconnecting from EAL's
 # alarms against API calls, the bus hotplug loop on EAL's interrupt thread,
-# the virtio-net device's bursts against DMA table changes. DPDK is not
+# the virtio-net device's bursts against DMA table changes and migration
+# stops (in its server processes). DPDK is not
 # instrumented: the libc calls it makes are not checked
 # (ignore_noninstrumented_modules), see the testing section of the
 # programmer's guide. A case the build lacks is left out.
 tsan_cases=(vfio_user_replies_autotest vfio_user_dma_msg_autotest vfio_user_review_autotest
 	vfio_user_races_autotest vfio_user_session_autotest vfio_user_multi_dev_autotest
-	vfio_user_reconnect_autotest bus_vfio_user_autotest emu_virtio_net_autotest)
+	vfio_user_reconnect_autotest bus_vfio_user_autotest emu_virtio_net_autotest
+	emu_virtio_net_mig_autotest)
 tsan_opts=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1
 if check "build with ThreadSanitizer ($(basename "$TSAN_BUILD_DIR"))" "$ROOT/devtools/build.sh" \
 		"$TSAN_BUILD_DIR" -Db_sanitize=thread -Db_lundef=false -Dexamples=false; then

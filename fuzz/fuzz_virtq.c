@@ -103,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3)
 		return 0;
 	memset(&vq, 0, sizeof(vq));
+	vq.log_dev = -1; /* no server device: nothing to log */
 	vq.size = (uint16_t)(1u << (data[0] % 7));
 	dir = (enum emu_vnet_dir)((data[1] & 3) % 3);
 	rewind = (data[1] & 4) != 0;

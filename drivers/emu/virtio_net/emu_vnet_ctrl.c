@@ -180,7 +180,7 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 
 	/* Only this thread uses the control queue; the lock keeps lock_dp(1) out. */
 	emu_vnet_q_lock(q);
-	if (!q->ready || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	if (!q->ready || !(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) || dev->mig_stopped ||
 			(q->mem_gen != dev->mem_gen && !emu_vnet_queue_remap(q))) {
 		emu_vnet_q_unlock(q);
 		return;
@@ -203,6 +203,7 @@ emu_vnet_ctrl_kick(struct emu_vnet_dev *dev)
 			break;
 		if (ret == 0 && c.len > c.out_len &&
 				emu_vnet_chain_write(&c, c.out_len, &ack, 1) == 1) {
+			emu_vnet_chain_dirty(&q->vq, &c, c.out_len, 1);
 			emu_vnet_vq_push(&q->vq, &c, 1);
 		} else {
 			q->stats.guest_errors++;

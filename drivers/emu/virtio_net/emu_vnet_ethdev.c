@@ -86,6 +86,7 @@ emu_vnet_set_connected(struct emu_vnet_dev *dev, bool connected)
 {
 	bool taken = emu_vnet_lock_all(dev);
 
+	emu_vnet_mig_drop(dev);
 	emu_vnet_reset_locked(dev);
 	rte_vfio_user_pci_reset(dev->pci);
 	dev->connected = connected;
@@ -141,6 +142,19 @@ emu_vnet_lock_dp(int dev_id, int lock)
 	return 0;
 }
 
+/* A control queue migrated in may have waited for these maps: run what it holds. */
+static int
+emu_vnet_update_status(int dev_id, enum rte_vfio_user_update type)
+{
+	struct emu_vnet_dev *dev = emu_vnet_from_id(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (type == RTE_VFIO_USER_UPDATE_DMA && dev->q[dev->nr_vqs - 1].wait_map)
+		emu_vnet_ctrl_kick(dev);
+	return 0;
+}
+
 static int
 emu_vnet_reset_device(int dev_id)
 {
@@ -150,6 +164,7 @@ emu_vnet_reset_device(int dev_id)
 	if (dev == NULL)
 		return -ENODEV;
 	taken = emu_vnet_lock_all(dev);
+	emu_vnet_mig_drop(dev); /* the library leaves the device RUNNING */
 	emu_vnet_reset_locked(dev);
 	rte_vfio_user_pci_reset(dev->pci);
 	emu_vnet_unlock_all(dev, taken);
@@ -161,6 +176,7 @@ emu_vnet_reset_device(int dev_id)
 static const struct rte_vfio_user_notify_ops emu_vnet_notify_ops = {
 	.new_device = emu_vnet_new_device,
 	.destroy_device = emu_vnet_destroy_device,
+	.update_status = emu_vnet_update_status,
 	.lock_dp = emu_vnet_lock_dp,
 	.reset_device = emu_vnet_reset_device,
 };
@@ -231,6 +247,7 @@ emu_vnet_close(struct rte_eth_dev *eth)
 	}
 	rte_vfio_user_pci_free(dev->pci);
 	dev->pci = NULL;
+	emu_vnet_mig_drop(dev);
 	return 0;
 }
 
@@ -594,6 +611,8 @@ emu_vnet_probe(struct rte_vdev_device *vdev)
 	ret = rte_vfio_user_set_priv(dev->dev_id, dev);
 	if (ret == 0)
 		ret = emu_vnet_pci_describe(dev);
+	if (ret == 0)
+		ret = emu_vnet_mig_register(dev);
 	if (ret < 0) {
 		EMU_VNET_LOG(ERR, "%s: cannot describe the device: %s", name, strerror(-ret));
 		goto fail;

@@ -25,8 +25,6 @@
 
 #include "emu_vnet_priv.h"
 
-/* ISR bit 0 (section 4.1.4.5); linux/virtio_pci.h only names bit 1. */
-#define EMU_VNET_ISR_QUEUE 0x1
 #define CTRL_VQ(dev) ((uint16_t)((dev)->nr_vqs - 1))
 
 bool
@@ -57,14 +55,25 @@ emu_vnet_unlock_all(struct emu_vnet_dev *dev, bool taken)
  * not needed by the driver, but it is kept as the specification says.
  */
 
+/*
+ * While the device is stopped for a migration the interrupt is held in
+ * irq_pending (saved with the state). A stop sets mig_stopped, then waits
+ * for irq_busy to drain: a raise either sees the flag or is waited for.
+ */
 static void
 emu_vnet_raise(struct emu_vnet_dev *dev, uint16_t vector, uint8_t isr_bit)
 {
+	__atomic_fetch_add(&dev->irq_busy, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&dev->isr, isr_bit, __ATOMIC_RELAXED);
-	if (vector == VIRTIO_MSI_NO_VECTOR)
-		return;
-	/* -EINVAL: no such vector; -ENOENT: no eventfd set. Nothing to deliver. */
-	(void)rte_vfio_user_pci_irq_raise(dev->pci, RTE_VFIO_USER_PCI_IRQ_MSIX, vector);
+	if (vector != VIRTIO_MSI_NO_VECTOR) {
+		if (__atomic_load_n(&dev->mig_stopped, __ATOMIC_SEQ_CST))
+			__atomic_fetch_or(&dev->irq_pending, UINT32_C(1) << vector,
+				__ATOMIC_RELAXED);
+		else /* -EINVAL: no such vector; -ENOENT: no eventfd set. Nothing to deliver. */
+			(void)rte_vfio_user_pci_irq_raise(dev->pci, RTE_VFIO_USER_PCI_IRQ_MSIX,
+				vector);
+	}
+	__atomic_fetch_sub(&dev->irq_busy, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -100,8 +109,15 @@ emu_vnet_queue_remap(struct emu_vnet_queue *q)
 	struct emu_vnet_dev *dev = q->dev;
 
 	q->mem_gen = dev->mem_gen;
-	if (emu_vnet_vq_map(&q->vq, dev->mt) == 0)
+	if (emu_vnet_vq_map(&q->vq, dev->mt) == 0) {
+		q->wait_map = false;
 		return true;
+	}
+	/* Migrated in: the destination's client may map its memory after RUNNING. Retried. */
+	if (q->wait_map) {
+		q->mem_gen = dev->mem_gen - 1;
+		return false;
+	}
 	q->ready = false;
 	emu_vnet_needs_reset(dev, "rings no longer in the DMA map", q->index);
 	return false;
@@ -123,14 +139,17 @@ emu_vnet_reset_locked(struct emu_vnet_dev *dev)
 	dev->active_pairs = 1;
 	__atomic_store_n(&dev->isr, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->needs_reset, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->irq_pending, 0, __ATOMIC_RELAXED);
 	for (i = 0; i < EMU_VNET_MAX_VQS; i++) {
 		struct emu_vnet_queue *q = &dev->q[i];
 
 		__atomic_store_n(&q->msix_vector, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 		q->enabled = false;
 		q->ready = false;
+		q->wait_map = false;
 		memset(&q->vq, 0, sizeof(q->vq));
 		q->vq.size = EMU_VNET_QUEUE_SIZE;
+		q->vq.log_dev = dev->dev_id;
 	}
 	emu_vnet_filter_reset(dev);
 }
@@ -202,7 +221,7 @@ emu_vnet_vector(struct emu_vnet_dev *dev, uint16_t v)
 }
 
 /* FEATURES_OK is kept only for a subset of the offer that makes sense (section 3.1.1). */
-static bool
+bool
 emu_vnet_features_ok(uint64_t f)
 {
 	const uint64_t need_ctrl = (UINT64_C(1) << VIRTIO_NET_F_CTRL_RX) |

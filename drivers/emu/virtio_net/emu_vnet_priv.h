@@ -15,7 +15,8 @@
  * Each virtqueue has its own lock: a burst takes it with trylock (and
  * returns 0 when the control thread holds it); the control thread takes it
  * to change the queue, and takes every queue's lock around DMA table
- * changes (lock_dp), resets, disconnects and receive-filter changes.
+ * changes (lock_dp), resets, disconnects, receive-filter changes and
+ * migration stops (a stopped device's bursts return 0 at once).
  */
 
 #include <stdbool.h>
@@ -55,6 +56,9 @@ extern int emu_vnet_logtype;
 #define EMU_VNET_MAX_BUFS		16
 /** Entries of the guest's MAC filter table (VIRTIO_NET_CTRL_MAC_TABLE_SET). */
 #define EMU_VNET_MAC_TABLE		32
+
+/** ISR bit 0 (section 4.1.4.5); linux/virtio_pci.h only names bit 1. */
+#define EMU_VNET_ISR_QUEUE		0x1
 
 /** PCI identity: modern virtio-net (virtio 1.x section 4.1.2). */
 #define EMU_VNET_VENDOR_ID		0x1af4
@@ -128,6 +132,7 @@ struct emu_vnet_queue {
 	struct emu_vnet_vq vq;		/**< Size, ring addresses and ring state. */
 	/* Data path. */
 	bool ready;			/**< Rings mapped: bursts may use the queue. */
+	bool wait_map;			/**< Migrated in, rings not mapped yet. */
 	uint32_t mem_gen;		/**< dev->mem_gen the rings were mapped at. */
 	struct rte_mempool *mb_pool;	/**< Guest transmit queue: mbufs for rx_burst. */
 	uint16_t port_id;
@@ -170,6 +175,14 @@ struct emu_vnet_dev {
 	struct emu_vnet_filter filter;
 	uint8_t isr;			/**< ISR bits, atomic. */
 	bool needs_reset;		/**< DEVICE_NEEDS_RESET, atomic. */
+
+	/* Migration (emu_vnet_mig.c). */
+	bool mig_stopped;		/**< No ring access nor interrupt; set under every lock. */
+	uint32_t irq_pending;		/**< MSI-X vectors held while stopped, atomic. */
+	uint32_t irq_busy;		/**< emu_vnet_raise() calls in progress, atomic. */
+	uint8_t *mig_buf;		/**< Save or load stream, or NULL. */
+	size_t mig_len;			/**< Size of @c mig_buf. */
+	size_t mig_off;			/**< Bytes of it read (save) or written (load). */
 
 	struct emu_vnet_queue q[EMU_VNET_MAX_VQS];
 };
@@ -215,13 +228,20 @@ void emu_vnet_unlock_all(struct emu_vnet_dev *dev, bool taken);
 /** Link status of device config changed (port started/stopped): tell the guest. */
 void emu_vnet_config_changed(struct emu_vnet_dev *dev);
 
+/** Whether FEATURES_OK may be kept for these driver features (a sane subset of the offer). */
+bool emu_vnet_features_ok(uint64_t f);
+
 /** A guest error: set DEVICE_NEEDS_RESET and tell the guest (any thread). */
 void emu_vnet_needs_reset(struct emu_vnet_dev *dev, const char *why, uint16_t vq);
 
 /** Interrupt the guest for virtqueue @p q (any thread). */
 void emu_vnet_vq_irq(struct emu_vnet_queue *q);
 
-/** Remap a ready queue's rings after a DMA table change; false if lost. Holds q->lock. */
+/**
+ * Remap a ready queue's rings after a DMA table change; false if lost (or, for
+ * a queue migrated in whose rings were never mapped here, until the client's
+ * DMA maps arrive). Holds q->lock.
+ */
 bool emu_vnet_queue_remap(struct emu_vnet_queue *q);
 
 /* emu_vnet_ctrl.c: the control queue (control thread). */
@@ -239,6 +259,17 @@ bool emu_vnet_filter_accepts(const struct emu_vnet_filter *f, const struct rte_e
 
 uint16_t emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts);
 uint16_t emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts);
+
+/* emu_vnet_mig.c: live migration (control thread). */
+
+/** Make the device migratable (library migration callbacks); 0 or a negative errno. */
+int emu_vnet_mig_register(struct emu_vnet_dev *dev);
+
+/** Drop a save or load in progress and run again (reset, (dis)connection); under every lock. */
+void emu_vnet_mig_drop(struct emu_vnet_dev *dev);
+
+/** Raise the interrupts held while the device was stopped (after emu_vnet_mig_drop()). */
+void emu_vnet_mig_irq_flush(struct emu_vnet_dev *dev);
 
 /* emu_vnet_ethdev.c. */
 

@@ -27,7 +27,9 @@
 
 /*
  * Take the queue for a burst: locked, the driver running (no buffer is used
- * before DRIVER_OK), the queue ready, its rings mapped for the current DMA table.
+ * before DRIVER_OK), the device not stopped for a migration, the queue
+ * ready, its rings mapped for the current DMA table. A migration stop takes
+ * every queue lock: it happens between two bursts, never inside one.
  */
 static bool
 emu_vnet_burst_begin(struct emu_vnet_queue *q)
@@ -36,6 +38,7 @@ emu_vnet_burst_begin(struct emu_vnet_queue *q)
 		return false;
 	if (q->ready && (__atomic_load_n(&q->dev->status, __ATOMIC_RELAXED) &
 				VIRTIO_CONFIG_S_DRIVER_OK) &&
+			!__atomic_load_n(&q->dev->mig_stopped, __ATOMIC_RELAXED) &&
 			(q->mem_gen == q->dev->mem_gen || emu_vnet_queue_remap(q)))
 		return true;
 	emu_vnet_q_unlock(q);
@@ -225,6 +228,8 @@ emu_vnet_from_mbuf(struct emu_vnet_queue *q, const struct rte_mbuf *m, int nbufs
 				seg_off = 0;
 			}
 		}
+		/* Buffer, then used entry: the guest may read it once it is published. */
+		emu_vnet_chain_dirty(&q->vq, c, 0, done);
 		emu_vnet_vq_push(&q->vq, c, done);
 		done = 0;
 	}

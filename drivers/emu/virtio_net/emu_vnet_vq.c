@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -48,14 +49,37 @@ emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t
 	return (uint8_t *)r->vaddr + off;
 }
 
-/* Packed ring (section 2.8): descriptors 16-byte aligned, event areas 4-byte aligned. */
+/* A write of the device into guest memory, for the library's DMA logging. */
+static void
+emu_vnet_vq_log(const struct emu_vnet_vq *vq, uint64_t iova, uint64_t len)
+{
+	if (vq->log_dev >= 0)
+		rte_vfio_user_dma_mark_dirty(vq->log_dev, iova, len);
+}
+
+int
+emu_vnet_vq_check(const struct emu_vnet_vq *vq)
+{
+	uint64_t n = vq->size;
+
+	/* A packed ring's size need not be a power of two (section 2.8). */
+	if (n == 0 || n > EMU_VNET_VQ_MAX_SIZE || (!vq->packed && !rte_is_power_of_2(n)))
+		return -EINVAL;
+	/* Packed: descriptors 16-byte aligned, event areas 4-byte aligned. */
+	if (vq->packed)
+		return (vq->desc_iova & 15) != 0 || (vq->avail_iova & 3) != 0 ||
+			(vq->used_iova & 3) != 0 ? -EINVAL : 0;
+	/* Split (section 2.7). */
+	return (vq->desc_iova & 15) != 0 || (vq->avail_iova & 1) != 0 ||
+		(vq->used_iova & 3) != 0 ? -EINVAL : 0;
+}
+
+/* Packed ring (section 2.8): size and alignment checked. */
 static int
 emu_vnet_vq_map_packed(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt)
 {
 	uint64_t n = vq->size;
 
-	if ((vq->desc_iova & 15) != 0 || (vq->avail_iova & 3) != 0 || (vq->used_iova & 3) != 0)
-		return -EINVAL;
 	/* Used entries are written into the descriptor ring. */
 	vq->pdesc = emu_vnet_xlate(mt, vq->desc_iova, n * sizeof(struct vring_packed_desc),
 		PROT_READ | PROT_WRITE);
@@ -85,14 +109,10 @@ emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	vq->pdesc = NULL;
 	vq->driver_ev = NULL;
 	vq->device_ev = NULL;
-	/* A packed ring's size need not be a power of two (section 2.8). */
-	if (n == 0 || n > EMU_VNET_VQ_MAX_SIZE || (!vq->packed && !rte_is_power_of_2(n)))
+	if (emu_vnet_vq_check(vq) < 0)
 		return -EINVAL;
 	if (vq->packed)
 		return emu_vnet_vq_map_packed(vq, mt);
-	/* Alignments of virtio 1.x section 2.7 (split virtqueues). */
-	if ((vq->desc_iova & 15) != 0 || (vq->avail_iova & 1) != 0 || (vq->used_iova & 3) != 0)
-		return -EINVAL;
 	vq->desc = emu_vnet_xlate(mt, vq->desc_iova, n * sizeof(struct vring_desc), PROT_READ);
 	vq->avail = emu_vnet_xlate(mt, vq->avail_iova,
 		sizeof(struct vring_avail) + n * sizeof(uint16_t), PROT_READ);
@@ -125,11 +145,13 @@ emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 		__atomic_store_n(&vq->device_ev->flags, no_notify ?
 			VRING_PACKED_EVENT_FLAG_DISABLE : VRING_PACKED_EVENT_FLAG_ENABLE,
 			__ATOMIC_RELEASE);
+		emu_vnet_vq_log(vq, vq->used_iova, sizeof(*vq->device_ev));
 		return;
 	}
 	__atomic_store_n(&vq->used->flags, no_notify ? VRING_USED_F_NO_NOTIFY : 0,
 		__ATOMIC_RELAXED);
 	__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
+	emu_vnet_vq_log(vq, vq->used_iova, offsetof(struct vring_used, ring));
 }
 
 static int
@@ -162,6 +184,7 @@ emu_vnet_chain_add(struct emu_vnet_chain *c, const struct rte_vfio_user_mem_tabl
 	if (va == NULL)
 		return false;
 	c->seg[c->nr_segs].va = va;
+	c->seg[c->nr_segs].iova = addr;
 	c->seg[c->nr_segs].len = len;
 	c->nr_segs++;
 	c->len += len;
@@ -281,12 +304,33 @@ emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_
 	p->len = len;
 	__atomic_store_n(&p->flags, vq->used_wrap ? (1u << VRING_PACKED_DESC_F_AVAIL) |
 		(1u << VRING_PACKED_DESC_F_USED) : 0, __ATOMIC_RELEASE);
+	/* Slots of a batch are not contiguous (one per chain): each is logged alone. */
+	emu_vnet_vq_log(vq, vq->desc_iova + (uint64_t)vq->used_idx * sizeof(*p), sizeof(*p));
 	vq->used_idx += c->nr_desc;
 	if (vq->used_idx >= vq->size) {
 		vq->used_idx -= vq->size;
 		vq->used_wrap = !vq->used_wrap;
 	}
 	vq->nr_pushed++;
+}
+
+/* Log the split used entries [used_pub, used_idx) and the index. */
+static void
+emu_vnet_vq_log_used(const struct emu_vnet_vq *vq)
+{
+	const uint64_t ring = vq->used_iova + offsetof(struct vring_used, ring);
+	const uint64_t esz = sizeof(struct vring_used_elem);
+	uint32_t n = (uint16_t)(vq->used_idx - vq->used_pub);
+	uint32_t first = vq->used_pub & (vq->size - 1), run;
+
+	/* More than the ring holds (chains taken again as soon as given back): all of it. */
+	n = RTE_MIN(n, (uint32_t)vq->size);
+	run = RTE_MIN(n, vq->size - first);
+	emu_vnet_vq_log(vq, ring + first * esz, run * esz);
+	if (run < n)
+		emu_vnet_vq_log(vq, ring, (n - run) * esz);
+	emu_vnet_vq_log(vq, vq->used_iova + offsetof(struct vring_used, idx),
+		sizeof(vq->used->idx));
 }
 
 bool
@@ -305,6 +349,7 @@ emu_vnet_vq_publish(struct emu_vnet_vq *vq)
 		return false;
 	/* Entries (and the data of their buffers) before the index. */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+	emu_vnet_vq_log_used(vq);
 	vq->used_pub = vq->used_idx;
 	/* The index store before the flags load: a driver re-enabling interrupts checks after. */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -349,4 +394,22 @@ emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *s
 		off = 0;
 	}
 	return done;
+}
+
+void
+emu_vnet_chain_dirty(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+		uint32_t off, uint32_t len)
+{
+	uint32_t i, n;
+
+	for (i = 0; i < c->nr_segs && len > 0; i++) {
+		if (off >= c->seg[i].len) {
+			off -= c->seg[i].len;
+			continue;
+		}
+		n = RTE_MIN(c->seg[i].len - off, len);
+		emu_vnet_vq_log(vq, c->seg[i].iova + off, n);
+		len -= n;
+		off = 0;
+	}
 }

@@ -16,7 +16,11 @@
  * indexes are checked against the queue size, and every buffer must lie
  * inside one fd-backed window of the DMA table with the access it needs.
  * Nothing here sends a message or takes a lock: the caller serialises the
- * use of one queue and keeps the DMA table stable while it runs.
+ * use of one queue and keeps the DMA table stable while it runs. Every write
+ * into the guest's memory is reported to the library's DMA logging
+ * (rte_vfio_user_dma_mark_dirty()) for the device of @c log_dev: split used
+ * entries once per publish, packed ones as written, buffers once per chain
+ * (emu_vnet_chain_dirty()).
  *
  * No ring feature is offered beyond the two layouts: no indirect
  * descriptors, no EVENT_IDX (notifications are suppressed with the ring
@@ -38,6 +42,7 @@
 /** One buffer of a chain, translated. */
 struct emu_vnet_seg {
 	uint8_t *va;	/**< Address in this process. */
+	uint64_t iova;	/**< DMA address (for DMA logging). */
 	uint32_t len;	/**< Bytes. */
 };
 
@@ -68,6 +73,7 @@ struct emu_vnet_vq {
 	uint16_t used_idx;	/**< Next used entry (split) or descriptor slot (packed). */
 	uint16_t used_pub;	/**< Split: used_idx last published to the guest. */
 	uint16_t nr_pushed;	/**< Packed: used entries written since the last publish. */
+	int log_dev;		/**< Server device id for DMA logging, -1 for none. */
 	uint64_t desc_iova;	/**< Descriptor table (split) or ring (packed) address. */
 	uint64_t avail_iova;	/**< Available ring (split) or driver event area (packed). */
 	uint64_t used_iova;	/**< Used ring (split) or device event area (packed). */
@@ -94,6 +100,15 @@ struct emu_vnet_vq_pos {
  */
 void *emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t len,
 		uint32_t prot);
+
+/**
+ * Check a queue's size and ring alignment for its layout (virtio 1.x
+ * sections 2.7 and 2.8), without translating anything.
+ *
+ * @return
+ *   0, or -EINVAL.
+ */
+int emu_vnet_vq_check(const struct emu_vnet_vq *vq);
 
 /**
  * Translate the three rings or areas (size, layout and addresses already
@@ -165,8 +180,15 @@ bool emu_vnet_vq_publish(struct emu_vnet_vq *vq);
 uint32_t emu_vnet_chain_read(const struct emu_vnet_chain *c, uint32_t off, void *dst,
 		uint32_t len);
 
-/** Copy @p len bytes from @p src into a chain at offset @p off; bytes copied. */
+/**
+ * Copy @p len bytes from @p src into a chain at offset @p off; bytes copied.
+ * Not logged: mark what a chain received once with emu_vnet_chain_dirty().
+ */
 uint32_t emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *src,
 		uint32_t len);
+
+/** Report bytes [off, off + len) of a chain, written by the device, to DMA logging. */
+void emu_vnet_chain_dirty(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+		uint32_t off, uint32_t len);
 
 #endif /* _EMU_VNET_VQ_H_ */
