@@ -69,18 +69,14 @@ side_spawn(struct side *s, const char *name, const char *mac)
 {
 	char env_sock[192], env_board[192], env_mac[64], env_side[32];
 	char *extra[] = { env_sock, env_board, env_side, mac != NULL ? env_mac : NULL, NULL };
-	int rfd, ret;
 
 	snprintf(s->path, sizeof(s->path), "%s/%s.sock", dir, name);
 	snprintf(env_sock, sizeof(env_sock), "%s=%s", SOCK_ENV, s->path);
 	snprintf(env_board, sizeof(env_board), "%s=%s", BOARD_ENV, board_path);
 	snprintf(env_mac, sizeof(env_mac), "%s=%s", MAC_ENV, mac != NULL ? mac : "");
 	snprintf(env_side, sizeof(env_side), "%s=%d", SIDE_ENV, s == &sa ? 1 : 2);
-	s->pid = test_child_spawn("emu_vnet_mig_server", extra, &rfd);
-	TEST_ASSERT(s->pid > 0, "spawn %s: %d", name, (int)s->pid);
-	ret = test_child_wait_ready(rfd, 30000);
-	close(rfd);
-	TEST_ASSERT_SUCCESS(ret, "server %s not ready", name);
+	s->pid = test_child_start("emu_vnet_mig_server", extra, 30000);
+	TEST_ASSERT(s->pid > 0, "server %s: %d", name, (int)s->pid);
 	return TEST_SUCCESS;
 }
 
