@@ -660,9 +660,11 @@ rte_vfio_user_set_migration(const char *sock_addr, const struct rte_vfio_user_mi
  * address from rte_vfio_user_iova_to_vva() or the memory table), for DMA
  * logging. A migratable device must call it after every such write, or the
  * client may migrate stale memory. Writes outside the logged ranges, or
- * while logging is off, are not recorded. It takes the read locks of the
- * device lookup and its DMA table, as rte_vfio_user_iova_to_vva() does; a
- * device that writes a lot marks a whole buffer once rather than each write.
+ * while logging is off, are not recorded. While no device of the process
+ * logs, the call is one atomic load; while one does, it takes the read locks
+ * of the device lookup and its DMA table, as rte_vfio_user_iova_to_vva()
+ * does, so a device that writes a lot marks a whole buffer once rather than
+ * each write.
  *
  * @param dev_id
  *   Server device id.
@@ -671,9 +673,10 @@ rte_vfio_user_set_migration(const char *sock_addr, const struct rte_vfio_user_mi
  * @param len
  *   Bytes written (0 does nothing).
  * @return
- *   0 on success (also when nothing is logged); -ENODEV for an unknown
- *   device id; -ENOTCONN when no client is connected; -EFAULT when
- *   iova + len wraps past 2^64.
+ *   0 on success (also when nothing is logged); -ENODEV for a negative
+ *   device id, or an unknown one while a device of the process logs;
+ *   -ENOTCONN when no client is connected (also only checked then); -EFAULT
+ *   when iova + len wraps past 2^64.
  */
 __rte_experimental
 int

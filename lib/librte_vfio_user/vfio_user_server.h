@@ -263,6 +263,8 @@ int srv_mig_data_write(struct srv_session *s, const struct vfio_user_msg *msg);
 void srv_mig_client_gone(struct vfio_user_server *srv);
 /* The name of a migration state, as the spec writes it (logs, telemetry). */
 const char *srv_mig_state_name(enum rte_vfio_user_mig_state st);
+/* Sessions with DMA logging on, in the whole process (atomic). */
+extern uint32_t srv_mig_logging;
 /* DMA logging ends with its session (dp_lock held for writing, or the session unreachable). */
 void srv_mig_free_log(struct srv_session *s);
 

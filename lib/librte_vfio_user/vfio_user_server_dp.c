@@ -427,6 +427,13 @@ rte_vfio_user_dma_mark_dirty(int dev_id, uint64_t iova, uint64_t len)
 	struct srv_session *s;
 	int ret = 0;
 
+	if (dev_id < 0)
+		return vfio_user_err(-ENODEV);
+	if (len != 0 && len - 1 > UINT64_MAX - iova)
+		return vfio_user_err(-EFAULT);
+	/* Called per frame by data paths: while nothing logs, no lock and no lookup. */
+	if (len == 0 || likely(__atomic_load_n(&srv_mig_logging, __ATOMIC_ACQUIRE) == 0))
+		return 0;
 	pthread_rwlock_rdlock(&srv_id_lock);
 	srv = srv_get(dev_id);
 	if (srv == NULL) {
@@ -437,9 +444,7 @@ rte_vfio_user_dma_mark_dirty(int dev_id, uint64_t iova, uint64_t len)
 	s = srv->sess;
 	if (s == NULL)
 		ret = -ENOTCONN;
-	else if (len != 0 && len - 1 > UINT64_MAX - iova)
-		ret = -EFAULT;
-	else if (len != 0 && unlikely(s->dirty != NULL))
+	else if (unlikely(s->dirty != NULL))
 		vfio_user_dirty_mark(s->dirty, iova, len);
 	pthread_rwlock_unlock(&srv->dp_lock);
 	pthread_rwlock_unlock(&srv_id_lock);

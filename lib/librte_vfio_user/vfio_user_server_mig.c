@@ -129,11 +129,17 @@ srv_mig_client_gone(struct vfio_user_server *srv)
 	}
 }
 
+/* Sessions of this process with DMA logging on: rte_vfio_user_dma_mark_dirty()'s fast path. */
+uint32_t srv_mig_logging;
+
 void
 srv_mig_free_log(struct srv_session *s)
 {
+	if (s->dirty == NULL)
+		return;
 	vfio_user_dirty_free(s->dirty);
 	s->dirty = NULL;
+	__atomic_fetch_sub(&srv_mig_logging, 1, __ATOMIC_RELEASE);
 }
 
 /*
@@ -280,8 +286,10 @@ feat_log_start(struct srv_session *s, const struct mig_req *req, void **reply, u
 	}
 	((struct vfio_user_feature *)*reply)->argsz = req->hdr.argsz;
 	memcpy((uint8_t *)*reply + sizeof(req->hdr), &ctl, sizeof(ctl));
+	/* Counted before the reply: every write after the client's start is marked. */
 	pthread_rwlock_wrlock(&srv->dp_lock);
 	s->dirty = log;
+	__atomic_fetch_add(&srv_mig_logging, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&srv->dp_lock);
 	VFIO_USER_SRV_LOG(DEBUG, srv->path, "DMA logging started: %u ranges, page 0x%" PRIx64,
 			nr, ctl.page_size);
