@@ -189,7 +189,11 @@ int test_child_wait_ready(int ready_fd, int timeout_ms);
 pid_t test_child_start(const char *name, char *const extra_env[], int timeout_ms);
 /* In a child: tell the parent it is ready. */
 void test_child_ready(void);
-/* Send @sig to the child and reap it; returns the wait status or a negative errno. */
+/*
+ * Send @sig to the child and reap it; returns the wait status or a negative
+ * errno (-ETIMEDOUT: killed with SIGKILL but not gone after 5 s, left to the
+ * system).
+ */
 int test_child_kill(pid_t pid, int sig);
 
 /* argv[0] of the test binary, and the EAL arguments it was started with. */
