@@ -111,6 +111,20 @@ emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	return 0;
 }
 
+static bool emu_vnet_packed_avail(uint16_t flags, bool wrap);
+
+/* Ask the guest for kicks, or tell it to spare them. */
+static void
+emu_vnet_vq_set_notify(struct emu_vnet_vq *vq, bool on)
+{
+	if (vq->packed)
+		__atomic_store_n(&vq->device_ev->flags, on ? VRING_PACKED_EVENT_FLAG_ENABLE :
+			VRING_PACKED_EVENT_FLAG_DISABLE, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&vq->used->flags, on ? 0 : VRING_USED_F_NO_NOTIFY,
+			__ATOMIC_RELAXED);
+}
+
 void
 emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 {
@@ -121,15 +135,25 @@ emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 	/* Both wrap counters start at 1 (section 2.8.1). */
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
-	if (vq->packed) {
-		__atomic_store_n(&vq->device_ev->flags, no_notify ?
-			VRING_PACKED_EVENT_FLAG_DISABLE : VRING_PACKED_EVENT_FLAG_ENABLE,
-			__ATOMIC_RELEASE);
-		return;
-	}
-	__atomic_store_n(&vq->used->flags, no_notify ? VRING_USED_F_NO_NOTIFY : 0,
-		__ATOMIC_RELAXED);
-	__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
+	emu_vnet_vq_set_notify(vq, !no_notify);
+	if (!vq->packed)
+		__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
+}
+
+bool
+emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on)
+{
+	uint16_t flags;
+
+	emu_vnet_vq_set_notify(vq, on);
+	/* The flag store before the ring load: a guest that missed it has posted by now. */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!on)
+		return false;
+	if (!vq->packed)
+		return __atomic_load_n(&vq->avail->idx, __ATOMIC_RELAXED) != vq->last_avail;
+	flags = __atomic_load_n(&vq->pdesc[vq->last_avail].flags, __ATOMIC_RELAXED);
+	return emu_vnet_packed_avail(flags, vq->avail_wrap);
 }
 
 static int

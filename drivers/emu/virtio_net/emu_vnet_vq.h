@@ -111,6 +111,15 @@ int emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table
 void emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify);
 
 /**
+ * Ask the guest for notifications (kicks) or tell it to spare them.
+ *
+ * @return
+ *   When asking: whether a chain was already available (posted while kicks
+ *   were suppressed: no kick comes for it). False when sparing.
+ */
+bool emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on);
+
+/**
  * Take the next available chain.
  *
  * @param dir
