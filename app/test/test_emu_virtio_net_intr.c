@@ -338,13 +338,15 @@ test_hostile_io_fds(void)
 
 	io_fds_close();
 	guest_detach();
-	leak_snap(&before);
 	s = raw_session(sock_path, &m);
 	TEST_ASSERT(s >= 0, "raw session");
+	/* Once the session runs: the previous client's socket is closed by then. */
+	leak_snap(&before);
 	ret = hostile_io_fds(s);
+	if (ret == TEST_SUCCESS)
+		ret = leak_check(&before, WAKE_MS);
 	close(s);
-	TEST_ASSERT_SUCCESS(ret, "hostile requests");
-	TEST_ASSERT_SUCCESS(leak_check(&before, WAKE_MS), "nothing leaked");
+	TEST_ASSERT_SUCCESS(ret, "hostile requests, nothing leaked");
 	TEST_ASSERT_SUCCESS(guest_attach(sock_path), "a client after it");
 	TEST_ASSERT_SUCCESS(guest_init(ALL_FEATURES & ~F(VIRTIO_NET_F_MQ), 2), "init");
 	return TEST_SUCCESS;
@@ -355,6 +357,8 @@ case_setup(void)
 {
 	if (vg.cid < 0 && guest_attach(sock_path) != TEST_SUCCESS)
 		return TEST_FAILED;
+	/* Polled, whatever a failed case left. */
+	rte_eth_dev_rx_intr_disable(port, 0);
 	return CC_WR(device_status, 0) == 0 ? TEST_SUCCESS : TEST_FAILED;
 }
 
