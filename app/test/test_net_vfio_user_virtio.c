@@ -484,6 +484,9 @@ test_frames(void)
 	TEST_ASSERT_EQUAL(st.ipackets, (uint64_t)RTE_DIM(lens), "ipackets %" PRIu64,
 			st.ipackets);
 	TEST_ASSERT_EQUAL(st.ierrors, 0u, "ierrors %" PRIu64, st.ierrors);
+	/* The data queues took the device's ioeventfds; the control queue has none. */
+	TEST_ASSERT(dump_has("kick by ioeventfd") &&
+			dump_has("kick by message"), "kicks by ioeventfd and by message");
 	return TEST_SUCCESS;
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
@@ -202,10 +203,76 @@ emu_vnet_port_run(struct emu_vnet_dev *dev, bool run)
 		emu_vnet_config_changed(dev);
 }
 
+/*
+ * Rx interrupts (intr_conf.rxq): Rx queue i's event fd is the kick eventfd
+ * of the guest's transmitq 2i + 1, written by the guest's ioeventfd or, for
+ * a client that kicks by message, by the notify area's handler.
+ */
+static void
+emu_vnet_intr_uninstall(struct rte_eth_dev *eth)
+{
+	rte_intr_vec_list_free(eth->intr_handle);
+	rte_intr_instance_free(eth->intr_handle);
+	eth->intr_handle = NULL;
+}
+
+static int
+emu_vnet_intr_install(struct rte_eth_dev *eth)
+{
+	struct emu_vnet_dev *dev = eth->data->dev_private;
+	uint16_t i, nb = eth->data->nb_rx_queues;
+	struct rte_intr_handle *h;
+
+	emu_vnet_intr_uninstall(eth);
+	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (h == NULL)
+		return -ENOMEM;
+	eth->intr_handle = h;
+	/* The EAL reads the 8-byte counter at each wake-up, resetting it. */
+	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) < 0 ||
+			rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) < 0 ||
+			rte_intr_vec_list_alloc(h, NULL, nb) < 0 ||
+			rte_intr_nb_efd_set(h, nb) < 0 || rte_intr_max_intr_set(h, nb + 1) < 0)
+		goto fail;
+	for (i = 0; i < nb; i++)
+		if (rte_intr_vec_list_index_set(h, i, RTE_INTR_VEC_RXTX_OFFSET + i) < 0 ||
+				rte_intr_efds_index_set(h, i, dev->q[2 * i + 1].kick_fd) < 0)
+			goto fail;
+	return 0;
+fail:
+	emu_vnet_intr_uninstall(eth);
+	return -ENOMEM;
+}
+
+static int
+emu_vnet_rx_intr_enable(struct rte_eth_dev *eth, uint16_t qid)
+{
+	struct emu_vnet_dev *dev = eth->data->dev_private;
+
+	emu_vnet_notify_set(&dev->q[2 * qid + 1], true);
+	return 0;
+}
+
+static int
+emu_vnet_rx_intr_disable(struct rte_eth_dev *eth, uint16_t qid)
+{
+	struct emu_vnet_dev *dev = eth->data->dev_private;
+
+	emu_vnet_notify_set(&dev->q[2 * qid + 1], false);
+	return 0;
+}
+
 static int
 emu_vnet_start(struct rte_eth_dev *eth)
 {
 	uint16_t i;
+	int ret;
+
+	if (eth->data->dev_conf.intr_conf.rxq) {
+		ret = emu_vnet_intr_install(eth);
+		if (ret < 0)
+			return ret;
+	}
 
 	for (i = 0; i < eth->data->nb_rx_queues; i++)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
@@ -233,6 +300,7 @@ static int
 emu_vnet_close(struct rte_eth_dev *eth)
 {
 	struct emu_vnet_dev *dev = eth->data->dev_private;
+	uint16_t i;
 	int ret;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY || dev == NULL)
@@ -248,6 +316,12 @@ emu_vnet_close(struct rte_eth_dev *eth)
 	rte_vfio_user_pci_free(dev->pci);
 	dev->pci = NULL;
 	emu_vnet_mig_drop(dev);
+	emu_vnet_intr_uninstall(eth);
+	for (i = 0; i < EMU_VNET_MAX_VQS; i++) {
+		if (dev->q[i].kick_fd >= 0)
+			close(dev->q[i].kick_fd);
+		dev->q[i].kick_fd = -1;
+	}
 	return 0;
 }
 
@@ -439,6 +513,8 @@ static const struct eth_dev_ops emu_vnet_eth_ops = {
 	.promiscuous_disable = emu_vnet_rx_mode,
 	.allmulticast_enable = emu_vnet_rx_mode,
 	.allmulticast_disable = emu_vnet_rx_mode,
+	.rx_queue_intr_enable = emu_vnet_rx_intr_enable,
+	.rx_queue_intr_disable = emu_vnet_rx_intr_disable,
 };
 
 /*
@@ -584,6 +660,7 @@ emu_vnet_probe(struct rte_vdev_device *vdev)
 		dev->q[i].dev = dev;
 		dev->q[i].index = i;
 		dev->q[i].port_id = dev->port_id;
+		dev->q[i].kick_fd = -1;
 	}
 	emu_vnet_reset_locked(dev);
 

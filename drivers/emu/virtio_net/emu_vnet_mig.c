@@ -591,9 +591,15 @@ emu_vnet_mig_transition(int dev_id, enum rte_vfio_user_mig_state from,
 	if (from == RTE_VFIO_USER_MIG_RESUMING)
 		emu_vnet_link_set(dev, (dev->status & VIRTIO_CONFIG_S_DRIVER_OK) != 0);
 	if (to == RTE_VFIO_USER_MIG_RUNNING) {
+		uint16_t i;
+
 		emu_vnet_mig_irq_flush(dev);
 		/* A kick while stopped was not acted on: look at the control queue now. */
 		emu_vnet_ctrl_kick(dev);
+		/* Rx interrupts the port enabled meanwhile, or before a load. */
+		for (i = 0; i < EMU_VNET_MAX_VQS; i++)
+			if (dev->q[i].intr_on)
+				emu_vnet_notify_set(&dev->q[i], true);
 	}
 	return 0;
 }

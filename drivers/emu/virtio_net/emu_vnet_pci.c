@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
@@ -101,6 +105,33 @@ emu_vnet_needs_reset(struct emu_vnet_dev *dev, const char *why, uint16_t vq)
 	/* Only once the driver is up: before, it reads the status anyway. */
 	if (__atomic_load_n(&dev->status, __ATOMIC_RELAXED) & VIRTIO_CONFIG_S_DRIVER_OK)
 		emu_vnet_config_changed(dev);
+}
+
+void
+emu_vnet_kick(struct emu_vnet_queue *q)
+{
+	/* EAGAIN: the counter is full, the fd readable anyway. */
+	if (q->kick_fd >= 0 && eventfd_write(q->kick_fd, 1) < 0 && errno != EAGAIN)
+		EMU_VNET_LOG(DEBUG, "%s: kick of virtqueue %u: %s", q->dev->name, q->index,
+			strerror(errno));
+}
+
+void
+emu_vnet_notify_set(struct emu_vnet_queue *q, bool on)
+{
+	struct emu_vnet_dev *dev = q->dev;
+	bool pending = false;
+
+	emu_vnet_q_lock(q);
+	q->intr_on = on;
+	/* A device stopped for migration leaves the rings alone; the flag waits for RUNNING. */
+	if (q->ready && !__atomic_load_n(&dev->mig_stopped, __ATOMIC_RELAXED) &&
+			(q->mem_gen == dev->mem_gen || emu_vnet_queue_remap(q)))
+		pending = emu_vnet_vq_notify(&q->vq, on);
+	emu_vnet_q_unlock(q);
+	/* Posted before the guest saw kicks wanted: no kick comes for it, make one. */
+	if (pending)
+		emu_vnet_kick(q);
 }
 
 bool
@@ -275,8 +306,8 @@ emu_vnet_queue_enable(struct emu_vnet_dev *dev, struct emu_vnet_queue *q)
 	q->vq.packed = (dev->features & (UINT64_C(1) << VIRTIO_F_RING_PACKED)) != 0;
 	ret = emu_vnet_vq_map(&q->vq, dev->mt);
 	if (ret == 0) {
-		/* Data queues are polled: the guest need not kick them. */
-		emu_vnet_vq_start(&q->vq, q->index != CTRL_VQ(dev));
+		/* Data queues are polled unless their Rx interrupt is on. */
+		emu_vnet_vq_start(&q->vq, q->index != CTRL_VQ(dev) && !q->intr_on);
 		q->mem_gen = dev->mem_gen;
 		q->enabled = true;
 		q->ready = true;
@@ -415,9 +446,11 @@ emu_vnet_bar_rw(struct emu_vnet_dev *dev, char *buf, size_t count, uint64_t offs
 			memset(buf, 0, count);
 			return count;
 		}
-		/* Data queues are polled; a kick of the control queue runs it. */
+		/* A kick of the control queue runs it; a data queue's is its ioeventfd's. */
 		if (off / EMU_VNET_NOTIFY_MULT == CTRL_VQ(dev))
 			emu_vnet_ctrl_kick(dev);
+		else if (off / EMU_VNET_NOTIFY_MULT < CTRL_VQ(dev))
+			emu_vnet_kick(&dev->q[off / EMU_VNET_NOTIFY_MULT]);
 		return count;
 	default:
 		return -EINVAL;
@@ -541,8 +574,28 @@ emu_vnet_pci_describe(struct emu_vnet_dev *dev)
 		.ops = { .config_write = emu_vnet_config_write },
 		.priv = dev,
 	};
+	uint16_t i;
 	int off;
 
+	/*
+	 * One ioeventfd per data queue on its 2-byte notify address, matching
+	 * the value the driver writes there: the queue index (section 4.1.5.2).
+	 */
+	for (i = 0; i < CTRL_VQ(dev); i++) {
+		dev->q[i].kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (dev->q[i].kick_fd < 0)
+			return -errno;
+		dev->io_fds[i] = (struct rte_vfio_user_io_fd){
+			.offset = EMU_VNET_NOTIFY_OFF + i * EMU_VNET_NOTIFY_MULT,
+			.size = 2,
+			.fd = dev->q[i].kick_fd,
+			.type = RTE_VFIO_USER_IO_FD_TYPE_IOEVENTFD,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+			.datamatch = i,
+		};
+	}
+	info.bars[EMU_VNET_BAR].io_fds = dev->io_fds;
+	info.bars[EMU_VNET_BAR].nr_io_fds = CTRL_VQ(dev);
 	info.bars[EMU_VNET_BAR].size = EMU_VNET_BAR_SIZE;
 	info.bars[EMU_VNET_BAR].rw = emu_vnet_bar_access;
 	info.bars[EMU_VNET_BAR].priv = dev;

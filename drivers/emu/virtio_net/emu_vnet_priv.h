@@ -133,6 +133,8 @@ struct emu_vnet_queue {
 	/* Data path. */
 	bool ready;			/**< Rings mapped: bursts may use the queue. */
 	bool wait_map;			/**< Migrated in, rings not mapped yet. */
+	bool intr_on;			/**< Port Rx interrupt enabled: the guest kicks. */
+	int kick_fd;			/**< Data queue: eventfd of its notify address, else -1. */
 	uint32_t mem_gen;		/**< dev->mem_gen the rings were mapped at. */
 	struct rte_mempool *mb_pool;	/**< Guest transmit queue: mbufs for rx_burst. */
 	uint16_t port_id;
@@ -184,6 +186,8 @@ struct emu_vnet_dev {
 	size_t mig_len;			/**< Size of @c mig_buf. */
 	size_t mig_off;			/**< Bytes of it read (save) or written (load). */
 
+	/** ioeventfds offered on BAR0, one per data queue (see the guide). */
+	struct rte_vfio_user_io_fd io_fds[2 * EMU_VNET_MAX_PAIRS];
 	struct emu_vnet_queue q[EMU_VNET_MAX_VQS];
 };
 
@@ -236,6 +240,12 @@ void emu_vnet_needs_reset(struct emu_vnet_dev *dev, const char *why, uint16_t vq
 
 /** Interrupt the guest for virtqueue @p q (any thread). */
 void emu_vnet_vq_irq(struct emu_vnet_queue *q);
+
+/** Signal a data queue's kick eventfd, as the guest's ioeventfd would (any thread). */
+void emu_vnet_kick(struct emu_vnet_queue *q);
+
+/** Enable or disable guest kicks on a data queue (port Rx interrupt); takes q->lock. */
+void emu_vnet_notify_set(struct emu_vnet_queue *q, bool on);
 
 /**
  * Remap a ready queue's rings after a DMA table change; false if lost (or, for

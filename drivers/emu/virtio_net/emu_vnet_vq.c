@@ -18,37 +18,6 @@
 
 #include "emu_vnet_vq.h"
 
-void *
-emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t len,
-		uint32_t prot)
-{
-	const struct rte_vfio_user_mem_reg *r;
-	uint32_t lo = 0, hi, mid;
-	uint64_t off;
-
-	if (mt == NULL || mt->entry_num == 0 || mt->regions == NULL)
-		return NULL;
-	/* Last window starting at or below iova (the table is sorted). */
-	hi = mt->entry_num;
-	while (hi - lo > 1) {
-		mid = lo + (hi - lo) / 2;
-		if (mt->regions[mid].iova <= iova)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	r = &mt->regions[lo];
-	if (iova < r->iova)
-		return NULL;
-	off = iova - r->iova;
-	if (off >= r->size || len > r->size - off)
-		return NULL;
-	/* A window without fd has no mapping here; a missing PROT bit would fault. */
-	if (r->vaddr == NULL || (r->prot & prot) != prot)
-		return NULL;
-	return (uint8_t *)r->vaddr + off;
-}
-
 /* A write of the device into guest memory, for the library's DMA logging. */
 static void
 emu_vnet_vq_log(const struct emu_vnet_vq *vq, uint64_t iova, uint64_t len)
@@ -81,11 +50,11 @@ emu_vnet_vq_map_packed(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_ta
 	uint64_t n = vq->size;
 
 	/* Used entries are written into the descriptor ring. */
-	vq->pdesc = emu_vnet_xlate(mt, vq->desc_iova, n * sizeof(struct vring_packed_desc),
-		PROT_READ | PROT_WRITE);
-	vq->driver_ev = emu_vnet_xlate(mt, vq->avail_iova,
+	vq->pdesc = rte_vfio_user_mem_table_xlate(mt, vq->desc_iova,
+		n * sizeof(struct vring_packed_desc), PROT_READ | PROT_WRITE);
+	vq->driver_ev = rte_vfio_user_mem_table_xlate(mt, vq->avail_iova,
 		sizeof(struct vring_packed_desc_event), PROT_READ);
-	vq->device_ev = emu_vnet_xlate(mt, vq->used_iova,
+	vq->device_ev = rte_vfio_user_mem_table_xlate(mt, vq->used_iova,
 		sizeof(struct vring_packed_desc_event), PROT_READ | PROT_WRITE);
 	if (vq->pdesc == NULL || vq->driver_ev == NULL || vq->device_ev == NULL ||
 			((uintptr_t)vq->pdesc & 15) != 0 || ((uintptr_t)vq->driver_ev & 3) != 0 ||
@@ -113,10 +82,11 @@ emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 		return -EINVAL;
 	if (vq->packed)
 		return emu_vnet_vq_map_packed(vq, mt);
-	vq->desc = emu_vnet_xlate(mt, vq->desc_iova, n * sizeof(struct vring_desc), PROT_READ);
-	vq->avail = emu_vnet_xlate(mt, vq->avail_iova,
+	vq->desc = rte_vfio_user_mem_table_xlate(mt, vq->desc_iova, n * sizeof(struct vring_desc),
+		PROT_READ);
+	vq->avail = rte_vfio_user_mem_table_xlate(mt, vq->avail_iova,
 		sizeof(struct vring_avail) + n * sizeof(uint16_t), PROT_READ);
-	vq->used = emu_vnet_xlate(mt, vq->used_iova,
+	vq->used = rte_vfio_user_mem_table_xlate(mt, vq->used_iova,
 		sizeof(struct vring_used) + n * sizeof(struct vring_used_elem),
 		PROT_READ | PROT_WRITE);
 	/* The windows' addresses keep the IOVA's alignment only if their fd offsets do. */
@@ -131,6 +101,23 @@ emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 	return 0;
 }
 
+static bool emu_vnet_packed_avail(uint16_t flags, bool wrap);
+
+/* Ask the guest for kicks, or tell it to spare them. */
+static void
+emu_vnet_vq_set_notify(struct emu_vnet_vq *vq, bool on)
+{
+	if (vq->packed) {
+		__atomic_store_n(&vq->device_ev->flags, on ? VRING_PACKED_EVENT_FLAG_ENABLE :
+			VRING_PACKED_EVENT_FLAG_DISABLE, __ATOMIC_RELAXED);
+		emu_vnet_vq_log(vq, vq->used_iova, sizeof(*vq->device_ev));
+	} else {
+		__atomic_store_n(&vq->used->flags, on ? 0 : VRING_USED_F_NO_NOTIFY,
+			__ATOMIC_RELAXED);
+		emu_vnet_vq_log(vq, vq->used_iova, sizeof(vq->used->flags));
+	}
+}
+
 void
 emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 {
@@ -141,17 +128,27 @@ emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 	/* Both wrap counters start at 1 (section 2.8.1). */
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
-	if (vq->packed) {
-		__atomic_store_n(&vq->device_ev->flags, no_notify ?
-			VRING_PACKED_EVENT_FLAG_DISABLE : VRING_PACKED_EVENT_FLAG_ENABLE,
-			__ATOMIC_RELEASE);
-		emu_vnet_vq_log(vq, vq->used_iova, sizeof(*vq->device_ev));
-		return;
+	emu_vnet_vq_set_notify(vq, !no_notify);
+	if (!vq->packed) {
+		__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
+		emu_vnet_vq_log(vq, vq->used_iova, offsetof(struct vring_used, ring));
 	}
-	__atomic_store_n(&vq->used->flags, no_notify ? VRING_USED_F_NO_NOTIFY : 0,
-		__ATOMIC_RELAXED);
-	__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
-	emu_vnet_vq_log(vq, vq->used_iova, offsetof(struct vring_used, ring));
+}
+
+bool
+emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on)
+{
+	uint16_t flags;
+
+	emu_vnet_vq_set_notify(vq, on);
+	/* The flag store before the ring load: a guest that missed it has posted by now. */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!on)
+		return false;
+	if (!vq->packed)
+		return __atomic_load_n(&vq->avail->idx, __ATOMIC_RELAXED) != vq->last_avail;
+	flags = __atomic_load_n(&vq->pdesc[vq->last_avail].flags, __ATOMIC_RELAXED);
+	return emu_vnet_packed_avail(flags, vq->avail_wrap);
 }
 
 static int
@@ -180,7 +177,7 @@ emu_vnet_chain_add(struct emu_vnet_chain *c, const struct rte_vfio_user_mem_tabl
 		return true;
 	if (c->nr_segs == EMU_VNET_VQ_MAX_SEGS || c->len + (uint64_t)len > UINT32_MAX)
 		return false;
-	va = emu_vnet_xlate(mt, addr, len, wr ? PROT_WRITE : PROT_READ);
+	va = rte_vfio_user_mem_table_xlate(mt, addr, len, wr ? PROT_WRITE : PROT_READ);
 	if (va == NULL)
 		return false;
 	c->seg[c->nr_segs].va = va;

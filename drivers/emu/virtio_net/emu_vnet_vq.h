@@ -92,16 +92,6 @@ struct emu_vnet_vq_pos {
 };
 
 /**
- * Find [iova, iova + len) inside one fd-backed window of a DMA table that
- * allows @p prot.
- *
- * @return
- *   The address in this process, or NULL.
- */
-void *emu_vnet_xlate(const struct rte_vfio_user_mem_table *mt, uint64_t iova, uint64_t len,
-		uint32_t prot);
-
-/**
  * Check a queue's size and ring alignment for its layout (virtio 1.x
  * sections 2.7 and 2.8), without translating anything.
  *
@@ -124,6 +114,15 @@ int emu_vnet_vq_map(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table
  * Start a mapped queue: indexes to 0, guest notifications suppressed or not.
  */
 void emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify);
+
+/**
+ * Ask the guest for notifications (kicks) or tell it to spare them.
+ *
+ * @return
+ *   When asking: whether a chain was already available (posted while kicks
+ *   were suppressed: no kick comes for it). False when sparing.
+ */
+bool emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on);
 
 /**
  * Take the next available chain.

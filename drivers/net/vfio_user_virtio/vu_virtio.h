@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 #include <rte_spinlock.h>
+#include <rte_vfio_user.h>
 
 #include <bus_vfio_user_driver.h>
 
@@ -203,6 +204,7 @@ struct vuv_queue {
 	bool event_idx;
 	bool mrg_rxbuf;		/* Rx: frames may span buffers */
 	volatile uint16_t *notify;	/* mapped notify address, or NULL */
+	int kick_fd;		/* the device's ioeventfd for this queue, or -1 */
 	const volatile bool *removed;
 	struct vuv_hw *hw;
 	struct rte_mempool *mp;	/* Rx */
@@ -228,6 +230,9 @@ struct vuv_hw {
 	struct rte_eth_dev *eth_dev;
 	struct vuv_region common, notify, isr, device;
 	uint32_t notify_mult;
+	/* ioeventfds of the notify region (GET_REGION_IO_FDS), taken at start. */
+	struct rte_vfio_user_io_fd io_fds[2 * VUV_MAX_PAIRS + 1];
+	uint32_t nr_io_fds;
 	uint64_t host_features;
 	uint64_t features;	/* negotiated */
 	uint16_t dev_pairs;	/* the device's max_virtqueue_pairs (1 without MQ) */
@@ -272,6 +277,8 @@ int vuv_read_dev_cfg(struct vuv_hw *hw, uint32_t off, void *buf, uint32_t len);
 int vuv_queue_max_size(struct vuv_hw *hw, uint16_t index, uint16_t *size);
 int vuv_queue_program(struct vuv_hw *hw, struct vuv_queue *vq);
 void vuv_notify_slow(struct vuv_queue *vq);
+void vuv_io_fds_get(struct vuv_hw *hw);
+void vuv_io_fds_put(struct vuv_hw *hw);
 uint8_t vuv_read_isr(struct vuv_hw *hw);
 int vuv_set_config_vector(struct vuv_hw *hw, uint16_t vector);
 

@@ -228,6 +228,7 @@ vuv_dev_stop(struct rte_eth_dev *dev)
 	if (!vuv_removed(hw) && vuv_reset(hw) != 0)
 		VUV_LOG(WARNING, "%s: device did not reset", dev->data->name);
 	vuv_queues_reset(dev);
+	vuv_io_fds_put(hw);
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
@@ -258,6 +259,7 @@ vuv_dev_start(struct rte_eth_dev *dev)
 	if (ret != 0)
 		return ret;
 	vuv_queues_reset(dev);
+	vuv_io_fds_get(hw);
 	n = vuv_queues(dev, vqs);
 	for (i = 0; i < n; i++) {
 		ret = vuv_queue_program(hw, vqs[i]);
@@ -581,9 +583,11 @@ vuv_priv_dump(struct rte_eth_dev *dev, FILE *f)
 			hw->notify.addr ? "mapped" : "messages",
 			hw->device.addr ? "mapped" : "messages");
 	for (i = 0; i < n; i++)
-		fprintf(f, "  virtqueue %u: size %u, avail %u, used %u, free %u\n",
+		fprintf(f, "  virtqueue %u: size %u, avail %u, used %u, free %u, kick by %s\n",
 				vqs[i]->index, vqs[i]->size, vqs[i]->avail_idx,
-				vqs[i]->used_idx, vqs[i]->num_free);
+				vqs[i]->used_idx, vqs[i]->num_free,
+				vqs[i]->kick_fd >= 0 ? "ioeventfd" :
+				vqs[i]->notify != NULL ? "store" : "message");
 	return 0;
 }
 

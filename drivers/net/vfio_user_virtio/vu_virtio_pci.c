@@ -12,6 +12,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -470,6 +473,63 @@ vuv_queue_max_size(struct vuv_hw *hw, uint16_t index, uint16_t *size)
 	return 0;
 }
 
+/* Close the ioeventfds taken from the device. */
+void
+vuv_io_fds_put(struct vuv_hw *hw)
+{
+	uint32_t i;
+
+	for (i = 0; i < hw->nr_io_fds; i++)
+		close(hw->io_fds[i].fd);
+	hw->nr_io_fds = 0;
+}
+
+/*
+ * Take the notify region's ioeventfds, if the device offers them: a kick is
+ * then an eventfd write instead of a REGION_WRITE round trip. Without them
+ * (none offered, too many, an error) kicks stay messages.
+ */
+void
+vuv_io_fds_get(struct vuv_hw *hw)
+{
+	uint32_t count = RTE_DIM(hw->io_fds);
+	int ret;
+
+	vuv_io_fds_put(hw);
+	if (hw->notify.addr != NULL)
+		return; /* mapped: a store is cheaper still */
+	ret = rte_vfio_user_get_reg_io_fds(hw->vdev->dev_id, hw->notify.bar, hw->io_fds, &count);
+	if (ret != 0 || count > RTE_DIM(hw->io_fds)) {
+		VUV_LOG(DEBUG, "%s: no ioeventfd taken (%d, %u offered)", hw->vdev->device.name,
+				ret, count);
+		return;
+	}
+	hw->nr_io_fds = count;
+}
+
+/*
+ * The ioeventfd a queue's kick may go to: on its notify address, for a
+ * 2-byte write (or any size), memory space, matching the queue index if it
+ * matches data at all (the value a kick writes, section 4.1.5.2).
+ */
+static int
+vuv_io_fd_find(const struct vuv_hw *hw, const struct vuv_queue *vq)
+{
+	const struct rte_vfio_user_io_fd *io;
+	uint32_t i;
+
+	for (i = 0; i < hw->nr_io_fds; i++) {
+		io = &hw->io_fds[i];
+		if (io->type == RTE_VFIO_USER_IO_FD_TYPE_IOEVENTFD &&
+		    io->offset == hw->notify.offset + vq->notify_off &&
+		    (io->size == 0 || io->size == 2) &&
+		    (io->flags & ~(uint32_t)KVM_IOEVENTFD_FLAG_DATAMATCH) == 0 &&
+		    (!(io->flags & KVM_IOEVENTFD_FLAG_DATAMATCH) || io->datamatch == vq->index))
+			return io->fd;
+	}
+	return -1;
+}
+
 /* Give the device a queue's rings and enable it (before DRIVER_OK). */
 int
 vuv_queue_program(struct vuv_hw *hw, struct vuv_queue *vq)
@@ -499,6 +559,7 @@ vuv_queue_program(struct vuv_hw *hw, struct vuv_queue *vq)
 	}
 	vq->notify = hw->notify.addr != NULL ?
 		(volatile uint16_t *)(hw->notify.addr + vq->notify_off) : NULL;
+	vq->kick_fd = vuv_io_fd_find(hw, vq);
 	return vuv_write16(hw, c, VUV_COMMON_Q_ENABLE, 1);
 }
 

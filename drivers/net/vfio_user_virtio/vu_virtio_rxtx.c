@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ethdev_driver.h>
 #include <rte_cycles.h>
@@ -62,6 +63,7 @@ vuv_queue_reset(struct vuv_queue *vq)
 	vq->free_head = 0;
 	vq->num_free = vq->size;
 	vq->avail_idx = vq->used_idx = vq->kicked_idx = 0;
+	vq->kick_fd = -1;	/* set again when programmed */
 	/* The driver polls: no interrupt wanted for used buffers. */
 	vq->avail->flags = rte_cpu_to_le_16(VUV_AVAIL_F_NO_INTERRUPT);
 	vq->event_idx = vuv_has(vq->hw, VUV_F_RING_EVENT_IDX);
@@ -159,7 +161,13 @@ vuv_queue_free(struct vuv_queue *vq)
 void
 vuv_kick(struct vuv_queue *vq)
 {
-	if (likely(vq->notify != NULL)) {
+	uint64_t one = 1;
+
+	if (vq->kick_fd >= 0) {
+		/* The ring writes are ordered before it by the caller's fence. */
+		if (write(vq->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			vuv_notify_slow(vq);
+	} else if (likely(vq->notify != NULL)) {
 		rte_io_wmb();
 		*vq->notify = rte_cpu_to_le_16(vq->index);
 	} else {
