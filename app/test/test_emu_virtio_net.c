@@ -899,13 +899,7 @@ suite_teardown(void)
 	rte_vdev_uninit(vdev_name);
 	rte_mempool_free(pool);
 	pool = NULL;
-	if (vg.mem != NULL && vg.mem != MAP_FAILED)
-		munmap(vg.mem, MEM_SIZE);
-	vg.mem = NULL;
-	if (vg.memfd >= 0)
-		close(vg.memfd);
-	vg.memfd = -1;
-	close_fds(vg.efd, NR_VQS + 1);
+	guest_free();
 	dir_remove(sock_dir);
 }
 

@@ -81,6 +81,8 @@ uint8_t vg_status(void);
 int vg_find_caps(void);
 int guest_attach(const char *path);
 void guest_detach(void);
+/* Detach, then free the guest memory and eventfds guest_attach() made. */
+void guest_free(void);
 /* Reset, then negotiate @features; returns the status read back after FEATURES_OK. */
 uint8_t guest_negotiate(uint64_t features);
 /* Program and enable virtqueue q with rings at @ring_iova (its usual place if 0). */

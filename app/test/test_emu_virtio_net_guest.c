@@ -152,6 +152,19 @@ guest_detach(void)
 	vg.cid = -1;
 }
 
+void
+guest_free(void)
+{
+	guest_detach();
+	if (vg.mem != NULL && vg.mem != MAP_FAILED)
+		munmap(vg.mem, MEM_SIZE);
+	vg.mem = NULL;
+	if (vg.memfd >= 0)
+		close(vg.memfd);
+	vg.memfd = -1;
+	close_fds(vg.efd, NR_VQS + 1);
+}
+
 /* Reset, then negotiate @features; returns the status read back after FEATURES_OK. */
 uint8_t
 guest_negotiate(uint64_t features)

@@ -768,13 +768,7 @@ suite_teardown(void)
 	if (board != NULL && board != MAP_FAILED)
 		munmap(board, sizeof(*board));
 	board = NULL;
-	if (vg.mem != NULL && vg.mem != MAP_FAILED)
-		munmap(vg.mem, MEM_SIZE);
-	vg.mem = NULL;
-	if (vg.memfd >= 0)
-		close(vg.memfd);
-	vg.memfd = -1;
-	close_fds(vg.efd, NR_VQS + 1);
+	guest_free();
 	dir_remove(dir);
 }
 
