@@ -640,14 +640,17 @@ srv_h_wrong_dir(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep
 	return -EINVAL;
 }
 
+/* A migration handler that builds its reply in a buffer the reply then owns. */
 static int
-srv_h_feature(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+srv_h_mig_reply(struct srv_session *s, const struct vfio_user_msg *msg, struct srv_rep *rep,
+		int (*build)(struct srv_session *s, const struct vfio_user_msg *msg, void **reply,
+			uint32_t *len))
 {
 	uint32_t len = 0;
 	void *data = NULL;
 	int ret;
 
-	ret = srv_mig_feature(s, msg, &data, &len);
+	ret = build(s, msg, &data, &len);
 	if (ret < 0)
 		return ret;
 	srv_rep_add(rep, data, len);
@@ -656,18 +659,15 @@ srv_h_feature(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *
 }
 
 static int
+srv_h_feature(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
+{
+	return srv_h_mig_reply(s, msg, rep, srv_mig_feature);
+}
+
+static int
 srv_h_mig_read(struct srv_session *s, struct vfio_user_msg *msg, struct srv_rep *rep)
 {
-	uint32_t len = 0;
-	void *data = NULL;
-	int ret;
-
-	ret = srv_mig_data_read(s, msg, &data, &len);
-	if (ret < 0)
-		return ret;
-	srv_rep_add(rep, data, len);
-	rep->to_free = data;
-	return 0;
+	return srv_h_mig_reply(s, msg, rep, srv_mig_data_read);
 }
 
 static int
