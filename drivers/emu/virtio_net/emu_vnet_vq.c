@@ -18,14 +18,6 @@
 
 #include "emu_vnet_vq.h"
 
-/* A write of the device into guest memory, for the library's DMA logging. */
-static void
-emu_vnet_vq_log(const struct emu_vnet_vq *vq, uint64_t iova, uint64_t len)
-{
-	if (vq->log_dev >= 0)
-		rte_vfio_user_dma_mark_dirty(vq->log_dev, iova, len);
-}
-
 int
 emu_vnet_vq_check(const struct emu_vnet_vq *vq)
 {
@@ -125,6 +117,7 @@ emu_vnet_vq_start(struct emu_vnet_vq *vq, bool no_notify)
 	vq->used_idx = 0;
 	vq->used_pub = 0;
 	vq->nr_pushed = 0;
+	vq->avail_left = 0;
 	/* Both wrap counters start at 1 (section 2.8.1). */
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
@@ -162,7 +155,7 @@ emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq)
 }
 
 /* Check one descriptor and add its buffer to the chain; false if it is bad. */
-static bool
+static __rte_always_inline bool
 emu_vnet_chain_add(struct emu_vnet_chain *c, const struct rte_vfio_user_mem_table *mt,
 		enum emu_vnet_dir dir, uint64_t addr, uint32_t len, uint16_t flags, bool *seen_wr)
 {
@@ -245,14 +238,19 @@ emu_vnet_vq_pop_split(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_tab
 	uint16_t mask = vq->size - 1;
 	uint32_t i, id;
 	bool seen_wr = false;
-	int n = emu_vnet_vq_avail_count(vq);
+	int n;
 
-	if (n <= 0)
-		return n == 0 ? -ENOENT : n;
+	if (vq->avail_left == 0) {
+		n = emu_vnet_vq_avail_count(vq);
+		if (n <= 0)
+			return n == 0 ? -ENOENT : n;
+		vq->avail_left = n;
+	}
 	id = __atomic_load_n(&vq->avail->ring[vq->last_avail & mask], __ATOMIC_RELAXED);
 	if (id >= vq->size)
 		return -EIO;
 	vq->last_avail++;
+	vq->avail_left--;
 	c->head = id;
 	c->nr_segs = 0;
 	c->len = 0;
@@ -274,6 +272,23 @@ emu_vnet_vq_pop_split(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_tab
 	return -EINVAL;
 }
 
+uint16_t
+emu_vnet_vq_ready(struct emu_vnet_vq *vq, uint16_t max)
+{
+	int n;
+
+	if (vq->packed)
+		return emu_vnet_packed_avail(__atomic_load_n(&vq->pdesc[vq->last_avail].flags,
+			__ATOMIC_RELAXED), vq->avail_wrap) ? max : 0;
+	if (vq->avail_left == 0) {
+		n = emu_vnet_vq_avail_count(vq);
+		if (n < 0)
+			return max;
+		vq->avail_left = n;
+	}
+	return RTE_MIN(vq->avail_left, max);
+}
+
 int
 emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
 		enum emu_vnet_dir dir, struct emu_vnet_chain *c)
@@ -283,18 +298,10 @@ emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt
 }
 
 void
-emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len)
+emu_vnet_vq_push_packed(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len)
 {
 	struct vring_packed_desc *p;
-	struct vring_used_elem *e;
 
-	if (!vq->packed) {
-		e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
-		e->id = c->head;
-		e->len = len;
-		vq->used_idx++;
-		return;
-	}
 	/* One used entry in the chain's first slot; the flags, last, make it the device's. */
 	p = &vq->pdesc[vq->used_idx];
 	p->id = c->head;
@@ -355,7 +362,7 @@ emu_vnet_vq_publish(struct emu_vnet_vq *vq)
 }
 
 uint32_t
-emu_vnet_chain_read(const struct emu_vnet_chain *c, uint32_t off, void *dst, uint32_t len)
+emu_vnet_chain_read_segs(const struct emu_vnet_chain *c, uint32_t off, void *dst, uint32_t len)
 {
 	uint8_t *out = dst;
 	uint32_t done = 0, i, n;
@@ -374,7 +381,7 @@ emu_vnet_chain_read(const struct emu_vnet_chain *c, uint32_t off, void *dst, uin
 }
 
 uint32_t
-emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *src,
+emu_vnet_chain_write_segs(const struct emu_vnet_chain *c, uint32_t off, const void *src,
 		uint32_t len)
 {
 	const uint8_t *in = src;
@@ -394,7 +401,7 @@ emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *s
 }
 
 void
-emu_vnet_chain_dirty(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+emu_vnet_chain_dirty_segs(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
 		uint32_t off, uint32_t len)
 {
 	uint32_t i, n;

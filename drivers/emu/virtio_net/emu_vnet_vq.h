@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <linux/virtio_ring.h>
 
@@ -73,6 +74,7 @@ struct emu_vnet_vq {
 	uint16_t used_idx;	/**< Next used entry (split) or descriptor slot (packed). */
 	uint16_t used_pub;	/**< Split: used_idx last published to the guest. */
 	uint16_t nr_pushed;	/**< Packed: used entries written since the last publish. */
+	uint16_t avail_left;	/**< Split: entries known available past last_avail. */
 	int log_dev;		/**< Server device id for DMA logging, -1 for none. */
 	uint64_t desc_iova;	/**< Descriptor table (split) or ring (packed) address. */
 	uint64_t avail_iova;	/**< Available ring (split) or driver event area (packed). */
@@ -141,6 +143,15 @@ bool emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on);
 int emu_vnet_vq_pop(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_table *mt,
 		enum emu_vnet_dir dir, struct emu_vnet_chain *c);
 
+/**
+ * How many chains can be taken now, at most @p max. Split: the available
+ * index is read once here for a whole burst, not once per chain (the line is
+ * the driver's and it writes it all the time). Packed: @p max while one is
+ * available (the ring does not count them). A broken ring gives @p max too:
+ * emu_vnet_vq_pop() reports it.
+ */
+uint16_t emu_vnet_vq_ready(struct emu_vnet_vq *vq, uint16_t max);
+
 /** Note where the next chain would be taken from. */
 static inline void
 emu_vnet_vq_mark(const struct emu_vnet_vq *vq, struct emu_vnet_vq_pos *pos)
@@ -158,13 +169,39 @@ emu_vnet_vq_rewind(struct emu_vnet_vq *vq, const struct emu_vnet_vq_pos *pos)
 {
 	vq->last_avail = pos->last_avail;
 	vq->avail_wrap = pos->avail_wrap;
+	vq->avail_left = 0; /* counted again from the ring */
 }
+
+/** A write of the device into guest memory, for the library's DMA logging. */
+static inline void
+emu_vnet_vq_log(const struct emu_vnet_vq *vq, uint64_t iova, uint64_t len)
+{
+	if (vq->log_dev >= 0)
+		rte_vfio_user_dma_mark_dirty(vq->log_dev, iova, len);
+}
+
+/** emu_vnet_vq_push() of a packed ring. */
+void emu_vnet_vq_push_packed(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+		uint32_t len);
 
 /**
  * Fill the next used entry for chain @p c: seen by the guest at
- * emu_vnet_vq_publish() (split) or at once (packed).
+ * emu_vnet_vq_publish() (split) or at once (packed). Inline: once per frame.
  */
-void emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len);
+static inline void
+emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, uint32_t len)
+{
+	struct vring_used_elem *e;
+
+	if (vq->packed) {
+		emu_vnet_vq_push_packed(vq, c, len);
+		return;
+	}
+	e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	e->id = c->head;
+	e->len = len;
+	vq->used_idx++;
+}
 
 /**
  * Make the used entries filled so far visible to the guest.
@@ -175,19 +212,54 @@ void emu_vnet_vq_push(struct emu_vnet_vq *vq, const struct emu_vnet_chain *c, ui
  */
 bool emu_vnet_vq_publish(struct emu_vnet_vq *vq);
 
-/** Copy @p len bytes at offset @p off of a chain to @p dst; bytes copied. */
-uint32_t emu_vnet_chain_read(const struct emu_vnet_chain *c, uint32_t off, void *dst,
+/* Bytes [off, off + len) all in the first segment: the frame's case mostly. */
+static inline bool
+emu_vnet_chain_in_first(const struct emu_vnet_chain *c, uint32_t off, uint32_t len)
+{
+	return c->nr_segs > 0 && off <= c->seg[0].len && len <= c->seg[0].len - off;
+}
+
+/* The functions below for any chain; their inline wrappers take the first segment's case. */
+uint32_t emu_vnet_chain_read_segs(const struct emu_vnet_chain *c, uint32_t off, void *dst,
 		uint32_t len);
+uint32_t emu_vnet_chain_write_segs(const struct emu_vnet_chain *c, uint32_t off,
+		const void *src, uint32_t len);
+void emu_vnet_chain_dirty_segs(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+		uint32_t off, uint32_t len);
+
+/** Copy @p len bytes at offset @p off of a chain to @p dst; bytes copied. */
+static inline uint32_t
+emu_vnet_chain_read(const struct emu_vnet_chain *c, uint32_t off, void *dst, uint32_t len)
+{
+	if (!emu_vnet_chain_in_first(c, off, len))
+		return emu_vnet_chain_read_segs(c, off, dst, len);
+	memcpy(dst, c->seg[0].va + off, len);
+	return len;
+}
 
 /**
  * Copy @p len bytes from @p src into a chain at offset @p off; bytes copied.
  * Not logged: mark what a chain received once with emu_vnet_chain_dirty().
  */
-uint32_t emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *src,
-		uint32_t len);
+static inline uint32_t
+emu_vnet_chain_write(const struct emu_vnet_chain *c, uint32_t off, const void *src,
+		uint32_t len)
+{
+	if (!emu_vnet_chain_in_first(c, off, len))
+		return emu_vnet_chain_write_segs(c, off, src, len);
+	memcpy(c->seg[0].va + off, src, len);
+	return len;
+}
 
 /** Report bytes [off, off + len) of a chain, written by the device, to DMA logging. */
-void emu_vnet_chain_dirty(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
-		uint32_t off, uint32_t len);
+static inline void
+emu_vnet_chain_dirty(const struct emu_vnet_vq *vq, const struct emu_vnet_chain *c,
+		uint32_t off, uint32_t len)
+{
+	if (!emu_vnet_chain_in_first(c, off, len))
+		emu_vnet_chain_dirty_segs(vq, c, off, len);
+	else if (len > 0)
+		emu_vnet_vq_log(vq, c->seg[0].iova + off, len);
+}
 
 #endif /* _EMU_VNET_VQ_H_ */
