@@ -24,6 +24,8 @@
 
 /* Every frame carries struct virtio_net_hdr_mrg_rxbuf in 1.x (section 5.1.6). */
 #define EMU_VNET_HDR_LEN sizeof(struct virtio_net_hdr_mrg_rxbuf)
+/* mbufs rx_burst allocates at a time. */
+#define EMU_VNET_RX_BULK 32
 
 /*
  * Take the queue for a burst: locked, the driver running (no buffer is used
@@ -63,16 +65,17 @@ emu_vnet_broken(struct emu_vnet_queue *q)
 	emu_vnet_needs_reset(q->dev, "available ring corrupt", q->index);
 }
 
-/* Copy a guest frame (after its header) into an mbuf chain; NULL when out of mbufs. */
+/*
+ * Copy a guest frame (after its header) into @p head, chaining more mbufs
+ * if it does not fit; NULL (and @p head freed) when out of mbufs.
+ */
 static struct rte_mbuf *
-emu_vnet_to_mbuf(struct emu_vnet_queue *q, const struct emu_vnet_chain *c)
+emu_vnet_to_mbuf(struct emu_vnet_queue *q, const struct emu_vnet_chain *c,
+		struct rte_mbuf *head)
 {
 	uint32_t off = EMU_VNET_HDR_LEN, left = c->len - EMU_VNET_HDR_LEN, n;
-	struct rte_mbuf *head, *seg, *prev;
+	struct rte_mbuf *seg, *prev;
 
-	head = rte_pktmbuf_alloc(q->mb_pool);
-	if (head == NULL)
-		return NULL;
 	seg = head;
 	for (;;) {
 		n = RTE_MIN(left, (uint32_t)rte_pktmbuf_tailroom(seg));
@@ -102,16 +105,30 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
 	struct emu_vnet_queue *q = rxq;
 	struct emu_vnet_chain *c = &q->bufs[0];
+	struct rte_mbuf *fresh[EMU_VNET_RX_BULK];
+	uint16_t nb = 0, nb_fresh = 0, next = 0;
 	struct emu_vnet_vq_pos pos;
-	struct rte_eth_dev *eth;
 	struct rte_mbuf *m;
-	uint16_t nb = 0;
 	uint32_t frame;
 	int ret;
 
 	if (!emu_vnet_burst_begin(q))
 		return 0;
 	while (nb < nb_pkts) {
+		/* mbufs in bulk, as many as there are frames to take (or a frame is bad). */
+		if (next == nb_fresh) {
+			nb_fresh = emu_vnet_vq_ready(&q->vq,
+				RTE_MIN(nb_pkts - nb, (uint16_t)EMU_VNET_RX_BULK));
+			next = 0;
+			if (nb_fresh == 0)
+				break;
+			if (rte_pktmbuf_alloc_bulk(q->mb_pool, fresh, nb_fresh) != 0) {
+				/* Left in the ring for a later burst. */
+				nb_fresh = 0;
+				rte_eth_devices[q->port_id].data->rx_mbuf_alloc_failed++;
+				break;
+			}
+		}
 		emu_vnet_vq_mark(&q->vq, &pos);
 		ret = emu_vnet_vq_pop(&q->vq, q->dev->mt, EMU_VNET_DEV_READS, c);
 		if (ret == -ENOENT)
@@ -132,12 +149,10 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 			emu_vnet_vq_push(&q->vq, c, 0);
 			continue;
 		}
-		m = emu_vnet_to_mbuf(q, c);
+		m = emu_vnet_to_mbuf(q, c, fresh[next++]);
 		if (m == NULL) {
-			/* Left in the ring for a later burst. */
 			emu_vnet_vq_rewind(&q->vq, &pos);
-			eth = &rte_eth_devices[q->port_id];
-			eth->data->rx_mbuf_alloc_failed++;
+			rte_eth_devices[q->port_id].data->rx_mbuf_alloc_failed++;
 			break;
 		}
 		/* The guest's buffers are only read: the used length is 0. */
@@ -146,6 +161,8 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		q->stats.bytes += frame;
 		pkts[nb++] = m;
 	}
+	if (next < nb_fresh)
+		rte_pktmbuf_free_bulk(&fresh[next], nb_fresh - next);
 	emu_vnet_burst_end(q);
 	return nb;
 }
@@ -205,14 +222,30 @@ give_back:
 static void
 emu_vnet_from_mbuf(struct emu_vnet_queue *q, const struct rte_mbuf *m, int nbufs)
 {
+	/*
+	 * The header is all zero but num_buffers (its last 2 bytes): two register
+	 * stores. Built in a struct on the stack and copied, its bytes are loaded
+	 * back by loads that the stores just made cannot forward to, and that wait
+	 * for every store before them (the previous frames' writes to guest
+	 * memory) to reach the cache.
+	 */
+	const uint64_t hdr_lo = 0;
+	const uint32_t hdr_hi = rte_cpu_to_le_32((uint32_t)nbufs << 16);
+	const struct emu_vnet_seg *first = &q->bufs[0].seg[0];
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	const struct rte_mbuf *seg = m;
 	uint32_t seg_off = 0, done, n;
 	int b;
 
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.num_buffers = rte_cpu_to_le_16((uint16_t)nbufs);
-	emu_vnet_chain_write(&q->bufs[0], 0, &hdr, sizeof(hdr));
+	RTE_BUILD_BUG_ON(sizeof(hdr) != sizeof(hdr_lo) + sizeof(hdr_hi));
+	if (likely(first->len >= sizeof(hdr))) {
+		memcpy(first->va, &hdr_lo, sizeof(hdr_lo));
+		memcpy(first->va + sizeof(hdr_lo), &hdr_hi, sizeof(hdr_hi));
+	} else {
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.num_buffers = rte_cpu_to_le_16((uint16_t)nbufs);
+		emu_vnet_chain_write(&q->bufs[0], 0, &hdr, sizeof(hdr));
+	}
 	done = sizeof(hdr);
 	for (b = 0; b < nbufs; b++) {
 		const struct emu_vnet_chain *c = &q->bufs[b];
@@ -240,7 +273,9 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
 	struct emu_vnet_queue *q = txq;
 	struct emu_vnet_dev *dev = q->dev;
+	struct rte_mbuf *done[EMU_VNET_RX_BULK];
 	const struct rte_ether_hdr *eh;
+	unsigned int nb_done = 0;
 	struct rte_mbuf *m;
 	uint16_t nb;
 	bool mrg;
@@ -273,12 +308,18 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		} else {
 			q->stats.dropped++;
 		}
-		rte_pktmbuf_free(m);
+		done[nb_done++] = m;
+		if (nb_done == RTE_DIM(done)) {
+			rte_pktmbuf_free_bulk(done, nb_done);
+			nb_done = 0;
+		}
 		if (!q->ready) {
 			nb++; /* this one is consumed */
 			break;
 		}
 	}
 	emu_vnet_burst_end(q);
+	if (nb_done > 0)
+		rte_pktmbuf_free_bulk(done, nb_done);
 	return nb;
 }
