@@ -353,7 +353,8 @@ fake_case(void)
 	fv_fill_rx(&g_fv, id2, 1, 60, 2);
 	fv_push(&g_fv, 0, id2, 100000);		/* past the buffer */
 	fv_fill_rx(&g_fv, id3, 2, 60, 3);
-	fv_push(&g_fv, 0, id3, FV_HDR + 60);	/* 2 buffers, the second one bogus */
+	/* 2 buffers (so the first one full), the second one bogus */
+	fv_push(&g_fv, 0, id3, fv_desc(&g_fv, 0)[id3].len);
 	fv_push(&g_fv, 0, 5000, 60);
 	nb = rte_eth_rx_burst(g_port, 0, rx, RTE_DIM(rx));
 	TEST_ASSERT_EQUAL(nb, 1, "%u frames from the bad entries", nb);
@@ -369,7 +370,11 @@ fake_case(void)
 	fv_fill_rx(&g_fv, id, 1, 4, 9);
 	fv_push(&g_fv, 0, id, FV_HDR - 1);	/* shorter than the header */
 	id = fv_pop(&g_fv, 0);
-	fv_fill_rx(&g_fv, id, 1, 100, 5);
+	/*
+	 * num_buffers 3 in a buffer the device did not fill: the frame is whole
+	 * there (only a frame's last buffer may be partly used), the field unread.
+	 */
+	fv_fill_rx(&g_fv, id, 3, 100, 5);
 	fv_push(&g_fv, 0, id, FV_HDR + 100);
 	nb = rte_eth_rx_burst(g_port, 0, rx, RTE_DIM(rx));
 	TEST_ASSERT_EQUAL(nb, 1, "%u frames after the bad ones", nb);

@@ -28,7 +28,6 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
-#include <rte_prefetch.h>
 
 #include "vu_virtio.h"
 
@@ -237,6 +236,13 @@ vuv_free_chain(struct vuv_queue *vq, uint16_t head, uint16_t n)
 	vq->cookies[head] = NULL;
 }
 
+/* What a receive buffer holds: the header in the headroom, then the data room. */
+static inline uint32_t
+vuv_rx_buf_len(const struct vuv_queue *vq, const struct rte_mbuf *m)
+{
+	return m->buf_len - RTE_PKTMBUF_HEADROOM + vq->hdr_size;
+}
+
 int
 vuv_rxq_fill(struct vuv_queue *vq)
 {
@@ -260,7 +266,7 @@ vuv_rxq_fill(struct vuv_queue *vq)
 			vq->free_head = d->next & vq->mask;
 			/* The header goes right before the packet, in the headroom. */
 			d->addr = rte_cpu_to_le_64(rte_mbuf_data_iova_default(m) - vq->hdr_size);
-			d->len = rte_cpu_to_le_32(m->buf_len - RTE_PKTMBUF_HEADROOM + vq->hdr_size);
+			d->len = rte_cpu_to_le_32(vuv_rx_buf_len(vq, m));
 			d->flags = rte_cpu_to_le_16(VUV_DESC_F_WRITE);
 			vq->cookies[id] = m;
 			vq->chain_len[id] = 1;
@@ -283,23 +289,6 @@ vuv_rx_take(struct vuv_queue *vq, uint16_t id)
 	return m;
 }
 
-/*
- * Start loading the headers of the next n used buffers: the device has just
- * written them, so each read misses; issued together, the misses overlap
- * instead of costing one after the other in the receive loop.
- */
-static inline void
-vuv_rx_prefetch(const struct vuv_queue *vq, uint16_t n)
-{
-	uint16_t i, id;
-	uint32_t len;
-
-	for (i = 0; i < n; i++)
-		if (likely(vuv_used_get(vq, i, &id, &len)))
-			rte_prefetch0(rte_pktmbuf_mtod_offset((struct rte_mbuf *)vq->cookies[id],
-					char *, -(int)vq->hdr_size));
-}
-
 uint16_t
 vuv_recv_pkts(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
@@ -311,7 +300,6 @@ vuv_recv_pkts(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 	/* The common case of a polling loop: nothing new, nothing to refill. */
 	if (pending == 0 && vq->num_free < VUV_RX_REFILL)
 		return 0;
-	vuv_rx_prefetch(vq, RTE_MIN(pending, nb_pkts));
 	while (nb_rx < nb_pkts && pending > 0) {
 		const struct vuv_net_hdr *hdr;
 		struct rte_mbuf *head, *prev, *m;
@@ -325,10 +313,19 @@ vuv_recv_pkts(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 			continue;
 		}
 		head = vq->cookies[id];
-		hdr = rte_pktmbuf_mtod_offset(head, const struct vuv_net_hdr *, -(int)hdr_size);
-		nbufs = mrg ? rte_le_to_cpu_16(hdr->num_buffers) : 1;
-		if (nbufs == 0)
-			nbufs = 1;
+		/*
+		 * A buffer the device did not fill is the frame's last one (virtio
+		 * 1.2 section 5.1.6.4.2: all buffers but the last are used up to
+		 * their full length), so here its only one: num_buffers is not read.
+		 * The header line is the one the device has just written; reading
+		 * it would fetch it from the device's CPU for each small frame.
+		 */
+		nbufs = 1;
+		if (mrg && len >= vuv_rx_buf_len(vq, head)) {
+			hdr = rte_pktmbuf_mtod_offset(head, const struct vuv_net_hdr *,
+					-(int)hdr_size);
+			nbufs = RTE_MAX(rte_le_to_cpu_16(hdr->num_buffers), 1);
+		}
 		/* The device has not finished the packet yet: take it next time. */
 		if (nbufs > pending)
 			break;
