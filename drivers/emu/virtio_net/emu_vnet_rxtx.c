@@ -24,8 +24,8 @@
 
 /* Every frame carries struct virtio_net_hdr_mrg_rxbuf in 1.x (section 5.1.6). */
 #define EMU_VNET_HDR_LEN sizeof(struct virtio_net_hdr_mrg_rxbuf)
-/* mbufs rx_burst allocates at a time. */
-#define EMU_VNET_RX_BULK 32
+/* mbufs a burst allocates or frees at a time. */
+#define EMU_VNET_BULK 32
 
 /*
  * Take the queue for a burst: locked, the driver running (no buffer is used
@@ -105,7 +105,7 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
 	struct emu_vnet_queue *q = rxq;
 	struct emu_vnet_chain *c = &q->bufs[0];
-	struct rte_mbuf *fresh[EMU_VNET_RX_BULK];
+	struct rte_mbuf *fresh[EMU_VNET_BULK];
 	uint16_t nb = 0, nb_fresh = 0, next = 0;
 	struct emu_vnet_vq_pos pos;
 	struct rte_mbuf *m;
@@ -118,7 +118,7 @@ emu_vnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		/* mbufs in bulk, as many as there are frames to take (or a frame is bad). */
 		if (next == nb_fresh) {
 			nb_fresh = emu_vnet_vq_ready(&q->vq,
-				RTE_MIN(nb_pkts - nb, (uint16_t)EMU_VNET_RX_BULK));
+				RTE_MIN(nb_pkts - nb, (uint16_t)EMU_VNET_BULK));
 			next = 0;
 			if (nb_fresh == 0)
 				break;
@@ -273,7 +273,7 @@ emu_vnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 {
 	struct emu_vnet_queue *q = txq;
 	struct emu_vnet_dev *dev = q->dev;
-	struct rte_mbuf *done[EMU_VNET_RX_BULK];
+	struct rte_mbuf *done[EMU_VNET_BULK];
 	const struct rte_ether_hdr *eh;
 	unsigned int nb_done = 0;
 	struct rte_mbuf *m;

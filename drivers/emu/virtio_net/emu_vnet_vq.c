@@ -144,14 +144,24 @@ emu_vnet_vq_notify(struct emu_vnet_vq *vq, bool on)
 	return emu_vnet_packed_avail(flags, vq->avail_wrap);
 }
 
+/*
+ * Split: chains posted past last_avail, the index read again only when the
+ * count known is used up; -EIO when the index is more than a ring ahead.
+ */
 static int
-emu_vnet_vq_avail_count(const struct emu_vnet_vq *vq)
+emu_vnet_vq_avail_count(struct emu_vnet_vq *vq)
 {
-	/* Ring entries and descriptors written before the index are seen after it. */
-	uint16_t idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
-	uint16_t n = (uint16_t)(idx - vq->last_avail);
+	uint16_t idx, n;
 
-	return n > vq->size ? -EIO : n;
+	if (vq->avail_left > 0)
+		return vq->avail_left;
+	/* Ring entries and descriptors written before the index are seen after it. */
+	idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	n = (uint16_t)(idx - vq->last_avail);
+	if (n > vq->size)
+		return -EIO;
+	vq->avail_left = n;
+	return n;
 }
 
 /* Check one descriptor and add its buffer to the chain; false if it is bad. */
@@ -238,14 +248,10 @@ emu_vnet_vq_pop_split(struct emu_vnet_vq *vq, const struct rte_vfio_user_mem_tab
 	uint16_t mask = vq->size - 1;
 	uint32_t i, id;
 	bool seen_wr = false;
-	int n;
+	int n = emu_vnet_vq_avail_count(vq);
 
-	if (vq->avail_left == 0) {
-		n = emu_vnet_vq_avail_count(vq);
-		if (n <= 0)
-			return n == 0 ? -ENOENT : n;
-		vq->avail_left = n;
-	}
+	if (n <= 0)
+		return n == 0 ? -ENOENT : n;
 	id = __atomic_load_n(&vq->avail->ring[vq->last_avail & mask], __ATOMIC_RELAXED);
 	if (id >= vq->size)
 		return -EIO;
@@ -280,13 +286,8 @@ emu_vnet_vq_ready(struct emu_vnet_vq *vq, uint16_t max)
 	if (vq->packed)
 		return emu_vnet_packed_avail(__atomic_load_n(&vq->pdesc[vq->last_avail].flags,
 			__ATOMIC_RELAXED), vq->avail_wrap) ? max : 0;
-	if (vq->avail_left == 0) {
-		n = emu_vnet_vq_avail_count(vq);
-		if (n < 0)
-			return max;
-		vq->avail_left = n;
-	}
-	return RTE_MIN(vq->avail_left, max);
+	n = emu_vnet_vq_avail_count(vq);
+	return n < 0 ? max : RTE_MIN((uint16_t)n, max);
 }
 
 int
