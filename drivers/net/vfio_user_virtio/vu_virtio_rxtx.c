@@ -316,7 +316,7 @@ vuv_recv_pkts(void *rxq, struct rte_mbuf **pkts, uint16_t nb_pkts)
 		/*
 		 * A buffer the device did not fill is the frame's last one (virtio
 		 * 1.2 section 5.1.6.4.2: all buffers but the last are used up to
-		 * their full length), so here its only one: num_buffers is not read.
+		 * their full length), so here it is the only one: num_buffers is not read.
 		 * The header line is the one the device has just written; reading
 		 * it would fetch it from the device's CPU for each small frame.
 		 */
