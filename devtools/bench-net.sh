@@ -47,10 +47,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[ -x "$TP_TESTPMD" ] || die "$TP_TESTPMD not found (Debian package dpdk)"
-for so in librte_bus_vfio_user.so librte_emu_virtio_net.so librte_net_vfio_user_virtio.so; do
-	[ -f "$builddir/drivers/$so" ] || die "$so not found in $builddir/drivers"
-done
+if missing=$(tp_missing "$builddir"); then
+	die "$missing"
+fi
 [ "$(nproc)" -ge 2 ] || warn "fewer than 2 CPUs: every side shares one"
 
 tp_setup "$builddir"

@@ -34,10 +34,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[ -x "$TP_TESTPMD" ] || { echo "SKIP: $TP_TESTPMD not found"; exit 77; }
-for so in librte_bus_vfio_user.so librte_emu_virtio_net.so librte_net_vfio_user_virtio.so; do
-	[ -f "$build/drivers/$so" ] || { echo "SKIP: $so not built"; exit 77; }
-done
+if missing=$(tp_missing "$build"); then
+	echo "SKIP: $missing"
+	exit 77
+fi
 
 tp_setup "$build"
 trap tp_cleanup EXIT

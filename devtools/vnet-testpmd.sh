@@ -5,6 +5,8 @@
 # stock dpdk-testpmd instances in interactive mode, fed through a FIFO, and
 # read their statistics back from their output.
 #
+#   tp_missing BUILD_DIR        print what is missing to run (testpmd or a plugin);
+#                               false when nothing is
 #   tp_setup BUILD_DIR          work directory, plugin directory, LD_* settings
 #   tp_start NAME ARGS...       start "dpdk-testpmd ARGS" as NAME, wait for its prompt
 #   tp_cmd NAME CMD [PATTERN]   send CMD; with PATTERN, wait until it shows after CMD
@@ -30,6 +32,23 @@ tp_path_is_safe()
 		[ "$d" = / ] && return 0
 		d=$(dirname "$d")
 	done
+}
+
+tp_missing()
+{
+	local so plugins="librte_bus_vfio_user.so librte_emu_virtio_net.so
+		librte_net_vfio_user_virtio.so"
+	if [ ! -x "$TP_TESTPMD" ]; then
+		echo "$TP_TESTPMD not found (Debian package dpdk)"
+		return 0
+	fi
+	for so in $plugins; do
+		if [ ! -f "$1/drivers/$so" ]; then
+			echo "$so not found in $1/drivers"
+			return 0
+		fi
+	done
+	return 1
 }
 
 tp_setup()
